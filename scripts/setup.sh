@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs what ovpn-ts, its tests and its demo need on Debian/Ubuntu, then builds.
+# Idempotent: installs only missing apt packages, runs `npm ci` only without node_modules.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+need=()
+for pkg in openvpn iperf3 iproute2 nftables iputils-ping openssl; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
+if [ "${#need[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: missing packages ${need[*]}: run as root (or install them) first" >&2
+    exit 1
+  fi
+  echo "setup: installing ${need[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+[ -d node_modules ] || npm ci --no-audit --no-fund
+npm run build --silent
