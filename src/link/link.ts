@@ -1,0 +1,24 @@
+/**
+ * The Link port: how OpenVPN packets reach the server. One datagram = one OpenVPN packet
+ * (the TCP adapter adds and strips the u16 length prefix, so the session never sees it).
+ * Adapters: udp-link.ts (node:dgram), memory-link.ts (tests: seeded loss, reorder, duplication).
+ */
+
+export interface Endpoint {
+  readonly address: string;
+  readonly port: number;
+  readonly family: 4 | 6;
+}
+
+export interface LinkEvents {
+  /** A packet from the server (or, with `float`, from anywhere: `from` says where). */
+  packet(bytes: Uint8Array, from: Endpoint): void;
+  /** A transport error, e.g. ICMP port unreachable (ECONNREFUSED) or a TCP reset. */
+  error(err: Error): void;
+}
+
+export interface Link {
+  readonly proto: 'udp' | 'tcp';
+  send(bytes: Uint8Array): void;
+  close(): void;
+}
