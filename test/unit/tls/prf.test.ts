@@ -1,0 +1,69 @@
+/**
+ * TLS 1.0 PRF against OpenVPN's own known answer (crypto_test_tls_prf, v2.6.14) and vectors
+ * computed with the OpenSSL CLI (test/vectors/keys/prf.json).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { fromHex, hex } from '../../../src/bytes.ts';
+import { tls1Prf } from '../../../src/tls/prf.ts';
+
+interface PrfVector {
+  readonly name: string;
+  readonly secret?: string;
+  readonly secretAscii?: string;
+  readonly seed?: string;
+  readonly seedAscii?: string;
+  readonly out: string;
+}
+
+/** test/vectors/keys/<name>, found from this file (src tree or dist tree) or the working directory. */
+function loadKeyVectors(name: string): unknown {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 8; i++) {
+    const p = join(dir, 'test', 'vectors', 'keys', name);
+    if (existsSync(p)) return JSON.parse(readFileSync(p, 'utf8'));
+    dir = dirname(dir);
+  }
+  return JSON.parse(readFileSync(resolve('test', 'vectors', 'keys', name), 'utf8'));
+}
+
+const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
+const vectors = (loadKeyVectors('prf.json') as { prf: PrfVector[] }).prf;
+
+test('there are PRF vectors, including OpenVPN\'s own', () => {
+  assert.ok(vectors.some((v) => v.name === 'openvpn-test-crypto'));
+  assert.ok(vectors.length >= 2);
+});
+
+for (const v of vectors) {
+  test(`TLS1 PRF vector ${v.name}`, () => {
+    const secret = v.secret !== undefined ? fromHex(v.secret) : ascii(v.secretAscii ?? '');
+    const seed = v.seed !== undefined ? fromHex(v.seed) : ascii(v.seedAscii ?? '');
+    assert.equal(hex(tls1Prf(secret, seed, v.out.length / 2)), v.out);
+  });
+}
+
+test('a shorter output is a prefix of a longer one (P_hash stream property)', () => {
+  const secret = fromHex('0102030405');
+  const seed = ascii('seed');
+  const long = tls1Prf(secret, seed, 77);
+  assert.equal(hex(tls1Prf(secret, seed, 13)), hex(long.subarray(0, 13)));
+  assert.equal(tls1Prf(secret, seed, 0).byteLength, 0);
+});
+
+test('the PRF depends on every secret byte and on the seed', () => {
+  const secret = fromHex('00112233445566778899');
+  const base = hex(tls1Prf(secret, ascii('x'), 32));
+  const flipped = secret.slice();
+  flipped[9] = (flipped[9] ?? 0) ^ 1;
+  assert.notEqual(hex(tls1Prf(flipped, ascii('x'), 32)), base);
+  assert.notEqual(hex(tls1Prf(secret, ascii('y'), 32)), base);
+});
+
+test('rejects a bad output length', () => {
+  assert.throws(() => tls1Prf(new Uint8Array(4), new Uint8Array(1), -1), RangeError);
+  assert.throws(() => tls1Prf(new Uint8Array(4), new Uint8Array(1), 1.5), RangeError);
+});
