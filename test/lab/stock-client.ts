@@ -1,0 +1,92 @@
+/**
+ * Runs a VPN client in the lab's client namespace: the stock `openvpn` 2.6 client, or ovpn-ts
+ * (`node dist/src/cli.js`), from a config text. Both are expected to print OpenVPN's
+ * "Initialization Sequence Completed" once the tunnel is up.
+ *
+ * Test tooling. It must never run a client outside the lab namespace; it stops clients by PID.
+ *
+ *   configText -> <lab.dir>/client-<n>.ovpn
+ *     -> ip netns exec ovts-c-<id> openvpn --config client-<n>.ovpn     (kind 'stock')
+ *     -> ip netns exec ovts-c-<id> node dist/src/cli.js --config ...    (kind 'ovpn-ts')
+ *     -> waits (bounded) for "Initialization Sequence Completed"
+ */
+
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { NetnsPair } from './netns.ts';
+import { waitForLog, type LabProcess } from './proc.ts';
+import { INIT_COMPLETE } from './server.ts';
+
+export const CLIENT_KINDS = ['stock', 'ovpn-ts'] as const;
+export type ClientKind = (typeof CLIENT_KINDS)[number];
+
+/** Bound on reaching "Initialization Sequence Completed" (a lab handshake takes about a second). */
+export const CLIENT_CONNECT_TIMEOUT_MS = 20_000;
+/** Log lines after which the client will never connect. */
+export const CLIENT_FATAL = [/AUTH_FAILED/, /Exiting due to fatal error/, /Options error:/, /process exiting/];
+
+/** The ovpn-ts CLI as built by `npm run build` (dist/src/cli.js); OVTS_CLI overrides it. */
+export function ovpnTsCliPath(): string {
+  return process.env['OVTS_CLI'] ?? fileURLToPath(new URL('../../src/cli.js', import.meta.url));
+}
+
+export interface LabClient {
+  readonly kind: ClientKind;
+  readonly pid: number;
+  readonly configFile: string;
+  readonly logFile: string;
+  readonly process: LabProcess;
+  log(): string;
+  stop(): Promise<void>;
+}
+
+export interface StartClientOptions {
+  /** What to wait for before resolving; null resolves as soon as the process is started. */
+  readonly waitFor?: RegExp | null;
+  readonly timeoutMs?: number;
+  /** Replaces CLIENT_FATAL (e.g. [] for a test that expects AUTH_FAILED and waits for it). */
+  readonly failOn?: readonly RegExp[];
+  /** Extra command-line arguments after --config. */
+  readonly args?: readonly string[];
+}
+
+let clientCounter = 0;
+
+export async function startClient(
+  lab: NetnsPair,
+  kind: ClientKind,
+  configText: string,
+  opts: StartClientOptions = {},
+): Promise<LabClient> {
+  clientCounter += 1;
+  const base = join(lab.dir, `client-${clientCounter}-${kind}`);
+  const configFile = `${base}.ovpn`;
+  const logFile = `${base}.log`;
+  writeFileSync(configFile, configText, { mode: 0o600 });
+  const [cmd, args] =
+    kind === 'stock'
+      ? ['openvpn', ['--config', configFile]]
+      : [process.execPath, [ovpnTsCliPath(), '--config', configFile]];
+  const proc = lab.client.spawn(cmd, [...args, ...(opts.args ?? [])], { name: `${kind}-client-${clientCounter}`, logFile });
+  const waitFor = opts.waitFor === undefined ? INIT_COMPLETE : opts.waitFor;
+  if (waitFor !== null) {
+    await waitForLog(proc, waitFor, {
+      timeoutMs: opts.timeoutMs ?? CLIENT_CONNECT_TIMEOUT_MS,
+      failOn: opts.failOn ?? CLIENT_FATAL,
+    });
+  }
+  return {
+    kind,
+    pid: proc.pid,
+    configFile,
+    logFile,
+    process: proc,
+    log: () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''),
+    stop: () => proc.stop(),
+  };
+}
+
+/** The stock OpenVPN 2.6 client. */
+export const startStockClient = (lab: NetnsPair, configText: string, opts?: StartClientOptions): Promise<LabClient> =>
+  startClient(lab, 'stock', configText, opts);
