@@ -16,6 +16,8 @@ import type { Family } from './ip.ts';
 
 /** RT_TABLE_MAIN (linux/rtnetlink.h). */
 export const RT_TABLE_MAIN = 254;
+/** IP6_RT_PRIO_USER (linux/ipv6_route.h): the metric the kernel gives an IPv6 route added without one. */
+export const IP6_RT_PRIO_USER = 1024;
 
 export interface LinkInfo {
   readonly name: string;
@@ -92,7 +94,7 @@ const REASONS: Readonly<Record<string, string>> = {
   ENOENT: 'does not exist',
   EADDRNOTAVAIL: 'does not exist',
   ENODEV: 'device not found',
-  ENETUNREACH: 'gateway is unreachable (no route to it)',
+  ENETUNREACH: 'failed: network is unreachable (ENETUNREACH)',
   EPERM: 'permission denied (needs CAP_NET_ADMIN: run as root)',
   EACCES: 'permission denied (needs CAP_NET_ADMIN: run as root)',
   EINVAL: 'rejected as invalid by the kernel',

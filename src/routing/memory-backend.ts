@@ -8,6 +8,7 @@
  */
 import type { OsCode } from '../errors.ts';
 import {
+  IP6_RT_PRIO_USER,
   RT_TABLE_MAIN,
   describeAddr,
   describeRoute,
@@ -168,7 +169,8 @@ function normAddr(a: AddrSpec): AddrSpec {
 
 function normRoute(r: RouteSpec): RouteSpec {
   const dst = networkOf(r.dst, r.prefixLen) ?? r.dst;
-  const out: RouteSpec = { ...r, dst, table: r.table ?? RT_TABLE_MAIN };
+  const metric = r.metric ?? (r.family === 6 ? IP6_RT_PRIO_USER : undefined);
+  const out: RouteSpec = { ...r, dst, table: r.table ?? RT_TABLE_MAIN, ...(metric === undefined ? {} : { metric }) };
   return r.gateway === undefined ? out : { ...out, gateway: canonicalAddr(r.gateway) ?? r.gateway };
 }
 
