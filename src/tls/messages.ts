@@ -116,21 +116,25 @@ export type InfoPayload =
   | { readonly type: 'CR_TEXT'; readonly flags: string; readonly text: string }
   | { readonly type: 'text'; readonly text: string };
 
+/** RESTART / HALT arguments (`server_pushed_signal`). */
+export interface ServerSignal {
+  /** `P`: keep cached credentials (OpenVPN purges unless P is present). */
+  readonly preserveCredentials: boolean;
+  /** `N`: advance to the next remote. */
+  readonly nextRemote: boolean;
+  readonly message: string;
+}
+
 export type ControlMessage =
   | { readonly kind: 'PUSH_REPLY'; readonly options: readonly string[]; readonly continuation: 1 | 2 | undefined }
   | { readonly kind: 'PUSH_UPDATE'; readonly options: readonly string[]; readonly continuation: 1 | 2 | undefined }
   | { readonly kind: 'PUSH_REQUEST' }
   | AuthFailed
   | { readonly kind: 'AUTH_PENDING'; readonly timeout: number | undefined; readonly keywords: readonly string[] }
-  | { readonly kind: 'INFO_PRE' | 'INFO'; readonly text: string; readonly info: InfoPayload }
-  | {
-      readonly kind: 'RESTART' | 'HALT';
-      /** `P`: keep cached credentials (OpenVPN purges unless P is present). */
-      readonly preserveCredentials: boolean;
-      /** `N`: advance to the next remote. */
-      readonly nextRemote: boolean;
-      readonly message: string;
-    }
+  | { readonly kind: 'INFO_PRE'; readonly text: string; readonly info: InfoPayload }
+  | { readonly kind: 'INFO'; readonly text: string; readonly info: InfoPayload }
+  | ({ readonly kind: 'RESTART' } & ServerSignal)
+  | ({ readonly kind: 'HALT' } & ServerSignal)
   | { readonly kind: 'EXIT' }
   | { readonly kind: 'invalid'; readonly error: RemoteProtocolError }
   | { readonly kind: 'unknown'; readonly text: string };
