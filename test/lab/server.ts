@@ -16,7 +16,7 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NetnsPair } from './netns.ts';
 import { getPki, type Pki } from './pki.ts';
-import { waitForLog } from './proc.ts';
+import { waitForLog, type LabProcess } from './proc.ts';
 import {
   caSetFor,
   PROFILES,
@@ -79,6 +79,7 @@ export interface LabServer {
   readonly tunAddr4: string;
   readonly tunAddr6: string;
   readonly pki: Pki;
+  readonly process: LabProcess;
   /** A complete client .ovpn text for this server. */
   clientConfig(opts?: ClientConfigOptions): string;
   /** The log text so far. */
@@ -131,6 +132,7 @@ export async function startServer(lab: NetnsPair, name: ProfileName, overrides: 
     tunAddr4: t.addr4,
     tunAddr6: t.addr6,
     pki,
+    process: proc,
     clientConfig: (opts = {}) => clientConfigText(profile, pki, { remoteAddr, port, creds }, opts),
     log: () => readFileSync(logFile, 'utf8'),
     stop: () => proc.stop(),
