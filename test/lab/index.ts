@@ -10,4 +10,4 @@ export * from './proc.ts';
 export * from './profiles.ts';
 export * from './server.ts';
 export * from './stock-client.ts';
-export * from './traffic.ts';
+export * from './iperf.ts';

@@ -62,6 +62,7 @@ export interface NetnsPairOptions {
 
 const live = new Set<{ ids: string[]; procs: LabProcess[]; marker: string }>();
 let handlersInstalled = false;
+let staleSwept = false;
 
 function installExitHandlers(): void {
   if (handlersInstalled) return;
@@ -118,6 +119,10 @@ function makeNetns(name: string, dir: string, procs: LabProcess[]): Netns {
 /** Creates the two namespaces, the veth pair and its IPv4/IPv6 addresses. */
 export async function createNetnsPair(opts: NetnsPairOptions = {}): Promise<NetnsPair> {
   installExitHandlers();
+  if (!staleSwept) {
+    staleSwept = true;
+    await cleanupStaleNamespaces();
+  }
   const id = makeId();
   const x = randomInt(256);
   const sName = `ovts-s-${id}`;
