@@ -16,6 +16,20 @@ import {
 } from '../../../src/tls/key-method.ts';
 import type { ClientKeySource } from '../../../src/tls/key-method.ts';
 import { classifyControlMessage, splitControlMessages } from '../../../src/tls/messages.ts';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+function loadKeyVectors(name: string): unknown {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 8; i++) {
+    const p = join(dir, 'test', 'vectors', 'keys', name);
+    if (existsSync(p)) return JSON.parse(readFileSync(p, 'utf8'));
+    dir = dirname(dir);
+  }
+  return JSON.parse(readFileSync(resolve('test', 'vectors', 'keys', name), 'utf8'));
+}
+const captured = loadKeyVectors('openvpn-2.6.14-capture.json') as { clientOccOptions: string };
 
 const fill = (n: number, v: number): Uint8Array => new Uint8Array(n).fill(v);
 const ks: ClientKeySource = { preMaster: fill(48, 0xa1), random1: fill(32, 0xb2), random2: fill(32, 0xc3) };
@@ -176,6 +190,10 @@ test('decode errors: strings without a NUL, or with an embedded NUL', () => {
   expectBad(serverKm2({ options: ascii('V4,x') }), /options: not NUL-terminated/);
   expectBad(serverKm2({ tail: new Uint8Array([0, 2, 0x41, 0x42, 0, 0, 0, 0]) }), /username: not NUL-terminated/);
   expectBad(serverKm2({ options: ascii('V4\0x\0') }), /options: embedded NUL/);
+});
+
+test('OCC options string equals what a real default 2.6.14 client logged', () => {
+  assert.equal(occOptionsString({ devType: 'tun', linkMtu: 1541, tunMtu: 1500, proto: 'udp', auth: 'SHA1' }), captured.clientOccOptions);
 });
 
 test('OCC options string of a default 2.6 client over UDP', () => {

@@ -41,6 +41,14 @@ interface ExpansionVector {
 }
 const v = (loadKeyVectors('prf.json') as { keyExpansion: ExpansionVector }).keyExpansion;
 
+interface CapturedPrf extends Omit<ExpansionVector, 'key2'> {
+  readonly sendCipherKey: string;
+  readonly receiveCipherKey: string;
+  readonly sendImplicitIv: string;
+  readonly receiveImplicitIv: string;
+}
+const captured = (loadKeyVectors('openvpn-2.6.14-capture.json') as { prf: CapturedPrf }).prf;
+
 function sources(): PrfKeySources {
   return {
     clientPreMaster: fromHex(v.clientPreMaster),
@@ -81,6 +89,23 @@ test('the session ids are part of the key-expansion seed (rfc draft omits them)'
 test('deriveKeysPrf rejects wrong input lengths', () => {
   assert.throws(() => deriveKeysPrf({ ...sources(), clientPreMaster: new Uint8Array(47) }), LocalProtocolError);
   assert.throws(() => deriveKeysPrf({ ...sources(), serverSessionId: new Uint8Array(9) }), LocalProtocolError);
+});
+
+test('real OpenVPN 2.6.14 client: PRF derivation + AES-256-GCM slicing give its logged keys and IVs', () => {
+  const key2 = deriveKeysPrf({
+    clientPreMaster: fromHex(captured.clientPreMaster),
+    clientRandom1: fromHex(captured.clientRandom1),
+    serverRandom1: fromHex(captured.serverRandom1),
+    clientRandom2: fromHex(captured.clientRandom2),
+    serverRandom2: fromHex(captured.serverRandom2),
+    clientSessionId: fromHex(captured.clientSessionId),
+    serverSessionId: fromHex(captured.serverSessionId),
+  });
+  const k = dataChannelKeys(key2, { keyLen: 32, implicitIvLen: 8 });
+  assert.equal(hex(k.send.cipherKey), captured.sendCipherKey);
+  assert.equal(hex(k.send.hmacKeyOrImplicitIv), captured.sendImplicitIv);
+  assert.equal(hex(k.receive.cipherKey), captured.receiveCipherKey);
+  assert.equal(hex(k.receive.hmacKeyOrImplicitIv), captured.receiveImplicitIv);
 });
 
 test('AES-256-GCM slicing: send key[0] (0..31, IV 64..71), receive key[1] (128..159, IV 192..199)', () => {

@@ -17,14 +17,24 @@ import {
   splitControlMessages,
 } from '../../../src/tls/messages.ts';
 import type { ControlMessage } from '../../../src/tls/messages.ts';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+function loadKeyVectors(name: string): unknown {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 8; i++) {
+    const p = join(dir, 'test', 'vectors', 'keys', name);
+    if (existsSync(p)) return JSON.parse(readFileSync(p, 'utf8'));
+    dir = dirname(dir);
+  }
+  return JSON.parse(readFileSync(resolve('test', 'vectors', 'keys', name), 'utf8'));
+}
 
 const ascii = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));
 
-/** Shape of a real OpenVPN 2.6 server's reply to a 2.6 client (server 10.8.0.0/24, subnet, ipv6). */
-const REAL_PUSH_REPLY =
-  'PUSH_REPLY,route-gateway 10.8.0.1,topology subnet,ping 10,ping-restart 120,' +
-  'ifconfig-ipv6 fd00::1000/64 fd00::1,ifconfig 10.8.0.2 255.255.255.0,peer-id 0,' +
-  'cipher AES-256-GCM,protocol-flags cc-exit tls-ekm dyn-tls-crypt,tun-mtu 1500';
+/** A real OpenVPN 2.6.14 server's reply to a 2.6.14 client (server 10.8.0.0/24, subnet, ipv6). */
+const REAL_PUSH_REPLY = (loadKeyVectors('openvpn-2.6.14-capture.json') as { pushReply: string }).pushReply;
 
 function kind<K extends ControlMessage['kind']>(msg: string, k: K): Extract<ControlMessage, { kind: K }> {
   const m = classifyControlMessage(msg);
@@ -88,9 +98,10 @@ test('split: an unterminated tail longer than one TLS record is dropped and coun
   assert.deepEqual(splitControlMessages(ascii('HALT\0'), b.carry).messages, ['HALT']);
 });
 
-test('PUSH_REPLY from a real 2.6 server splits on commas into option strings', () => {
+test('PUSH_REPLY captured from a real 2.6.14 server splits on commas into option strings', () => {
   const m = kind(REAL_PUSH_REPLY, 'PUSH_REPLY');
   assert.deepEqual(m.options, [
+    'tun-ipv6',
     'route-gateway 10.8.0.1',
     'topology subnet',
     'ping 10',

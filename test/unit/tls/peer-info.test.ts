@@ -4,6 +4,20 @@ import assert from 'node:assert/strict';
 import { LocalProtocolError } from '../../../src/errors.ts';
 import { buildPeerInfo, IV_PROTO, ivProtoValue } from '../../../src/tls/peer-info.ts';
 import type { PeerInfoParams } from '../../../src/tls/peer-info.ts';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+function loadKeyVectors(name: string): unknown {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 8; i++) {
+    const p = join(dir, 'test', 'vectors', 'keys', name);
+    if (existsSync(p)) return JSON.parse(readFileSync(p, 'utf8'));
+    dir = dirname(dir);
+  }
+  return JSON.parse(readFileSync(resolve('test', 'vectors', 'keys', name), 'utf8'));
+}
+const captured = loadKeyVectors('openvpn-2.6.14-capture.json') as { clientPeerInfo: string };
 
 const base: PeerInfoParams = {
   version: '2.6.14',
@@ -27,6 +41,19 @@ test('a real 2.6 pulling client\'s features give 990', () => {
     dnsOption: true, ccExitNotify: true, authFailTemp: true, dynTlsCrypt: true,
   });
   assert.equal(v, 990);
+});
+
+test('with a 2.6 client\'s features the text equals what a real 2.6.14 client sent', () => {
+  const text = buildPeerInfo({
+    version: '2.6.14',
+    tunMtuMax: 1600,
+    dataCiphers: ['AES-256-GCM', 'AES-128-GCM', 'CHACHA20-POLY1305'],
+    features: {
+      dataV2: true, requestPush: true, tlsKeyExport: true, authPendingKw: true,
+      dnsOption: true, ccExitNotify: true, authFailTemp: true, dynTlsCrypt: true,
+    },
+  });
+  assert.equal(text, captured.clientPeerInfo);
 });
 
 test('DATA_V2 is always added when any bit is set; nothing set gives 0', () => {
