@@ -60,7 +60,11 @@ export interface NetnsPairOptions {
   readonly keepDir?: boolean;
 }
 
-const live = new Set<{ ids: string[]; procs: LabProcess[]; marker: string }>();
+/** Shell convention for "terminated by SIGINT / SIGTERM": 128 + signal number. */
+const EXIT_SIGINT = 130;
+const EXIT_SIGTERM = 143;
+
+const live = new Set<{ ids: string[]; procs: LabProcess[]; marker: string; dir: string | undefined }>();
 let handlersInstalled = false;
 let staleSwept = false;
 
@@ -69,10 +73,10 @@ function installExitHandlers(): void {
   handlersInstalled = true;
   process.on('exit', destroyAllSync);
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    // process.exit (not re-raising the signal) so other 'exit' handlers, e.g. the PKI dir's, run too.
     const onSignal = (): void => {
       destroyAllSync();
-      process.removeListener(sig, onSignal);
-      process.kill(process.pid, sig);
+      process.exit(sig === 'SIGINT' ? EXIT_SIGINT : EXIT_SIGTERM);
     };
     process.on(sig, onSignal);
   }
@@ -90,6 +94,7 @@ function destroyAllSync(): void {
       }
     }
     rmSync(entry.marker, { force: true });
+    if (entry.dir !== undefined) rmSync(entry.dir, { recursive: true, force: true });
   }
   live.clear();
 }
@@ -132,7 +137,8 @@ export async function createNetnsPair(opts: NetnsPairOptions = {}): Promise<Netn
   mkdirSync(MARKER_DIR, { recursive: true });
   writeFileSync(marker, `${process.pid}\n`);
   const procs: LabProcess[] = [];
-  const entry = { ids: [sName, cName], procs, marker };
+  const keepDir = opts.keepDir === true || process.env['OVTS_LAB_KEEP'] === '1';
+  const entry = { ids: [sName, cName], procs, marker, dir: keepDir ? undefined : dir };
   live.add(entry);
 
   const addr4 = (h: number): string => `198.18.${x}.${h}`;
@@ -144,7 +150,7 @@ export async function createNetnsPair(opts: NetnsPairOptions = {}): Promise<Netn
       for (const ns of entry.ids) await execBounded('ip', ['netns', 'del', ns], { allowFail: true });
       rmSync(marker, { force: true });
       live.delete(entry);
-      if (opts.keepDir !== true && process.env['OVTS_LAB_KEEP'] !== '1') rmSync(dir, { recursive: true, force: true });
+      if (!keepDir) rmSync(dir, { recursive: true, force: true });
     })();
     return destroyed;
   };
