@@ -1,0 +1,239 @@
+/**
+ * Applies DirectiveEntry[] to an options draft through THE directive table, OpenVPN's way:
+ * in order, later wins, `setenv opt X` and `ignore-unknown-option` make unknown X a warning,
+ * `<connection>` blocks start from a copy of the global connection settings seen so far.
+ * Collects every error (file:line each) instead of stopping at the first. Pure.
+ *
+ *   entries --(lookup, where/arity/inline/connection checks)--> spec.apply(ctx) --> Draft<ClientOptions>
+ */
+import { ConfigError, type ConfigCode, type SourcePos } from '../errors.ts';
+import { ArgError } from './args.ts';
+import { DIRECTIVES, INLINE_TAGS } from './directives.ts';
+import type { ConfigFs, ConfigWarning, DirectiveEntry } from './entry.ts';
+import { defaultConnection, defaultOptions, type ClientOptions, type ConnectionEntry, type Draft, type FileRef } from './options.ts';
+import { nextToConfigHint, resolvePath, tryRead } from './paths.ts';
+import type { ApplyCtx, DirectiveSpec } from './spec.ts';
+
+export interface Applied {
+  readonly options: Draft<ClientOptions>;
+  readonly errors: ConfigError[];
+  readonly warnings: ConfigWarning[];
+  /** Where each directive was last set: cross-option checks point there. */
+  readonly positions: Map<string, SourcePos>;
+}
+
+interface RemoteLine {
+  host: string;
+  port: number | undefined;
+  proto: { proto: 'udp' | 'tcp'; af: 'any' | 'inet' | 'inet6' } | undefined;
+}
+
+interface Block {
+  ce: Draft<ConnectionEntry>;
+  remotes: number;
+  pos: SourcePos;
+}
+
+const PLACE_TEXT = { file: 'in a config file', cmdline: 'on the command line', push: 'in a pushed option' } as const;
+
+function clone<T>(v: T): T {
+  return structuredClone(v);
+}
+
+function levenshtein(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0] ?? 0;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j] ?? 0;
+      row[j] = Math.min(cur + 1, (row[j - 1] ?? 0) + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length] ?? 0;
+}
+
+export function suggest(name: string): string {
+  let best: string | undefined;
+  let bestD = 3;
+  for (const known of DIRECTIVES.keys()) {
+    const d = levenshtein(name, known);
+    if (d < bestD) [best, bestD] = [known, d];
+  }
+  return best === undefined ? '' : ` (did you mean "${best}"?)`;
+}
+
+export class Applier {
+  readonly o: Draft<ClientOptions>;
+  readonly errors: ConfigError[] = [];
+  readonly warnings: ConfigWarning[] = [];
+  readonly positions = new Map<string, SourcePos>();
+  readonly #fs: ConfigFs;
+  readonly #remotes: RemoteLine[] = [];
+  readonly #blocks = new Map<number, Block>();
+  readonly #inlineSeen = new Map<string, SourcePos>();
+  #firstRemotePos: SourcePos | undefined;
+
+  constructor(fs: ConfigFs, base: Draft<ClientOptions> = defaultOptions(), globalCe: Draft<ConnectionEntry> = defaultConnection()) {
+    this.#fs = fs;
+    this.o = base;
+    this.globalCe = globalCe;
+  }
+
+  readonly globalCe: Draft<ConnectionEntry>;
+
+  applyAll(entries: readonly DirectiveEntry[]): void {
+    for (const e of entries) this.apply(e);
+  }
+
+  /** Applies one entry; `allowed` limits which rows may act (push uses pushable rows only). */
+  apply(raw: DirectiveEntry): void {
+    let entry = raw;
+    let tolerant = false;
+    if (entry.name === 'setenv' && entry.args[0] === 'opt' && entry.from !== 'push') {
+      if (entry.args.length < 2) return this.error('CONFIG_SYNTAX', entry, 'setenv opt needs a directive after it');
+      entry = { ...entry, name: entry.args[1] ?? '', args: entry.args.slice(2) };
+      tolerant = true;
+    }
+    const spec = DIRECTIVES.get(entry.name);
+    if (spec === undefined) return this.unknown(entry, tolerant);
+    const problem = this.placement(spec, entry);
+    if (problem !== undefined) return this.error('CONFIG_INVALID', entry, problem);
+    const argc = entry.args.length + (entry.inline === undefined ? 0 : 1);
+    if (argc < spec.minArgs || argc > spec.maxArgs) return this.error('CONFIG_SYNTAX', entry, arityText(spec, argc));
+    if (spec.status === 'rejected') return this.error('CONFIG_UNSUPPORTED', entry, `not supported: ${spec.reason ?? ''}`);
+    if (spec.status === 'ignored') return this.warn(entry, `ignored: ${spec.reason ?? ''}`);
+    if (entry.inline !== undefined && !this.firstInline(entry)) return;
+    this.run(spec, entry);
+  }
+
+  #ctx(entry: DirectiveEntry, ce: Draft<ConnectionEntry>, block: Block | undefined): ApplyCtx {
+    return {
+      o: this.o,
+      ce,
+      inConnectionBlock: block !== undefined,
+      entry,
+      fileRef: (arg) => this.fileRef(entry, arg),
+      resolve: (name) => resolvePath(entry.cwd, name),
+      addRemote: (host, port, proto) => {
+        if (block !== undefined) {
+          block.remotes++;
+          ce.remote = host;
+          if (port !== undefined) ce.remotePort = port;
+          if (proto !== undefined) [ce.proto, ce.af] = [proto.proto, proto.af];
+        } else {
+          this.#firstRemotePos ??= entry.pos;
+          this.#remotes.push({ host, port, proto });
+        }
+      },
+      warn: (message) => this.warn(entry, message),
+    };
+  }
+
+  private run(spec: DirectiveSpec, entry: DirectiveEntry): void {
+    const block = this.block(entry);
+    if (block === undefined && spec.connection && this.#blocks.size > 0 && entry.from !== 'push') {
+      this.warn(entry, 'ignored by the <connection> blocks before it (put it before the first block)');
+    }
+    const args = entry.inline === undefined ? entry.args : ['[inline]', ...entry.args];
+    try {
+      spec.apply?.(this.#ctx(entry, block?.ce ?? this.globalCe, block), args);
+      this.positions.set(entry.name, entry.pos);
+    } catch (err) {
+      if (!(err instanceof ArgError)) throw err;
+      this.error('CONFIG_INVALID', entry, err.message);
+    }
+  }
+
+  private block(entry: DirectiveEntry): Block | undefined {
+    if (entry.connection === undefined) return undefined;
+    let b = this.#blocks.get(entry.connection);
+    if (b === undefined) {
+      b = { ce: clone(this.globalCe), remotes: 0, pos: entry.pos };
+      this.#blocks.set(entry.connection, b);
+    }
+    return b;
+  }
+
+  private placement(spec: DirectiveSpec, entry: DirectiveEntry): string | undefined {
+    if (!spec.where.includes(entry.from)) {
+      const only = spec.where.map((p) => PLACE_TEXT[p]).join(' or ');
+      return `cannot be used ${PLACE_TEXT[entry.from]}${only === '' ? '' : ` (only ${only})`}`;
+    }
+    if (entry.inline !== undefined && !spec.inline) return `cannot be given as an inline <${entry.name}> block`;
+    if (entry.connection !== undefined && !spec.connection && spec.status !== 'rejected') return 'not allowed inside a <connection> block';
+    return undefined;
+  }
+
+  private firstInline(entry: DirectiveEntry): boolean {
+    const key = `${entry.connection ?? '-'}:${entry.name}`;
+    const first = this.#inlineSeen.get(key);
+    if (first !== undefined) {
+      this.error('CONFIG_INVALID', entry, `duplicate inline <${entry.name}> block (the first one is at ${first.file}:${first.line})`);
+      return false;
+    }
+    this.#inlineSeen.set(key, entry.pos);
+    return true;
+  }
+
+  private unknown(entry: DirectiveEntry, tolerant: boolean): void {
+    if (tolerant || this.o.ignoreUnknownOption.includes(entry.name)) {
+      return this.warn(entry, 'unknown directive ignored (setenv opt / ignore-unknown-option)');
+    }
+    if (entry.inline !== undefined) {
+      const tags = [...INLINE_TAGS].sort().join(', ');
+      return this.error('CONFIG_UNKNOWN', entry, `<${entry.name}> is not a known inline block (expected one of ${tags})`);
+    }
+    this.error('CONFIG_UNKNOWN', entry, `unknown directive${suggest(entry.name)}`);
+  }
+
+  fileRef(entry: DirectiveEntry, arg: string | undefined): FileRef {
+    if (entry.inline !== undefined) return { kind: 'inline', text: entry.inline };
+    const name = arg ?? '';
+    const path = resolvePath(entry.cwd, name);
+    const r = tryRead(this.#fs, path);
+    if (!r.ok) this.error('CONFIG_FILE', entry, r.message + nextToConfigHint(this.#fs, name, entry.cwd, entry.configDir));
+    return { kind: 'file', path };
+  }
+
+  /** Builds `connections` (OpenVPN options_postprocess_mutate: blocks, else one per remote). */
+  finish(): Draft<ClientOptions> {
+    if (this.#blocks.size > 0) {
+      if (this.#remotes.length > 0 && this.#firstRemotePos !== undefined) {
+        this.warnAt(this.#firstRemotePos, 'remote', 'remote lines outside <connection> blocks are ignored when blocks are present');
+      }
+      for (const b of this.#blocks.values()) {
+        if (b.remotes !== 1) this.errors.push(new ConfigError('CONFIG_INVALID', b.pos, 'connection', `each <connection> block must contain exactly one remote (found ${b.remotes})`));
+      }
+      this.o.connections = [...this.#blocks.values()].map((b) => b.ce);
+    } else {
+      this.o.connections = this.#remotes.map((r) => {
+        const ce = clone(this.globalCe);
+        ce.remote = r.host;
+        if (r.port !== undefined) ce.remotePort = r.port;
+        if (r.proto !== undefined) [ce.proto, ce.af] = [r.proto.proto, r.proto.af];
+        return ce;
+      });
+    }
+    return this.o;
+  }
+
+  error(code: ConfigCode, entry: DirectiveEntry, detail: string): void {
+    this.errors.push(new ConfigError(code, entry.pos, entry.name, detail));
+  }
+
+  warn(entry: DirectiveEntry, message: string): void {
+    this.warnAt(entry.pos, entry.name, message);
+  }
+
+  warnAt(pos: SourcePos, directive: string, message: string): void {
+    this.warnings.push({ pos, directive, message });
+  }
+}
+
+function arityText(spec: DirectiveSpec, got: number): string {
+  if (spec.maxArgs === 0) return `takes no arguments, got ${got}`;
+  const want = spec.minArgs === spec.maxArgs ? `${spec.minArgs}` : `${spec.minArgs} to ${spec.maxArgs}`;
+  return `expects ${want} argument${spec.maxArgs === 1 ? '' : 's'}, got ${got} (${spec.summary})`;
+}
