@@ -131,6 +131,8 @@ export interface ClientOptions {
   readonly dh: FileRef | undefined;
   readonly askpass: FileRef | 'stdin' | undefined;
   readonly remoteCertTls: 'server' | 'client' | undefined;
+  /** Deprecated `ns-cert-type`: OpenVPN 2.6 checks it with X509_check_purpose(SSL_SERVER/CLIENT). */
+  readonly nsCertType: 'server' | 'client' | undefined;
   readonly remoteCertKu: readonly number[] | undefined;
   readonly remoteCertEku: string | undefined;
   readonly verifyX509Name: { readonly name: string; readonly type: 'subject' | 'name' | 'name-prefix' } | undefined;
@@ -276,7 +278,7 @@ export function defaultOptions(): Draft<ClientOptions> {
     dev: 'tun', devType: undefined, devNode: undefined, topology: undefined, ifconfig: undefined, ifconfigIpv6: undefined,
     ifconfigNoexec: false, persistTun: false, persistKey: false, txqueuelen: undefined, mark: undefined, bindDev: undefined,
     ca: undefined, capath: undefined, cert: undefined, key: undefined, extraCerts: undefined, pkcs12: undefined,
-    crlVerify: undefined, dh: undefined, askpass: undefined, remoteCertTls: undefined, remoteCertKu: undefined,
+    crlVerify: undefined, dh: undefined, askpass: undefined, remoteCertTls: undefined, nsCertType: undefined, remoteCertKu: undefined,
     remoteCertEku: undefined, verifyX509Name: undefined, peerFingerprints: [],
     tlsVersionMin: { version: '1.2', orHighest: false }, tlsVersionMax: undefined, tlsCipher: undefined,
     tlsCiphersuites: undefined, tlsGroups: undefined, tlsCertProfile: undefined,

@@ -92,6 +92,7 @@ export const CONNECTION_DIRECTIVES: readonly DirectiveSpec[] = [
   ign('tcp-nodelay', C, 'set TCP_NODELAY', 'Node sets TCP_NODELAY on TCP connections itself', [0, 0]),
   sup('mark', C, 'fwmark (SO_MARK) on the tunnel socket', [1, 1], (c, a) => { c.o.mark = A.int(a[0] ?? '', 'mark', 0, 0xffffffff); }),
   sup('bind-dev', C, 'bind the tunnel socket to a device (VRF)', [1, 1], (c, a) => { c.o.bindDev = a[0]; }, { push: true }),
+  ign('passtos', C, 'copy the TOS byte of tunnel packets to the outer packets', 'not implemented', [0, 0]),
   ign('fast-io', C, 'optimize UDP writes', 'no effect in ovpn-ts (removed in OpenVPN 2.7)', [0, 0]),
   ign('preresolve', C, 'resolve remotes before connecting', 'names are resolved on each attempt', [0, 1]),
   ign('ip-remote-hint', C, 'remote IP hint for Windows', 'Windows-only', [0, 1]),

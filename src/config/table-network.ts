@@ -170,6 +170,8 @@ export const NETWORK_DIRECTIVES: readonly DirectiveSpec[] = [
   ign('service', 'Generic', 'Windows service event', WIN, [1, 2]),
   ign('pause-exit', 'Generic', 'wait for a key before exiting', WIN, [0, 0]),
   ign('show-net-up', 'Generic', 'show Windows routing after setup', WIN, [0, 0], route),
+  rej('dhcp-internal', 'Generic', 'internal Windows helper', 'internal OpenVPN Windows helper', { where: ['cmdline'] }),
+  rej('rdns-internal', 'Generic', 'internal Windows helper', 'internal OpenVPN Windows helper', { where: ['cmdline'] }),
   rej('show-adapters', 'Generic', 'list Windows adapters', 'standalone OpenVPN mode (Windows)', { where: ['cmdline'] }),
   rej('show-net', 'Generic', 'show Windows routing', 'standalone OpenVPN mode (Windows)', { where: ['cmdline'] }),
   rej('show-valid-subnets', 'Generic', 'show valid subnets', 'standalone OpenVPN mode (Windows)', { where: ['cmdline'] }),

@@ -37,7 +37,10 @@ export const TLS_DIRECTIVES: readonly DirectiveSpec[] = [
     c.o.remoteCertKu = a.map((v) => { if (!/^[0-9a-fA-F]{1,4}$/.test(v)) throw new A.ArgError(`key usage "${v}" is not a hex value`); return parseInt(v, 16); });
   }),
   sup('remote-cert-eku', T, 'require an extended key usage (OID or name) on the server certificate', [1, 1], (c, a) => { c.o.remoteCertEku = a[0]; }),
-  rej('ns-cert-type', T, 'check the Netscape certificate type', 'removed (nsCertType is obsolete); use "remote-cert-tls server"'),
+  sup('ns-cert-type', T, 'deprecated: require the server certificate purpose (OpenSSL X509_check_purpose)', [1, 1], (c, a) => {
+    c.o.nsCertType = A.oneOf(a[0] ?? '', 'ns-cert-type', ['server', 'client']);
+    c.warn('ns-cert-type is deprecated; use "remote-cert-tls server"');
+  }),
   sup('verify-x509-name', T, 'require the server certificate name [subject|name|name-prefix]', [1, 2], (c, a) => {
     if ((a[0] ?? '') === '') throw new A.ArgError('the name must not be empty');
     c.o.verifyX509Name = { name: a[0] ?? '', type: a[1] === undefined ? 'subject' : A.oneOf(a[1], 'verify-x509-name type', ['subject', 'name', 'name-prefix']) };
