@@ -42,7 +42,7 @@ export function validateOptions(input: ValidateInput): { errors: ConfigError[]; 
   if (o.ca === undefined && o.capath === undefined && o.pkcs12 === undefined && o.peerFingerprints.length === 0) {
     err('CONFIG_INVALID', 'ca', 'no way to verify the server: add ca (or capath, pkcs12, peer-fingerprint)', top);
   }
-  if (o.cert === undefined && o.pkcs12 === undefined && o.authUserPass === undefined) {
+  if (o.cert === undefined && o.key === undefined && o.pkcs12 === undefined && o.authUserPass === undefined) {
     err('CONFIG_INVALID', 'auth-user-pass', 'no client authentication: add cert and key, pkcs12, or auth-user-pass', top);
   }
   const aup = o.authUserPass?.source;
