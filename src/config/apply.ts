@@ -198,7 +198,12 @@ export class Applier {
   }
 
   /** Builds `connections` (OpenVPN options_postprocess_mutate: blocks, else one per remote). */
-  finish(): Draft<ClientOptions> {
+  finish(blockStarts: readonly SourcePos[] = []): Draft<ClientOptions> {
+    blockStarts.forEach((pos, i) => {
+      const b = this.#blocks.get(i);
+      if (b === undefined) this.#blocks.set(i, { ce: clone(this.globalCe), remotes: 0, pos });
+      else b.pos = pos;
+    });
     if (this.#blocks.size > 0) {
       if (this.#remotes.length > 0 && this.#firstRemotePos !== undefined) {
         this.warnAt(this.#firstRemotePos, 'remote', 'remote lines outside <connection> blocks are ignored when blocks are present');
@@ -206,7 +211,7 @@ export class Applier {
       for (const b of this.#blocks.values()) {
         if (b.remotes !== 1) this.errors.push(new ConfigError('CONFIG_INVALID', b.pos, 'connection', `each <connection> block must contain exactly one remote (found ${b.remotes})`));
       }
-      this.o.connections = [...this.#blocks.values()].map((b) => b.ce);
+      this.o.connections = [...this.#blocks.entries()].sort((x, y) => x[0] - y[0]).map(([, b]) => b.ce);
     } else {
       this.o.connections = this.#remotes.map((r) => {
         const ce = clone(this.globalCe);

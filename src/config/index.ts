@@ -39,12 +39,13 @@ export function loadConfig(argv: readonly string[], fs: ConfigFs): LoadedConfig 
   readArgv(argv, reader);
   const applier = new Applier(fs);
   applier.applyAll(reader.entries);
-  const options = applier.finish();
+  const options = applier.finish(reader.connectionBlocks);
   const firstFile = reader.entries.find((e) => e.from === 'file')?.pos.file ?? reader.errors[0]?.file ?? CMDLINE_FILE;
   const errors = [...reader.errors, ...applier.errors];
   const warnings = [...applier.warnings];
-  if (reader.errors.length === 0 || reader.entries.length > 0) {
-    const v = validateOptions({ options, positions: applier.positions, top: { file: firstFile, line: 0 } });
+  {
+    const skipMissing = errors.length > 0;
+    const v = validateOptions({ options, positions: applier.positions, top: { file: firstFile, line: 0 }, skipMissing });
     errors.push(...v.errors);
     warnings.push(...v.warnings);
   }

@@ -28,10 +28,11 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
 export class ConfigReader {
   readonly entries: DirectiveEntry[] = [];
   readonly errors: ConfigError[] = [];
+  /** Position of each `<connection>` opener, by connection index. */
+  readonly connectionBlocks: SourcePos[] = [];
   #cwd: string;
   readonly #fs: ConfigFs;
   readonly #stack: string[] = [];
-  #connections = 0;
   #limitHit = false;
 
   constructor(fs: ConfigFs, cwd: string = fs.cwd()) {
@@ -142,7 +143,8 @@ export class ConfigReader {
       }
       const body = lines.slice(i + 1, end).map(stripCr);
       if (tag === 'connection' && connection === undefined) {
-        this.#readLines(body, file, base + i + 1, this.#connections++);
+        this.connectionBlocks.push(pos);
+        this.#readLines(body, file, base + i + 1, this.connectionBlocks.length - 1);
       } else {
         const text = body.length === 0 ? '' : body.join('\n') + '\n';
         this.add({ name: tag, args: [], inline: text, pos, from, configDir, ...(connection === undefined ? {} : { connection }) });

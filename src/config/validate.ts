@@ -13,6 +13,8 @@ export interface ValidateInput {
   readonly positions: ReadonlyMap<string, SourcePos>;
   /** Where "missing X" errors point: the top-level config file, line 0. */
   readonly top: SourcePos;
+  /** Skip "missing X" checks (a line that failed to parse may have been the one providing X). */
+  readonly skipMissing?: boolean;
 }
 
 export function validateOptions(input: ValidateInput): { errors: ConfigError[]; warnings: ConfigWarning[] } {
@@ -21,6 +23,7 @@ export function validateOptions(input: ValidateInput): { errors: ConfigError[]; 
   const warnings: ConfigWarning[] = [];
   const at = (d: string): SourcePos => positions.get(d) ?? top;
   const err = (code: ConfigCode, d: string, detail: string, pos: SourcePos = at(d)): void => {
+    if (pos === top && input.skipMissing === true) return;
     errors.push(new ConfigError(code, pos, d, detail));
   };
   const warn = (d: string, message: string): void => {

@@ -40,7 +40,10 @@ test('connection blocks inherit globals set before them and hold their own remot
 test('a connection block without a remote, or a global-only directive inside one, is an error', () => {
   const base = 'client\nca ca.crt\ncert c.crt\nkey c.key\n';
   assert.deepEqual(errors({ '/work/a.ovpn': `${base}<connection>\nproto tcp\n</connection>\n`, ...PKI }), [
-    '/work/a.ovpn:6: connection: each <connection> block must contain exactly one remote (found 0)',
+    '/work/a.ovpn:5: connection: each <connection> block must contain exactly one remote (found 0)',
+  ]);
+  assert.deepEqual(errors({ '/work/a.ovpn': `${base}<connection>\nremote h\n</connection>\n<connection>\n</connection>\n`, ...PKI }), [
+    '/work/a.ovpn:8: connection: each <connection> block must contain exactly one remote (found 0)',
   ]);
   const m = errors({ '/work/a.ovpn': `${base}<connection>\nremote h\nverb 3\n</connection>\n`, ...PKI });
   assert.deepEqual(m, ['/work/a.ovpn:7: verb: not allowed inside a <connection> block']);
