@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
 import { ConfigErrors } from '../../../src/errors.ts';
 import { loadConfig } from '../../../src/config/index.ts';
-import { ConfigReader, MAX_CONFIG_BYTES } from '../../../src/config/reader.ts';
+import { ConfigReader, MAX_CONFIG_BYTES, MAX_DIRECTIVES } from '../../../src/config/reader.ts';
 import { BASE, PKI, memFs } from './memfs.ts';
 
 function errors(files: Record<string, string | Uint8Array>, argv: readonly string[] = ['--config', 'a.ovpn']): string[] {
@@ -135,4 +136,17 @@ test('the reader tracks cd as state and never calls chdir', () => {
   r.add({ name: 'cd', args: ['y'], pos: { file: 'f', line: 1 }, from: 'file' });
   assert.equal(r.cwd, '/x/y');
   assert.deepEqual(r.entries[0]?.args, ['/x/y']);
+});
+
+test('limit: more than MAX_DIRECTIVES directives is one CONFIG_LIMIT error', () => {
+  const m = errors({ '/work/a.ovpn': `${BASE}${'mute-replay-warnings\n'.repeat(MAX_DIRECTIVES)}`, ...PKI });
+  assert.deepEqual(m, [`/work/a.ovpn:${MAX_DIRECTIVES + 1}: mute-replay-warnings: too many directives (at most ${MAX_DIRECTIVES})`]);
+});
+
+test('pure config modules never import node:fs or read the process state', () => {
+  const dir = 'src/config';
+  for (const f of readdirSync(dir).filter((x) => x.endsWith('.ts') && x !== 'node-fs.ts')) {
+    const src = readFileSync(`${dir}/${f}`, 'utf8');
+    assert.ok(!/from 'node:(fs|child_process|net|dgram)'|from 'fs'|process\.(cwd|chdir|env)/.test(src.replace(/from 'node:net';\n/, '').replace("import { isIPv4, isIPv6 } from 'node:net';", '')), f);
+  }
 });
