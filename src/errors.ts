@@ -36,6 +36,8 @@ export type ErrorCode =
   | 'AUTH_FAILED'
   | 'TLS_ERROR'
   | 'TIMEOUT'
+  | 'SERVER_HALT'
+  | 'NEGOTIATION'
   | 'INTERNAL';
 
 export abstract class OvpnError extends Error {
@@ -149,4 +151,14 @@ export function exitCodeFor(err: unknown): ExitCode {
   if (err instanceof TlsError) return ExitCode.TLS;
   if (err instanceof OsError) return ExitCode.OS;
   return ExitCode.ERROR;
+}
+
+/** The server told us to stop (HALT) or the connection cannot go on for a reason it gave. */
+export class ServerHaltError extends OvpnError {
+  override readonly code = 'SERVER_HALT' as const;
+}
+
+/** Client and server could not agree on the data channel (cipher, compression). */
+export class NegotiationError extends OvpnError {
+  override readonly code = 'NEGOTIATION' as const;
 }

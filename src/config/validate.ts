@@ -36,7 +36,6 @@ export function validateOptions(input: ValidateInput): { errors: ConfigError[]; 
   }
   const tap = o.devType === 'tap' || (o.devType === undefined && o.dev.startsWith('tap'));
   if (tap) err('CONFIG_UNSUPPORTED', o.devType === 'tap' ? 'dev-type' : 'dev', 'tap (layer 2) devices are not supported: use "dev tun"');
-  if (o.dev === 'null') err('CONFIG_UNSUPPORTED', 'dev', 'dev null is not supported');
   if (o.connections.length === 0) err('CONFIG_INVALID', 'remote', 'no remote server: add "remote HOST [PORT] [PROTO]"', top);
 
   if (o.cert !== undefined && o.key === undefined && o.pkcs12 === undefined) err('CONFIG_INVALID', 'cert', 'cert needs a matching key (add key, or use pkcs12)');

@@ -1,0 +1,85 @@
+/**
+ * The command line and composition root: `ovpn-ts --config FILE [--directive args …]`.
+ *
+ *   argv ─▶ own flags (--help, --version, --check, --log-json)
+ *        └▶ everything else ─▶ loadConfig() (OpenVPN order semantics, --config read in place)
+ *                                 ├─ --check: print effective config + planned system changes, exit
+ *                                 └─ run: logger (winston) ─▶ runClient() until a signal or fatal error
+ *
+ * Exit codes (docs/cli.md): 0 clean, 1 generic error, 2 usage, 3 config, 4 auth failed,
+ * 5 TLS/certificate, 6 OS (TUN, routes, socket). Never prints a stack trace for an expected
+ * error; an unexpected one is reported as a bug with its message only (stack at --verb 5+).
+ */
+import process from 'node:process';
+import { ConfigErrors, ExitCode, exitCodeFor, OvpnError, UsageError } from './errors.ts';
+import { loadConfig } from './config/index.ts';
+import { nodeConfigFs } from './config/node-fs.ts';
+import { renderHelp } from './help.ts';
+import { versionText } from './version.ts';
+import { renderCheck } from './check.ts';
+import { createShellLogger } from './logging.ts';
+import { runClient } from './client.ts';
+
+const OWN_FLAGS = new Set(['--help', '-h', '--version', '--check', '--log-json']);
+
+export async function main(argv: readonly string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
+  const own = new Set(argv.filter((a) => OWN_FLAGS.has(a)));
+  const rest = argv.filter((a) => !OWN_FLAGS.has(a));
+  if (own.has('--help') || own.has('-h')) {
+    out.write(await renderHelp());
+    return ExitCode.OK;
+  }
+  if (own.has('--version')) {
+    out.write(versionText());
+    return ExitCode.OK;
+  }
+  if (rest.length === 0) {
+    throw new UsageError('no configuration given: run `ovpn-ts --config client.ovpn` (see --help)');
+  }
+  const loaded = loadConfig(rest, nodeConfigFs);
+  for (const w of loaded.warnings) err.write(`${w.pos.file}:${w.pos.line}: ${w.directive}: warning: ${w.message}\n`);
+  if (own.has('--check')) {
+    out.write(renderCheck(loaded.options));
+    return ExitCode.OK;
+  }
+  const o = loaded.options;
+  const shell = createShellLogger({
+    verb: o.verb,
+    mute: o.mute,
+    logFile: o.log?.path,
+    append: o.log?.append,
+    json: own.has('--log-json'),
+    suppressTimestamps: o.suppressTimestamps,
+  });
+  try {
+    return await runClient(o, shell.logger);
+  } finally {
+    await shell.close();
+  }
+}
+
+function report(e: unknown, err: NodeJS.WritableStream): number {
+  if (e instanceof ConfigErrors) {
+    for (const one of e.errors) err.write(`${one.message}\n`);
+    err.write(`ovpn-ts: ${e.errors.length} configuration error${e.errors.length === 1 ? '' : 's'}\n`);
+  } else if (e instanceof OvpnError) {
+    err.write(`ovpn-ts: ${e.message}\n`);
+  } else {
+    const msg = e instanceof Error ? e.message : String(e);
+    err.write(`ovpn-ts: internal error: ${msg} (this is a bug: please report it)\n`);
+    if (process.env['OVPN_TS_DEBUG'] === '1' && e instanceof Error && e.stack !== undefined) err.write(`${e.stack}\n`);
+  }
+  return exitCodeFor(e);
+}
+
+const entry = process.argv[1] ?? '';
+if (entry.endsWith('/cli.js') || entry.endsWith('/ovpn-ts')) {
+  main(process.argv.slice(2), process.stdout, process.stderr).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.exitCode = report(e, process.stderr);
+    },
+  );
+}

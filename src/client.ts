@@ -1,0 +1,192 @@
+/**
+ * The client process: remote selection, name resolution, reconnect pacing, signals, and the
+ * one tunnel that outlives connection attempts. Each attempt is an `Attempt` (connection.ts).
+ *
+ *   CONNECTING ─▶ resolve remote ─▶ Attempt.run() ─┬─ restart ─▶ wait (connect-retry) ─▶ next remote
+ *                                                  ├─ exit (AUTH_FAILED, fatal) ─▶ EXITING
+ *                                                  └─ SIGTERM/SIGINT ─▶ explicit-exit-notify ─▶ EXITING
+ *   SIGUSR1 / SIGHUP: restart the attempt. Uncaught errors: tear down, then exit 1.
+ *
+ * On exit the tunnel is closed (routes, addresses, device removed, newest first) before the
+ * final "process exiting" line, which is flushed before the process ends.
+ */
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import type { ClientOptions, ConnectionEntry } from './config/index.ts';
+import { ExitCode, exitCodeFor, OvpnError } from './errors.ts';
+import type { Logger } from './log.ts';
+import { systemClock, systemRandom } from './clock.ts';
+import { loadMaterial, type Material } from './material.ts';
+import { Attempt } from './connection.ts';
+import type { Endpoint } from './link/link.ts';
+import { NullTunnel, type Tunnel } from './tunnel.ts';
+import { packageVersion } from './version.ts';
+
+type StopSignal = 'SIGTERM' | 'SIGINT';
+
+/** init.c socket_restart_pause: back off after every full round of the remote list past the 5th. */
+export function retryDelaySeconds(ce: ConnectionEntry, failures: number, remotes: number, serverBackoff?: number): number {
+  let sec = ce.connectRetry;
+  const backoff = Math.floor(failures / Math.max(1, remotes)) - 4;
+  if (backoff > 0) sec = Math.max(sec, 1) * 2 ** Math.min(backoff, 15);
+  if (serverBackoff !== undefined) sec = Math.max(sec, serverBackoff);
+  return Math.min(sec, Math.max(ce.connectRetryMax, serverBackoff ?? 0));
+}
+
+async function resolveRemote(ce: ConnectionEntry): Promise<Endpoint> {
+  const family = ce.af === 'inet6' ? 6 : ce.af === 'inet' ? 4 : 0;
+  if (isIP(ce.remote) !== 0) return { address: ce.remote, port: ce.remotePort, family: isIP(ce.remote) === 6 ? 6 : 4 };
+  const r = await lookup(ce.remote, { family });
+  return { address: r.address, port: ce.remotePort, family: r.family === 6 ? 6 : 4 };
+}
+
+export class Client {
+  readonly #o: ClientOptions;
+  readonly #log: Logger;
+  readonly #tunnel: Tunnel;
+  readonly #material = new Map<number, Material>();
+  #attempt: Attempt | undefined;
+  #stop: StopSignal | undefined;
+  #wake: (() => void) | undefined;
+
+  constructor(o: ClientOptions, log: Logger, tunnel: Tunnel) {
+    this.#o = o;
+    this.#log = log;
+    this.#tunnel = tunnel;
+  }
+
+  requestStop(signal: StopSignal): void {
+    if (this.#stop !== undefined) return;
+    this.#stop = signal;
+    this.#wake?.();
+    void this.#attempt?.stop();
+  }
+
+  requestRestart(signal: string): void {
+    this.#log.info(`${signal}[soft,connection-reset] received, process restarting`);
+    void this.#attempt?.stop();
+  }
+
+  async run(): Promise<number> {
+    const o = this.#o;
+    const remotes = o.connections.length;
+    let index = 0;
+    let failures = 0;
+    let result: number = ExitCode.OK;
+    try {
+      while (this.#stop === undefined) {
+        const ce = o.connections[index];
+        if (ce === undefined) break;
+        const outcome = await this.#attemptOnce(ce, index);
+        if (outcome === 'stopped' || this.#stop !== undefined) break;
+        if (outcome instanceof OvpnError) {
+          this.#log.error(outcome.message);
+          result = exitCodeFor(outcome);
+          break;
+        }
+        if (outcome.connected) failures = 0;
+        else failures++;
+        if (!outcome.connected || outcome.nextRemote) index = (index + 1) % remotes;
+        const delay = retryDelaySeconds(ce, failures, remotes, outcome.backoffSeconds);
+        this.#log.info(`Restart pause, ${delay} second(s)`);
+        await this.#sleep(delay * 1000);
+      }
+    } finally {
+      await this.#tunnel.close();
+    }
+    this.#log.info(`${this.#stop ?? (result === ExitCode.OK ? 'SIGTERM' : 'ERROR')}[hard,] received, process exiting`);
+    return result;
+  }
+
+  async #attemptOnce(ce: ConnectionEntry, index: number): Promise<'stopped' | OvpnError | { connected: boolean; nextRemote: boolean; backoffSeconds?: number | undefined }> {
+    let remote: Endpoint;
+    try {
+      remote = await resolveRemote(ce);
+    } catch (e) {
+      this.#log.error(`RESOLVE: Cannot resolve host address: ${ce.remote}:${ce.remotePort} (${(e as Error).message})`);
+      return { connected: false, nextRemote: true };
+    }
+    let material = this.#material.get(index);
+    if (material === undefined) {
+      material = await loadMaterial(this.#o, index);
+      this.#material.set(index, material);
+    }
+    const attempt = new Attempt({
+      options: this.#o,
+      connection: ce,
+      connectionIndex: index,
+      remote,
+      material,
+      tunnel: this.#tunnel,
+      clock: systemClock,
+      random: systemRandom,
+      log: this.#log,
+    });
+    this.#attempt = attempt;
+    if (this.#stop !== undefined) return 'stopped';
+    const outcome = await attempt.run();
+    this.#attempt = undefined;
+    switch (outcome.kind) {
+      case 'stopped':
+        return 'stopped';
+      case 'exit':
+        return outcome.error;
+      case 'restart':
+        this.#log.error(`${outcome.message} (${outcome.reason}); restarting`);
+        return { connected: outcome.connected, nextRemote: outcome.reason === 'connection-refused', backoffSeconds: outcome.backoffSeconds };
+    }
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(t);
+        resolve();
+      }
+      this.#wake = done;
+    });
+  }
+}
+
+function banner(log: Logger): void {
+  log.info(`ovpn-ts ${packageVersion()} (OpenVPN 2.6 compatible) [Node ${process.versions.node}] [OpenSSL ${process.versions.openssl}]`);
+}
+
+/** Runs the client until a signal or a fatal error; returns the process exit code. */
+export async function runClient(o: ClientOptions, log: Logger): Promise<number> {
+  banner(log);
+  const tunnel: Tunnel = o.dev === 'null' ? new NullTunnel() : await openTunTunnel(o, log);
+  const client = new Client(o, log, tunnel);
+  const onTerm = (): void => client.requestStop('SIGTERM');
+  const onInt = (): void => client.requestStop('SIGINT');
+  const onUsr1 = (): void => client.requestRestart('SIGUSR1');
+  const onHup = (): void => client.requestRestart('SIGHUP');
+  const onFatal = (err: unknown): void => {
+    log.error(`internal error: ${err instanceof Error ? err.message : String(err)} (this is a bug; tearing down)`);
+    process.exitCode = ExitCode.ERROR;
+    client.requestStop('SIGTERM');
+  };
+  process.on('SIGTERM', onTerm);
+  process.on('SIGINT', onInt);
+  process.on('SIGUSR1', onUsr1);
+  process.on('SIGHUP', onHup);
+  process.on('uncaughtException', onFatal);
+  process.on('unhandledRejection', onFatal);
+  try {
+    const code = await client.run();
+    return typeof process.exitCode === 'number' && process.exitCode !== 0 ? process.exitCode : code;
+  } finally {
+    process.off('SIGTERM', onTerm);
+    process.off('SIGINT', onInt);
+    process.off('SIGUSR1', onUsr1);
+    process.off('SIGHUP', onHup);
+    process.off('uncaughtException', onFatal);
+    process.off('unhandledRejection', onFatal);
+  }
+}
+
+async function openTunTunnel(o: ClientOptions, log: Logger): Promise<Tunnel> {
+  const { TunTunnel } = await import('./tun-tunnel.ts');
+  return TunTunnel.create(o, log.scope('tun'));
+}

@@ -1,0 +1,400 @@
+/**
+ * One connection attempt: the I/O shell around one Session. Owns the link, the TLS engines,
+ * the data channel, the tunnel and the single timer of this attempt, and ends with an outcome
+ * (restart, exit, or stopped by a signal).
+ *
+ *   link ──▶ opcode? ── data ──▶ DataChannel.open ──▶ ping / OCC / tunnel.write
+ *              └────── control ─▶ Session.handle ──▶ actions (send, TLS, keys, push, restart…)
+ *   TLS engine (async) ─ciphertext/plaintext/secure─▶ Session.handle
+ *   tunnel ──▶ DataChannel.seal ──▶ link           timer ──▶ Session + keepalive
+ *
+ * Inputs are queued so Session.handle never runs re-entrantly, even when Node's TLS calls back
+ * synchronously from inside an action.
+ */
+import type { X509Certificate } from 'node:crypto';
+import type { ClientOptions, ConnectionEntry } from './config/index.ts';
+import { parsePushOptions } from './config/index.ts';
+import { NegotiationError, OsError, TlsError, type OvpnError } from './errors.ts';
+import type { Logger } from './log.ts';
+import type { Clock, Random } from './clock.ts';
+import { Session, type SessionAction, type SessionInput } from './session.ts';
+import type { Endpoint, Link } from './link/link.ts';
+import { openUdpLink } from './link/udp-link.ts';
+import { createClientTlsEngine, type TlsEngine } from './tls/tls-engine.ts';
+import { checkPeerCertificate, commonName, remoteCertTlsPolicy, type PeerCertPolicy } from './tls/verify.ts';
+import { EKM_LABEL, KEY2_LENGTH } from './tls/keys.ts';
+import { Opcode } from './tls/packet.ts';
+import type { Material } from './material.ts';
+import { buildSessionConfig } from './session-config.ts';
+import { negotiateDataChannel, type DataParams } from './negotiate.ts';
+import { DataChannel } from './dataplane/data-channel.ts';
+import { createDataCrypto } from './dataplane/create-data-crypto.ts';
+import { splitKey2 } from './dataplane/data-crypto.ts';
+import { DropReason, COMPRESSED_MESSAGE } from './dataplane/drop-reason.ts';
+import { classifyPayload, PING_STRING, writeOcc, OccOpcode } from './dataplane/framing.ts';
+import { Keepalive } from './keepalive.ts';
+import type { Tunnel } from './tunnel.ts';
+
+export type AttemptOutcome =
+  | { readonly kind: 'restart'; readonly reason: string; readonly message: string; readonly connected: boolean; readonly backoffSeconds?: number | undefined }
+  | { readonly kind: 'exit'; readonly error: OvpnError }
+  | { readonly kind: 'stopped' };
+
+/** ping.h PRE_PULL_INITIAL_PING_RESTART: UDP clients without their own ping-restart. */
+const PRE_PULL_PING_RESTART_S = 120;
+const BUF_SIZE = 65536 + 256;
+
+export interface AttemptDeps {
+  readonly options: ClientOptions;
+  readonly connection: ConnectionEntry;
+  readonly connectionIndex: number;
+  readonly remote: Endpoint;
+  readonly material: Material;
+  readonly tunnel: Tunnel;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly log: Logger;
+}
+
+function fmtEndpoint(e: Endpoint): string {
+  return e.family === 6 ? `[AF_INET6][${e.address}]:${e.port}` : `[AF_INET]${e.address}:${e.port}`;
+}
+
+function certPolicy(o: ClientOptions): PeerCertPolicy {
+  const tls = o.remoteCertTls === undefined ? {} : remoteCertTlsPolicy(o.remoteCertTls);
+  return {
+    ...tls,
+    ...(o.remoteCertKu === undefined ? {} : { remoteCertKu: o.remoteCertKu }),
+    ...(o.remoteCertEku === undefined ? {} : { remoteCertEku: o.remoteCertEku }),
+    verifyX509Name: o.verifyX509Name,
+  };
+}
+
+/** Redacts values that must never reach a log: auth-token and auth-token-user. */
+export function redactPush(options: readonly string[]): string {
+  return options.map((o) => (/^auth-token(-user)?\s/.test(o) ? `${o.split(/\s/)[0] ?? ''} [redacted]` : o)).join(',');
+}
+
+export class Attempt {
+  readonly #d: AttemptDeps;
+  readonly #log: Logger;
+  readonly #session: Session;
+  readonly #tls = new Map<number, TlsEngine>();
+  readonly #queue: SessionInput[] = [];
+  #feeding = false;
+  #link: Link | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #data: DataChannel | undefined;
+  #params: DataParams | undefined;
+  readonly #keepalive: Keepalive;
+  readonly #rx = new Uint8Array(BUF_SIZE);
+  readonly #tx = new Uint8Array(BUF_SIZE);
+  #connected = false;
+  #finished = false;
+  #resolve: ((o: AttemptOutcome) => void) | undefined;
+  #compressedLogged = false;
+  #dataDrops = 0;
+
+  constructor(deps: AttemptDeps) {
+    this.#d = deps;
+    this.#log = deps.log;
+    this.#session = new Session(buildSessionConfig(deps.options, deps.connection, deps.material), deps.random, deps.log.scope('handshake'));
+    const udpPrePull = deps.connection.proto === 'udp' && deps.options.pingRestart === 0 && deps.options.keepalive === undefined;
+    this.#keepalive = new Keepalive(this.#keepaliveConfig(deps.options.ping, deps.options.keepalive?.timeout ?? (udpPrePull ? PRE_PULL_PING_RESTART_S : deps.options.pingRestart)), deps.clock.now());
+  }
+
+  get connected(): boolean {
+    return this.#connected;
+  }
+
+  #keepaliveConfig(ping: number, pingRestart: number): { pingMs: number; pingRestartMs: number; pingExitMs: number } {
+    return { pingMs: ping * 1000, pingRestartMs: pingRestart * 1000, pingExitMs: this.#d.options.pingExit * 1000 };
+  }
+
+  /** Runs the attempt until it ends. */
+  async run(): Promise<AttemptOutcome> {
+    const done = new Promise<AttemptOutcome>((resolve) => {
+      this.#resolve = resolve;
+    });
+    const { remote, connection } = this.#d;
+    try {
+      this.#link = await openUdpLink(
+        {
+          remote,
+          float: connection.float,
+          local: connection.bind || connection.local !== undefined || connection.localPort !== undefined ? { address: connection.local, port: connection.localPort } : undefined,
+        },
+        { packet: (bytes) => this.#onPacket(bytes), error: (err) => this.#onLinkError(err) },
+      );
+    } catch (e) {
+      return { kind: 'restart', reason: 'link', message: (e as Error).message, connected: false };
+    }
+    this.#log.info(`UDP${remote.family === 6 ? 'v6' : 'v4'} link remote: ${fmtEndpoint(remote)}`);
+    this.#feed({ kind: 'start' });
+    return done;
+  }
+
+  /** SIGTERM/SIGINT: tell the server we leave (explicit-exit-notify), then tear down. */
+  async stop(): Promise<void> {
+    if (this.#finished) return;
+    const n = this.#d.connection.explicitExitNotify;
+    if (n > 0 && this.#connected && this.#link?.proto === 'udp') {
+      if (this.#params?.ccExit === true) {
+        this.#applyAll(this.#session.exitNotify(this.#d.clock.now(), this.#d.clock.wallSeconds()));
+      } else {
+        this.#sendData(this.#tx.subarray(0, writeOcc(this.#tx, OccOpcode.EXIT)));
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await this.#finish({ kind: 'stopped' });
+  }
+
+  #onPacket(bytes: Uint8Array): void {
+    if (this.#finished || bytes.byteLength === 0) return;
+    const op = (bytes[0] ?? 0) >> 3;
+    if (op === Opcode.DATA_V1 || op === Opcode.DATA_V2) this.#onData(bytes);
+    else this.#feed({ kind: 'packet', bytes: bytes.slice() });
+  }
+
+  #onData(bytes: Uint8Array): void {
+    const data = this.#data;
+    if (data === undefined) {
+      this.#dataDrops++;
+      return;
+    }
+    const n = data.openPacket(bytes, bytes.byteLength, this.#rx, this.#d.clock.wallSeconds());
+    if (n < 0) {
+      if (n === DropReason.COMPRESSED && !this.#compressedLogged) {
+        this.#compressedLogged = true;
+        this.#log.error(COMPRESSED_MESSAGE);
+      }
+      return;
+    }
+    const now = this.#d.clock.now();
+    this.#keepalive.received(now);
+    const kind = classifyPayload(this.#rx, n);
+    if (kind === 'ip') this.#d.tunnel.write(this.#rx, n);
+    else if (kind === 'occ-exit') void this.#restart('remote-exit', 'the server is shutting down (OCC exit)');
+  }
+
+  /** Seals a payload (IP packet, ping, OCC) with the primary key and sends it. */
+  #sendData(payload: Uint8Array): void {
+    const data = this.#data;
+    const link = this.#link;
+    if (data === undefined || link === undefined) return;
+    const n = data.sealPacket(payload, payload.byteLength, this.#tx);
+    if (n <= 0) return;
+    link.send(this.#tx.subarray(0, n));
+    this.#keepalive.sent(this.#d.clock.now());
+  }
+
+  /** Packets the tunnel read from the OS: seal and send (called by the tunnel's drain loop). */
+  readonly sendFromTunnel = (packet: Uint8Array, len: number): void => {
+    const data = this.#data;
+    const link = this.#link;
+    if (data === undefined || link === undefined) return;
+    const n = data.sealPacket(packet, len, this.#tx);
+    if (n <= 0) return;
+    link.send(this.#tx.subarray(0, n));
+    this.#keepalive.sent(this.#d.clock.now());
+  };
+
+  #onLinkError(err: Error): void {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ECONNREFUSED') {
+      const r = this.#d.remote;
+      void this.#restart('connection-refused', `nothing answers on udp port ${r.port} at ${r.address} (ICMP port unreachable): is the server running, and is proto udp right?`);
+      return;
+    }
+    this.#log.warn(`link error: ${err.message}`);
+  }
+
+  #feed(input: SessionInput): void {
+    this.#queue.push(input);
+    if (this.#feeding) return;
+    this.#feeding = true;
+    try {
+      for (let next = this.#queue.shift(); next !== undefined && !this.#finished; next = this.#queue.shift()) {
+        this.#applyAll(this.#session.handle(next, this.#d.clock.now(), this.#d.clock.wallSeconds()));
+      }
+    } finally {
+      this.#feeding = false;
+    }
+    this.#rearm();
+  }
+
+  #applyAll(actions: readonly SessionAction[]): void {
+    for (const a of actions) this.#apply(a);
+  }
+
+  #apply(a: SessionAction): void {
+    switch (a.kind) {
+      case 'send':
+        this.#link?.send(a.bytes);
+        return;
+      case 'tls-open':
+        this.#openTls(a.keyId);
+        return;
+      case 'tls-feed':
+        this.#tls.get(a.keyId)?.feedCiphertext(a.bytes);
+        return;
+      case 'tls-write':
+        this.#tls.get(a.keyId)?.writePlaintext(a.bytes);
+        return;
+      case 'tls-close':
+        this.#tls.get(a.keyId)?.destroy();
+        this.#tls.delete(a.keyId);
+        return;
+      case 'peer-connected':
+        this.#log.info(`[server] Peer Connection Initiated with ${fmtEndpoint(this.#d.remote)}`);
+        return;
+      case 'push-reply':
+        this.#onPushReply(a.options, a.serverOptions);
+        return;
+      case 'keys':
+        this.#installKeys(a.keyId, a.key2);
+        return;
+      case 'state':
+        this.#log.verb(4, `MANAGEMENT: >STATE:${a.state}`);
+        return;
+      case 'restart':
+        void this.#restart(a.reason, a.message, a.backoffSeconds);
+        return;
+      case 'exit':
+        void this.#finish({ kind: 'exit', error: a.error });
+        return;
+    }
+  }
+
+  #openTls(keyId: number): void {
+    const engine = createClientTlsEngine(this.#d.material.tls, {
+      ciphertext: (bytes) => this.#feed({ kind: 'tls-ciphertext', keyId, bytes: bytes.slice() }),
+      plaintext: (bytes) => this.#feed({ kind: 'tls-plaintext', keyId, bytes: bytes.slice() }),
+      secure: (peer, protocol, cipher) => this.#onSecure(keyId, peer, protocol, cipher),
+      error: (error) => this.#feed({ kind: 'tls-failed', keyId, error }),
+    });
+    this.#tls.set(keyId, engine);
+  }
+
+  #onSecure(keyId: number, peer: X509Certificate | undefined, protocol: string | null, cipher: string): void {
+    if (peer === undefined) {
+      this.#feed({ kind: 'tls-failed', keyId, error: new TlsError('the server sent no certificate') });
+      return;
+    }
+    const refused = checkPeerCertificate(peer, certPolicy(this.#d.options));
+    if (refused !== undefined) {
+      this.#feed({ kind: 'tls-failed', keyId, error: new TlsError(refused) });
+      return;
+    }
+    this.#log.verb(2, `VERIFY OK: depth=0, ${peer.subject.split('\n').join(', ')}`);
+    this.#log.info(`Control Channel: ${protocol ?? 'TLS'}, cipher ${protocol ?? ''} ${cipher}, peer certificate: CN=${commonName(peer)}`);
+    const engine = this.#tls.get(keyId);
+    if (engine === undefined) return;
+    const ekm = engine.exportKeyingMaterial(KEY2_LENGTH, EKM_LABEL);
+    this.#feed({ kind: 'tls-established', keyId, ekm });
+  }
+
+  #onPushReply(options: readonly string[], serverOptions: string): void {
+    this.#log.verb(3, `PUSH: Received control message: 'PUSH_REPLY,${redactPush(options)}'`);
+    const r = parsePushOptions(options, this.#d.options, this.#d.options.pullFilters, this.#d.connectionIndex);
+    for (const ig of r.ignored) this.#log.warn(`Options error: ${ig.reason} [PUSH-OPTIONS]: ${ig.option.split(/\s/)[0] ?? ''}`);
+    if (r.rejectedBy !== undefined) {
+      void this.#restart('pull-filter', `pushed option rejected by pull-filter reject "${r.rejectedBy.filter.prefix}": ${r.rejectedBy.option.split(/\s/)[0] ?? ''}`);
+      return;
+    }
+    const neg = negotiateDataChannel(r.options, this.#d.options, serverOptions);
+    if (!neg.ok) {
+      void this.#finish({ kind: 'exit', error: new NegotiationError(`OPTIONS ERROR: ${neg.error}`) });
+      return;
+    }
+    this.#params = neg.params;
+    this.#pushed = r.options;
+    this.#keepalive.configure(this.#keepaliveConfig(neg.params.pingSeconds, neg.params.pingRestartSeconds));
+    this.#feed({ kind: 'push-applied', useEkm: neg.params.useEkm });
+  }
+
+  #pushed: ClientOptions | undefined;
+
+  #installKeys(keyId: number, key2: Uint8Array): void {
+    const p = this.#params;
+    if (p === undefined) return;
+    const keys = splitKey2(key2, 'client');
+    key2.fill(0);
+    const data = this.#data ?? new DataChannel({ compression: p.compression, replayWindow: this.#d.options.replayWindow.size, replaySeconds: this.#d.options.replayWindow.seconds });
+    data.install(keyId, createDataCrypto(p.cipher, p.auth, keys.send), createDataCrypto(p.cipher, p.auth, keys.recv), p.peerId);
+    this.#data = data;
+    this.#log.info(`Data Channel: cipher '${p.cipher}'${p.auth === undefined ? '' : `, auth '${p.auth}'`}, peer-id: ${p.peerId ?? '(none, P_DATA_V1)'}, keys: ${p.useEkm ? 'TLS EKM' : 'PRF'}`);
+    void this.#configureTunnel();
+  }
+
+  async #configureTunnel(): Promise<void> {
+    const pushed = this.#pushed;
+    if (pushed === undefined) return;
+    try {
+      await this.#d.tunnel.open(pushed, this.#d.remote, this.sendFromTunnel);
+    } catch (e) {
+      const err = e instanceof OsError ? e : new OsError('OS', (e as Error).message, { cause: e });
+      await this.#finish({ kind: 'exit', error: err });
+      return;
+    }
+    if (this.#finished) return;
+    this.#connected = true;
+    this.#log.info('Initialization Sequence Completed');
+    this.#rearm();
+  }
+
+  #rearm(): void {
+    if (this.#finished) return;
+    clearTimeout(this.#timer);
+    const now = this.#d.clock.now();
+    const s = this.#session.nextDeadline() ?? Infinity;
+    const k = this.#data === undefined && !this.#connected ? Infinity : (this.#keepalive.nextDeadline() ?? Infinity);
+    const at = Math.min(s, k, now + 60_000);
+    this.#timer = setTimeout(() => this.#onTimer(), Math.max(0, Math.ceil(at - now)));
+  }
+
+  #onTimer(): void {
+    if (this.#finished) return;
+    const now = this.#d.clock.now();
+    if (this.#data !== undefined) {
+      const due = this.#keepalive.due(now);
+      if (due === 'restart') {
+        void this.#restart('ping-restart', `Inactivity timeout (--ping-restart), restarting`);
+        return;
+      }
+      if (due === 'exit') {
+        void this.#finish({ kind: 'exit', error: new OsError('OS', 'Inactivity timeout (--ping-exit), exiting') });
+        return;
+      }
+      if (due === 'ping') this.#sendData(PING_STRING);
+    }
+    this.#feed({ kind: 'timer' });
+  }
+
+  async #restart(reason: string, message: string, backoffSeconds?: number): Promise<void> {
+    await this.#finish({ kind: 'restart', reason, message, connected: this.#connected, backoffSeconds });
+  }
+
+  async #finish(outcome: AttemptOutcome): Promise<void> {
+    if (this.#finished) return;
+    this.#finished = true;
+    clearTimeout(this.#timer);
+    for (const engine of this.#tls.values()) engine.destroy();
+    this.#tls.clear();
+    this.#data?.close();
+    this.#link?.close();
+    await this.#d.tunnel.detach();
+    this.#resolve?.(outcome);
+  }
+
+  /** Counters for status output and tests. */
+  stats(): { readonly dataDrops: number; readonly controlDrops: Readonly<Record<string, number>> } {
+    return { dataDrops: this.#dataDrops + (this.#data === undefined ? 0 : sumDrops(this.#data)), controlDrops: this.#session.controlDrops };
+  }
+}
+
+function sumDrops(d: DataChannel): number {
+  let n = 0;
+  for (const v of d.counters.drops) n += v;
+  return n;
+}

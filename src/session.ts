@@ -1,0 +1,453 @@
+/**
+ * The client session: OpenVPN's control channel as a sans-IO state machine.
+ *
+ *   start ──▶ HARD_RESET_CLIENT_V2/V3 ──▶ (server reset) ──▶ TLS handshake ──▶ KM2 sent
+ *   S_PRE_START                          S_START              tls-established   S_SENT_KEY
+ *        ──▶ server KM2 ──▶ PUSH_REQUEST every 5 s ──▶ PUSH_REPLY ──▶ push-applied ──▶ keys
+ *            S_GOT_KEY      (client state GET_CONFIG)    action push-reply           S_GENERATED_KEYS
+ *
+ * Inputs are events (a control datagram, TLS output, a timer, the shell's answers) with `now`
+ * in monotonic milliseconds; outputs are actions the shell performs. Nothing here touches a
+ * socket, a timer, the clock, or the TLS library: TLS runs in the shell (tls-engine.ts), which
+ * feeds its ciphertext and plaintext back in as inputs, on later ticks.
+ *
+ * Data packets never pass through here: the shell's data path handles them directly with the
+ * keys this session hands out (action `keys`).
+ *
+ * Never logs secrets: KM2 carries the password and is never logged or dumped.
+ */
+import { AuthFailedError, LocalProtocolError, RemoteProtocolError, ServerHaltError, TlsError, type OvpnError } from './errors.ts';
+import type { Logger } from './log.ts';
+import type { Random } from './clock.ts';
+import { hex } from './bytes.ts';
+import { ControlTransport } from './tls/control-transport.ts';
+import { Opcode, parseEarlyNegotiationTlvs, SID_SIZE } from './tls/packet.ts';
+import type { ControlWrap } from './tls/wrap.ts';
+import { decodeServerKeyMethod2, encodeClientKeyMethod2, newClientKeySource, type ClientKeySource } from './tls/key-method.ts';
+import { deriveKeysPrf, EKM_LABEL, KEY2_LENGTH } from './tls/keys.ts';
+import {
+  classifyControlMessage,
+  encodeControlMessage,
+  encodePushRequest,
+  PushAccumulator,
+  splitControlMessages,
+  type AuthFailed,
+  type ControlMessage,
+} from './tls/messages.ts';
+
+/** OpenVPN's client states (manage.h OPENVPN_STATE_*), as shown in logs. */
+export type ClientState = 'CONNECTING' | 'WAIT' | 'AUTH' | 'GET_CONFIG' | 'ASSIGN_IP' | 'ADD_ROUTES' | 'CONNECTED' | 'RECONNECTING' | 'EXITING';
+
+/** OpenVPN's key_state names (ssl_common.h S_*). */
+export type KeyState = 'S_INITIAL' | 'S_PRE_START' | 'S_START' | 'S_SENT_KEY' | 'S_GOT_KEY' | 'S_ACTIVE' | 'S_GENERATED_KEYS' | 'S_ERROR';
+
+export type RestartReason =
+  | 'tls-error'
+  | 'hand-window'
+  | 'server-poll-timeout'
+  | 'auth-failed'
+  | 'server-restart'
+  | 'server-exit'
+  | 'push-error';
+
+export type SessionInput =
+  | { readonly kind: 'start' }
+  | { readonly kind: 'packet'; readonly bytes: Uint8Array }
+  | { readonly kind: 'timer' }
+  | { readonly kind: 'tls-ciphertext'; readonly keyId: number; readonly bytes: Uint8Array }
+  | { readonly kind: 'tls-plaintext'; readonly keyId: number; readonly bytes: Uint8Array }
+  /** The handshake finished and the server certificate passed every check; EKM exported. */
+  | { readonly kind: 'tls-established'; readonly keyId: number; readonly ekm: Uint8Array }
+  | { readonly kind: 'tls-failed'; readonly keyId: number; readonly error: TlsError }
+  /** The shell applied the PUSH_REPLY; `useEkm` says how the server wants keys derived. */
+  | { readonly kind: 'push-applied'; readonly useEkm: boolean };
+
+export type SessionAction =
+  | { readonly kind: 'send'; readonly bytes: Uint8Array }
+  | { readonly kind: 'tls-open'; readonly keyId: number }
+  | { readonly kind: 'tls-feed'; readonly keyId: number; readonly bytes: Uint8Array }
+  | { readonly kind: 'tls-write'; readonly keyId: number; readonly bytes: Uint8Array }
+  | { readonly kind: 'tls-close'; readonly keyId: number }
+  | { readonly kind: 'peer-connected' }
+  /** `serverOptions` is the OCC string of the server's key-method 2 message (cipher fallback). */
+  | { readonly kind: 'push-reply'; readonly options: readonly string[]; readonly serverOptions: string }
+  | { readonly kind: 'keys'; readonly keyId: number; readonly key2: Uint8Array }
+  | { readonly kind: 'state'; readonly state: ClientState }
+  | { readonly kind: 'restart'; readonly reason: RestartReason; readonly message: string; readonly backoffSeconds?: number | undefined }
+  | { readonly kind: 'exit'; readonly error: OvpnError };
+
+export interface SessionConfig {
+  readonly wrap: ControlWrap;
+  /** P_CONTROL_HARD_RESET_CLIENT_V3 with tls-crypt-v2, V2 otherwise. */
+  readonly resetOpcode: typeof Opcode.CONTROL_HARD_RESET_CLIENT_V2 | typeof Opcode.CONTROL_HARD_RESET_CLIENT_V3;
+  readonly wkcLength: number;
+  readonly maxControlPayload: number;
+  readonly tlsTimeoutMs: number;
+  readonly handWindowMs: number;
+  readonly serverPollTimeoutMs: number;
+  readonly pull: boolean;
+  /** The OCC options string and peer-info text for KM2. */
+  readonly occOptions: string;
+  readonly peerInfo: string;
+  readonly credentials?: { readonly username: string; readonly password: string } | undefined;
+  readonly authRetry: 'none' | 'nointeract' | 'interact';
+  /** What the wrap mode means for a silent server, for the timeout message. */
+  readonly controlProtection: 'none' | 'tls-auth' | 'tls-crypt' | 'tls-crypt-v2';
+}
+
+/** push.c PUSH_REQUEST_INTERVAL. */
+export const PUSH_REQUEST_INTERVAL_MS = 5000;
+const KEY_ID_INITIAL = 0;
+
+export class Session {
+  readonly #cfg: SessionConfig;
+  readonly #log: Logger;
+  readonly #random: Random;
+  readonly #localSid: Uint8Array;
+  readonly #transport: ControlTransport;
+  readonly #keySource: ClientKeySource;
+  readonly #push = new PushAccumulator();
+  #keyState: KeyState = 'S_INITIAL';
+  #clientState: ClientState = 'CONNECTING';
+  #pendingTls: Uint8Array[] = [];
+  #plainCarry = new Uint8Array(0);
+  #ekm: Uint8Array | undefined;
+  #serverRandom: { random1: Uint8Array; random2: Uint8Array } | undefined;
+  #serverOptions = '';
+  #handWindowAt = Infinity;
+  #serverPollAt = Infinity;
+  #pushRequestAt = Infinity;
+  #heardFromServer = false;
+  #done = false;
+  /** Control messages the server sent that we could not read (non-printable, unknown). */
+  droppedMessages = 0;
+
+  constructor(cfg: SessionConfig, random: Random, log: Logger) {
+    this.#cfg = cfg;
+    this.#random = random;
+    this.#log = log;
+    this.#localSid = random.bytes(SID_SIZE);
+    this.#keySource = newClientKeySource(random);
+    this.#transport = new ControlTransport({
+      wrap: cfg.wrap,
+      localSessionId: this.#localSid,
+      tlsTimeoutMs: cfg.tlsTimeoutMs,
+      maxPayload: cfg.maxControlPayload,
+      wkcLength: cfg.wkcLength,
+    });
+  }
+
+  get state(): ClientState {
+    return this.#clientState;
+  }
+
+  get keyState(): KeyState {
+    return this.#keyState;
+  }
+
+  get localSessionId(): Uint8Array {
+    return this.#localSid;
+  }
+
+  /** Control packets dropped, by reason (unwrap failures, bad session ids, ...). */
+  get controlDrops(): Readonly<Record<string, number>> {
+    return this.#transport.drops;
+  }
+
+  nextDeadline(): number | undefined {
+    if (this.#done) return undefined;
+    const t = Math.min(this.#transport.nextDeadline() ?? Infinity, this.#handWindowAt, this.#serverPollAt, this.#pushRequestAt);
+    return t === Infinity ? undefined : t;
+  }
+
+  handle(input: SessionInput, now: number, wallSeconds: number): SessionAction[] {
+    if (this.#done) return [];
+    const out: SessionAction[] = [];
+    switch (input.kind) {
+      case 'start':
+        this.#start(now, out);
+        break;
+      case 'packet':
+        this.#onPacket(input.bytes, now, wallSeconds, out);
+        break;
+      case 'timer':
+        this.#onTimer(now, out);
+        break;
+      case 'tls-ciphertext':
+        this.#onTlsCiphertext(input.keyId, input.bytes);
+        break;
+      case 'tls-plaintext':
+        this.#onTlsPlaintext(input.bytes, now, out);
+        break;
+      case 'tls-established':
+        this.#onTlsEstablished(input.keyId, input.ekm, out);
+        break;
+      case 'tls-failed':
+        this.#fail(out, 'tls-error', input.error.message);
+        break;
+      case 'push-applied':
+        this.#onPushApplied(input.useEkm, out);
+        break;
+    }
+    if (!this.#done) for (const bytes of this.#transport.flush(now, wallSeconds)) out.push({ kind: 'send', bytes });
+    return out;
+  }
+
+  #setState(state: ClientState, out: SessionAction[]): void {
+    if (this.#clientState === state) return;
+    this.#clientState = state;
+    out.push({ kind: 'state', state });
+  }
+
+  #start(now: number, out: SessionAction[]): void {
+    this.#transport.openKey(KEY_ID_INITIAL);
+    this.#transport.sendReset(KEY_ID_INITIAL, this.#cfg.resetOpcode);
+    this.#keyState = 'S_PRE_START';
+    this.#handWindowAt = now + this.#cfg.handWindowMs;
+    this.#serverPollAt = now + this.#cfg.serverPollTimeoutMs;
+    // Start TLS now so the ClientHello is ready when the server's reset arrives; it is held
+    // back until then (a 2.6 server needs msg 1 to carry the ACK of its reset).
+    out.push({ kind: 'tls-open', keyId: KEY_ID_INITIAL });
+    this.#setState('WAIT', out);
+  }
+
+  #onPacket(bytes: Uint8Array, now: number, wallSeconds: number, out: SessionAction[]): void {
+    for (const ev of this.#transport.receive(bytes, wallSeconds)) {
+      if (!this.#heardFromServer) {
+        this.#heardFromServer = true;
+        this.#serverPollAt = Infinity;
+        this.#log.verb(3, `TLS: Initial packet from server, sid=${hex(this.#transport.peerSessionId ?? new Uint8Array(0))}`);
+      }
+      if (ev.kind === 'server-reset') {
+        this.#onServerReset(ev.payload, out);
+      } else if (ev.kind === 'tls') {
+        out.push({ kind: 'tls-feed', keyId: ev.keyId, bytes: ev.payload });
+      } else {
+        // Renegotiation is not implemented yet: a server soft reset cannot be answered.
+        this.#log.warn(`the server started a renegotiation (key id ${ev.keyId}), which ovpn-ts does not support yet; reconnecting`);
+        this.#fail(out, 'tls-error', 'renegotiation requested by the server');
+      }
+    }
+    void now;
+  }
+
+  #onServerReset(payload: Uint8Array, out: SessionAction[]): void {
+    if (this.#keyState !== 'S_PRE_START') return;
+    try {
+      if (parseEarlyNegotiationTlvs(payload).resendWkc) {
+        if (this.#cfg.wkcLength === 0) throw new RemoteProtocolError('BAD_MESSAGE', 'the server asked for a tls-crypt-v2 key we do not use');
+        this.#transport.requireWkc();
+      }
+    } catch (e) {
+      if (!(e instanceof RemoteProtocolError)) throw e;
+      this.#fail(out, 'tls-error', e.message);
+      return;
+    }
+    this.#keyState = 'S_START';
+    this.#setState('AUTH', out);
+    for (const chunk of this.#pendingTls) this.#transport.sendTls(KEY_ID_INITIAL, chunk);
+    this.#pendingTls = [];
+  }
+
+  #onTlsCiphertext(keyId: number, bytes: Uint8Array): void {
+    if (this.#keyState === 'S_PRE_START') this.#pendingTls.push(bytes.slice());
+    else this.#transport.sendTls(keyId, bytes);
+  }
+
+  #onTlsEstablished(keyId: number, ekm: Uint8Array, out: SessionAction[]): void {
+    if (keyId !== KEY_ID_INITIAL || this.#keyState !== 'S_START') return;
+    this.#ekm = ekm.slice();
+    let km2: Uint8Array;
+    try {
+      km2 = encodeClientKeyMethod2({
+        keySource: this.#keySource,
+        options: this.#cfg.occOptions,
+        peerInfo: this.#cfg.peerInfo,
+        ...(this.#cfg.credentials === undefined ? {} : { credentials: this.#cfg.credentials }),
+      });
+    } catch (e) {
+      this.#exit(out, e as OvpnError);
+      return;
+    }
+    out.push({ kind: 'tls-write', keyId, bytes: km2 });
+    this.#keyState = 'S_SENT_KEY';
+  }
+
+  #onTlsPlaintext(bytes: Uint8Array, now: number, out: SessionAction[]): void {
+    let rest = bytes;
+    if (this.#keyState === 'S_SENT_KEY') {
+      try {
+        const km2 = decodeServerKeyMethod2(bytes);
+        this.#serverRandom = { random1: km2.message.random1, random2: km2.message.random2 };
+        this.#serverOptions = km2.message.options;
+        rest = bytes.subarray(km2.consumed);
+      } catch (e) {
+        if (!(e instanceof RemoteProtocolError)) throw e;
+        this.#fail(out, 'tls-error', e.message);
+        return;
+      }
+      this.#keyState = 'S_GOT_KEY';
+      this.#handWindowAt = Infinity;
+      out.push({ kind: 'peer-connected' });
+      if (this.#cfg.pull) {
+        this.#setState('GET_CONFIG', out);
+        this.#sendPushRequest(now, out);
+        // The push must arrive within a hand-window too (push.c push_request_timeout).
+        this.#handWindowAt = now + this.#cfg.handWindowMs;
+      }
+    }
+    if (rest.byteLength === 0) return;
+    const split = splitControlMessages(rest, this.#plainCarry);
+    this.#plainCarry = split.carry.slice();
+    this.droppedMessages += split.dropped;
+    for (const msg of split.messages) {
+      if (this.#done) return;
+      this.#onControlMessage(classifyControlMessage(msg), msg, out);
+    }
+  }
+
+  #sendPushRequest(now: number, out: SessionAction[]): void {
+    out.push({ kind: 'tls-write', keyId: KEY_ID_INITIAL, bytes: encodePushRequest() });
+    this.#pushRequestAt = now + PUSH_REQUEST_INTERVAL_MS;
+    this.#log.verb(3, "SENT CONTROL [server]: 'PUSH_REQUEST' (status=1)");
+  }
+
+  #onControlMessage(m: ControlMessage, raw: string, out: SessionAction[]): void {
+    switch (m.kind) {
+      case 'PUSH_REPLY': {
+        if (this.#keyState !== 'S_GOT_KEY') return;
+        const acc = this.#push.add(m);
+        if (acc.status === 'partial') return;
+        if (acc.status === 'error') {
+          this.#fail(out, 'push-error', acc.error.message);
+          return;
+        }
+        this.#pushRequestAt = Infinity;
+        this.#handWindowAt = Infinity;
+        this.#setState('ASSIGN_IP', out);
+        out.push({ kind: 'push-reply', options: acc.options, serverOptions: this.#serverOptions });
+        return;
+      }
+      case 'AUTH_FAILED':
+        this.#onAuthFailed(m, out);
+        return;
+      case 'AUTH_PENDING':
+        this.#log.info(`AUTH_PENDING: the server is waiting for an external authentication${m.timeout === undefined ? '' : ` (timeout ${m.timeout} s)`}`);
+        if (m.timeout !== undefined) this.#handWindowAt = Math.max(this.#handWindowAt, this.#pushRequestAt + m.timeout * 1000);
+        return;
+      case 'INFO_PRE':
+      case 'INFO':
+        this.#log.info(`${m.kind}: ${m.text}`);
+        return;
+      case 'RESTART':
+        this.#fail(out, 'server-restart', `the server asked for a restart${m.message === '' ? '' : `: ${m.message}`}`);
+        return;
+      case 'HALT':
+        this.#exit(out, new ServerHaltError(`the server halted the connection${m.message === '' ? '' : `: ${m.message}`}`));
+        return;
+      case 'EXIT':
+        this.#fail(out, 'server-exit', 'the server is shutting down (EXIT)');
+        return;
+      case 'PUSH_UPDATE':
+      case 'PUSH_REQUEST':
+      case 'unknown':
+      case 'invalid':
+        this.droppedMessages++;
+        this.#log.verb(4, `ignored control message ${m.kind === 'unknown' ? `'${raw.slice(0, 64)}'` : m.kind}`);
+        return;
+    }
+  }
+
+  #onAuthFailed(m: AuthFailed, out: SessionAction[]): void {
+    this.#log.error(m.reason === undefined ? 'AUTH: Received control message: AUTH_FAILED' : `AUTH: Received control message: AUTH_FAILED,${m.reason}`);
+    if (m.variant === 'temp') {
+      this.#fail(out, 'auth-failed', `AUTH_FAILED,TEMP: ${m.message}`, m.backoff);
+      return;
+    }
+    if (this.#cfg.authRetry === 'none') {
+      this.#exit(out, new AuthFailedError(m.reason));
+      return;
+    }
+    this.#fail(out, 'auth-failed', `AUTH_FAILED${m.reason === undefined ? '' : `: ${m.reason}`}`);
+  }
+
+  #onPushApplied(useEkm: boolean, out: SessionAction[]): void {
+    if (this.#keyState !== 'S_GOT_KEY') throw new LocalProtocolError(`push-applied in key state ${this.#keyState}`);
+    const key2 = useEkm ? this.#ekm : this.#prfKeys();
+    if (key2 === undefined || key2.byteLength !== KEY2_LENGTH) throw new LocalProtocolError('no key material');
+    this.#keyState = 'S_GENERATED_KEYS';
+    out.push({ kind: 'keys', keyId: KEY_ID_INITIAL, key2 });
+  }
+
+  #prfKeys(): Uint8Array {
+    const server = this.#serverRandom;
+    const serverSid = this.#transport.peerSessionId;
+    if (server === undefined || serverSid === undefined) throw new LocalProtocolError('PRF keys before the server KM2');
+    return deriveKeysPrf({
+      clientPreMaster: this.#keySource.preMaster,
+      clientRandom1: this.#keySource.random1,
+      serverRandom1: server.random1,
+      clientRandom2: this.#keySource.random2,
+      serverRandom2: server.random2,
+      clientSessionId: this.#localSid,
+      serverSessionId: serverSid,
+    });
+  }
+
+  #onTimer(now: number, out: SessionAction[]): void {
+    if (now >= this.#serverPollAt) {
+      this.#fail(out, 'server-poll-timeout', this.#silentServerMessage(this.#cfg.serverPollTimeoutMs));
+      return;
+    }
+    if (now >= this.#handWindowAt) {
+      const secs = Math.round(this.#cfg.handWindowMs / 1000);
+      if (!this.#heardFromServer) this.#fail(out, 'hand-window', this.#silentServerMessage(this.#cfg.handWindowMs));
+      else if (this.#keyState === 'S_GOT_KEY') this.#fail(out, 'hand-window', `no PUSH_REPLY from the server within ${secs} seconds`);
+      else this.#fail(out, 'hand-window', `TLS key negotiation failed to occur within ${secs} seconds (check your network connectivity)`);
+      return;
+    }
+    if (now >= this.#pushRequestAt) this.#sendPushRequest(now, out);
+  }
+
+  #silentServerMessage(ms: number): string {
+    const secs = Math.round(ms / 1000);
+    const hint =
+      this.#cfg.controlProtection === 'none'
+        ? 'is the server running, and is this the right address, port and protocol?'
+        : `with ${this.#cfg.controlProtection} a server stays silent when the key does not match: check the ${this.#cfg.controlProtection} key${this.#cfg.controlProtection === 'tls-auth' ? ' and key-direction' : ''}, then the address, port and protocol`;
+    return `the server did not answer within ${secs} seconds: ${hint}`;
+  }
+
+  #fail(out: SessionAction[], reason: RestartReason, message: string, backoffSeconds?: number): void {
+    this.#keyState = 'S_ERROR';
+    this.#done = true;
+    out.push({ kind: 'tls-close', keyId: KEY_ID_INITIAL });
+    this.#setState('RECONNECTING', out);
+    out.push({ kind: 'restart', reason, message, backoffSeconds });
+  }
+
+  #exit(out: SessionAction[], error: OvpnError): void {
+    this.#keyState = 'S_ERROR';
+    this.#done = true;
+    out.push({ kind: 'tls-close', keyId: KEY_ID_INITIAL });
+    this.#setState('EXITING', out);
+    out.push({ kind: 'exit', error });
+  }
+
+  /** Send an EXIT control message (explicit-exit-notify with cc-exit). */
+  exitNotify(now: number, wallSeconds: number): SessionAction[] {
+    if (this.#keyState !== 'S_GENERATED_KEYS') return [];
+    const out: SessionAction[] = [{ kind: 'tls-write', keyId: KEY_ID_INITIAL, bytes: encodeControlMessage('EXIT') }];
+    void now;
+    void wallSeconds;
+    return out;
+  }
+
+  /** The label the shell exports keying material with (TLS EKM, RFC 5705). */
+  static readonly ekmLabel = EKM_LABEL;
+  static readonly ekmLength = KEY2_LENGTH;
+}
+
+export function isTlsError(e: unknown): e is TlsError {
+  return e instanceof TlsError;
+}
