@@ -87,15 +87,22 @@ export class Applier {
     for (const e of entries) this.apply(e);
   }
 
-  /** Applies one entry; `allowed` limits which rows may act (push uses pushable rows only). */
+  /**
+   * Applies one entry. `setenv opt X …` applies X but turns any problem with it into a warning
+   * (options.c: msglevel_fc = M_WARN), so configs stay usable with older and newer clients.
+   */
   apply(raw: DirectiveEntry): void {
-    let entry = raw;
-    let tolerant = false;
-    if (entry.name === 'setenv' && entry.args[0] === 'opt' && entry.from !== 'push') {
-      if (entry.args.length < 2) return this.error('CONFIG_SYNTAX', entry, 'setenv opt needs a directive after it');
-      entry = { ...entry, name: entry.args[1] ?? '', args: entry.args.slice(2) };
-      tolerant = true;
+    if (raw.name === 'setenv' && raw.args[0] === 'opt' && raw.from !== 'push') {
+      if (raw.args.length < 2) return this.error('CONFIG_SYNTAX', raw, 'setenv opt needs a directive after it');
+      const before = this.errors.length;
+      this.applyOne({ ...raw, name: raw.args[1] ?? '', args: raw.args.slice(2) }, true);
+      for (const e of this.errors.splice(before)) this.warnAt(e, e.directive ?? raw.name, `${e.detail} (ignored: setenv opt)`);
+      return;
     }
+    this.applyOne(raw, false);
+  }
+
+  private applyOne(entry: DirectiveEntry, tolerant: boolean): void {
     const spec = DIRECTIVES.get(entry.name);
     if (spec === undefined) return this.unknown(entry, tolerant);
     const problem = this.placement(spec, entry);

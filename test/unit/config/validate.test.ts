@@ -124,3 +124,14 @@ test('the typed options: remote list, routes, pull-filter order, scripts, setenv
   assert.equal(o.scripts.up, '/etc/openvpn/up.sh arg');
   assert.deepEqual(o.setenv, [{ name: 'FOO', value: 'a b', safe: false }]);
 });
+
+test('setenv opt turns any problem with the wrapped directive into a warning', () => {
+  const text = `${BASE}setenv opt verb x\nsetenv opt server 10.8.0.0 255.255.255.0\nsetenv opt tun-mtu 1400\n`;
+  const { options, warnings } = loadConfig(['--config', 'a.ovpn'], memFs({ '/work/a.ovpn': text, ...PKI }));
+  assert.equal(options.verb, 1);
+  assert.equal(options.connections[0]?.tunMtu, 1400);
+  assert.deepEqual(warnings.map((w) => `${w.pos.line}:${w.directive}: ${w.message}`), [
+    '7:verb: verb must be a whole number, got "x" (ignored: setenv opt)',
+    '8:server: not supported: server-only directive; ovpn-ts is a client (ignored: setenv opt)',
+  ]);
+});
