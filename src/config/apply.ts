@@ -69,6 +69,8 @@ export class Applier {
   readonly errors: ConfigError[] = [];
   readonly warnings: ConfigWarning[] = [];
   readonly positions = new Map<string, SourcePos>();
+  /** Connection settings outside blocks: the template for remotes and for each <connection>. */
+  readonly globalCe: Draft<ConnectionEntry>;
   readonly #fs: ConfigFs;
   readonly #remotes: RemoteLine[] = [];
   readonly #blocks = new Map<number, Block>();
@@ -80,8 +82,6 @@ export class Applier {
     this.o = base;
     this.globalCe = globalCe;
   }
-
-  readonly globalCe: Draft<ConnectionEntry>;
 
   applyAll(entries: readonly DirectiveEntry[]): void {
     for (const e of entries) this.apply(e);
@@ -96,7 +96,7 @@ export class Applier {
       if (raw.args.length < 2) return this.error('CONFIG_SYNTAX', raw, 'setenv opt needs a directive after it');
       const before = this.errors.length;
       this.applyOne({ ...raw, name: raw.args[1] ?? '', args: raw.args.slice(2) }, true);
-      for (const e of this.errors.splice(before)) this.warnAt(e, e.directive ?? raw.name, `${e.detail} (ignored: setenv opt)`);
+      for (const e of this.errors.splice(before)) this.warnAt({ file: e.file, line: e.line }, e.directive ?? raw.name, `${e.detail} (ignored: setenv opt)`);
       return;
     }
     this.applyOne(raw, false);
