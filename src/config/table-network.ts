@@ -115,7 +115,7 @@ function dns(c: ApplyCtx, a: readonly string[]): void {
 }
 
 export const NETWORK_DIRECTIVES: readonly DirectiveSpec[] = [
-  sup('dev', TUN, 'tunnel device: tun, tunN or a name (tap is not supported)', [1, 1], (c, a) => { c.o.dev = A.host(a[0] ?? '', 'device name'); }),
+  sup('dev', TUN, 'tunnel device: tun, tunN, a name, or null (no device); tap is not supported', [1, 1], (c, a) => { c.o.dev = A.host(a[0] ?? '', 'device name'); }),
   sup('dev-type', TUN, 'device type when the name does not say: tun or tap', [1, 1], (c, a) => { c.o.devType = A.oneOf(a[0] ?? '', 'dev-type', ['tun', 'tap']); }),
   sup('dev-node', TUN, 'path of the tun clone device', [1, 1], (c, a) => { c.o.devNode = a[0]; }),
   sup('topology', TUN, 'addressing topology: net30, p2p, subnet', [1, 1], (c, a) => { c.o.topology = A.oneOf(a[0] ?? '', 'topology', ['net30', 'p2p', 'subnet']); }, route),
