@@ -18,7 +18,7 @@ import { NegotiationError, OsError, TlsError, type OvpnError } from './errors.ts
 import type { Logger } from './log.ts';
 import type { Clock, Random } from './clock.ts';
 import { Session, type SessionAction, type SessionInput } from './session.ts';
-import type { Endpoint, Link } from './link/link.ts';
+import type { Endpoint, Link, LinkEvents } from './link/link.ts';
 import { openUdpLink } from './link/udp-link.ts';
 import { createClientTlsEngine, type TlsEngine } from './tls/tls-engine.ts';
 import { checkPeerCertificate, commonName, remoteCertTlsPolicy, type PeerCertPolicy } from './tls/verify.ts';
@@ -54,6 +54,23 @@ export interface AttemptDeps {
   readonly clock: Clock;
   readonly random: Random;
   readonly log: Logger;
+  /** Opens the transport; tests pass an in-memory link. Default: UDP or TCP per `proto`. */
+  readonly openLink?: (opts: LinkOpenOptions, events: LinkEvents) => Promise<Link>;
+}
+
+export interface LinkOpenOptions {
+  readonly remote: Endpoint;
+  readonly proto: 'udp' | 'tcp';
+  readonly float: boolean;
+  readonly local: { readonly address?: string | undefined; readonly port?: number | undefined } | undefined;
+}
+
+async function defaultOpenLink(opts: LinkOpenOptions, events: LinkEvents): Promise<Link> {
+  if (opts.proto === 'tcp') {
+    const { openTcpLink } = await import('./link/tcp-link.ts');
+    return openTcpLink(opts, events);
+  }
+  return openUdpLink(opts, events);
 }
 
 function fmtEndpoint(e: Endpoint): string {
@@ -67,6 +84,7 @@ function certPolicy(o: ClientOptions): PeerCertPolicy {
     ...(o.remoteCertKu === undefined ? {} : { remoteCertKu: o.remoteCertKu }),
     ...(o.remoteCertEku === undefined ? {} : { remoteCertEku: o.remoteCertEku }),
     verifyX509Name: o.verifyX509Name,
+    nsCertType: o.nsCertType,
   };
 }
 
@@ -98,7 +116,11 @@ export class Attempt {
   constructor(deps: AttemptDeps) {
     this.#d = deps;
     this.#log = deps.log;
-    this.#session = new Session(buildSessionConfig(deps.options, deps.connection, deps.material), deps.random, deps.log.scope('handshake'));
+    this.#session = new Session(
+      buildSessionConfig(deps.options, deps.connection, deps.material, fmtEndpoint(deps.remote), deps.remote.family === 6),
+      deps.random,
+      deps.log.scope('handshake'),
+    );
     const udpPrePull = deps.connection.proto === 'udp' && deps.options.pingRestart === 0 && deps.options.keepalive === undefined;
     this.#keepalive = new Keepalive(this.#keepaliveConfig(deps.options.ping, deps.options.keepalive?.timeout ?? (udpPrePull ? PRE_PULL_PING_RESTART_S : deps.options.pingRestart)), deps.clock.now());
   }
@@ -118,9 +140,10 @@ export class Attempt {
     });
     const { remote, connection } = this.#d;
     try {
-      this.#link = await openUdpLink(
+      this.#link = await (this.#d.openLink ?? defaultOpenLink)(
         {
           remote,
+          proto: connection.proto,
           float: connection.float,
           local: connection.bind || connection.local !== undefined || connection.localPort !== undefined ? { address: connection.local, port: connection.localPort } : undefined,
         },
@@ -129,7 +152,7 @@ export class Attempt {
     } catch (e) {
       return { kind: 'restart', reason: 'link', message: (e as Error).message, connected: false };
     }
-    this.#log.info(`UDP${remote.family === 6 ? 'v6' : 'v4'} link remote: ${fmtEndpoint(remote)}`);
+    this.#log.info(`${connection.proto.toUpperCase()}${remote.family === 6 ? 'v6' : 'v4'} link remote: ${fmtEndpoint(remote)}`);
     this.#feed({ kind: 'start' });
     return done;
   }
@@ -167,6 +190,11 @@ export class Attempt {
       if (n === DropReason.COMPRESSED && !this.#compressedLogged) {
         this.#compressedLogged = true;
         this.#log.error(COMPRESSED_MESSAGE);
+      }
+      // On TCP a packet cannot be lost or reordered: a failure means the stream is broken
+      // (forward.c process_incoming_link_part1 restarts with "decryption-error").
+      if (this.#link?.proto === 'tcp' && (n === DropReason.AUTH || n === DropReason.DECRYPT || n === DropReason.REPLAY || n === DropReason.REPLAY_OLD)) {
+        void this.#restart('decryption-error', 'data channel authentication or replay failure on TCP');
       }
       return;
     }
@@ -245,9 +273,6 @@ export class Attempt {
         this.#tls.get(a.keyId)?.destroy();
         this.#tls.delete(a.keyId);
         return;
-      case 'peer-connected':
-        this.#log.info(`[server] Peer Connection Initiated with ${fmtEndpoint(this.#d.remote)}`);
-        return;
       case 'push-reply':
         this.#onPushReply(a.options, a.serverOptions);
         return;
@@ -298,6 +323,7 @@ export class Attempt {
     this.#log.verb(3, `PUSH: Received control message: 'PUSH_REPLY,${redactPush(options)}'`);
     const r = parsePushOptions(options, this.#d.options, this.#d.options.pullFilters, this.#d.connectionIndex);
     for (const ig of r.ignored) this.#log.warn(`Options error: ${ig.reason} [PUSH-OPTIONS]: ${ig.option.split(/\s/)[0] ?? ''}`);
+    for (const w of r.warnings) this.#log.verb(3, `pushed ${w.directive}: ${w.message}`);
     if (r.rejectedBy !== undefined) {
       void this.#restart('pull-filter', `pushed option rejected by pull-filter reject "${r.rejectedBy.filter.prefix}": ${r.rejectedBy.option.split(/\s/)[0] ?? ''}`);
       return;

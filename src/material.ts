@@ -120,7 +120,8 @@ async function loadTls(o: ClientOptions): Promise<TlsCredentials> {
   let key: string | undefined;
   let passphrase: string | undefined;
   if (o.pkcs12 !== undefined) {
-    const der = readRef(o.pkcs12, 'pkcs12');
+    // An inline <pkcs12> block holds the bundle in base64 (OpenVPN decodes it the same way).
+    const der = o.pkcs12.kind === 'inline' ? new Uint8Array(Buffer.from(o.pkcs12.text.replace(/\s+/g, ''), 'base64')) : readRef(o.pkcs12, 'pkcs12');
     let out: ReturnType<typeof pkcs12ToPem>;
     try {
       out = pkcs12ToPem(der, '');

@@ -44,7 +44,7 @@ export function usableDataCiphers(o: ClientOptions): string[] {
   });
 }
 
-export function buildSessionConfig(o: ClientOptions, ce: ConnectionEntry, m: Material, ipv6 = false): SessionConfig {
+export function buildSessionConfig(o: ClientOptions, ce: ConnectionEntry, m: Material, peerName: string, ipv6: boolean): SessionConfig {
   const wrap = makeWrap(o, m);
   const wkcLength = m.control.mode === 'tls-crypt-v2' ? m.control.wkc.byteLength : 0;
   const ciphers = usableDataCiphers(o);
@@ -81,5 +81,6 @@ export function buildSessionConfig(o: ClientOptions, ce: ConnectionEntry, m: Mat
     credentials: m.credentials,
     authRetry: o.authRetry,
     controlProtection: m.control.mode,
+    peerName,
   };
 }

@@ -68,7 +68,6 @@ export type SessionAction =
   | { readonly kind: 'tls-feed'; readonly keyId: number; readonly bytes: Uint8Array }
   | { readonly kind: 'tls-write'; readonly keyId: number; readonly bytes: Uint8Array }
   | { readonly kind: 'tls-close'; readonly keyId: number }
-  | { readonly kind: 'peer-connected' }
   /** `serverOptions` is the OCC string of the server's key-method 2 message (cipher fallback). */
   | { readonly kind: 'push-reply'; readonly options: readonly string[]; readonly serverOptions: string }
   | { readonly kind: 'keys'; readonly keyId: number; readonly key2: Uint8Array }
@@ -93,6 +92,8 @@ export interface SessionConfig {
   readonly authRetry: 'none' | 'nointeract' | 'interact';
   /** What the wrap mode means for a silent server, for the timeout message. */
   readonly controlProtection: 'none' | 'tls-auth' | 'tls-crypt' | 'tls-crypt-v2';
+  /** How the server is named in log lines, e.g. `[AF_INET]198.18.0.1:1194`. */
+  readonly peerName: string;
 }
 
 /** push.c PUSH_REQUEST_INTERVAL. */
@@ -216,7 +217,7 @@ export class Session {
       if (!this.#heardFromServer) {
         this.#heardFromServer = true;
         this.#serverPollAt = Infinity;
-        this.#log.verb(3, `TLS: Initial packet from server, sid=${hex(this.#transport.peerSessionId ?? new Uint8Array(0))}`);
+        this.#log.verb(3, `TLS: Initial packet from ${this.#cfg.peerName}, sid=${hex(this.#transport.peerSessionId ?? new Uint8Array(0))}`);
       }
       if (ev.kind === 'server-reset') {
         this.#onServerReset(ev.payload, out);
@@ -288,7 +289,7 @@ export class Session {
       }
       this.#keyState = 'S_GOT_KEY';
       this.#handWindowAt = Infinity;
-      out.push({ kind: 'peer-connected' });
+      this.#log.info(`[server] Peer Connection Initiated with ${this.#cfg.peerName}`);
       if (this.#cfg.pull) {
         this.#setState('GET_CONFIG', out);
         this.#sendPushRequest(now, out);

@@ -129,7 +129,7 @@ export const NETWORK_DIRECTIVES: readonly DirectiveSpec[] = [
   sup('ifconfig-noexec', TUN, 'do not configure addresses (leave it to scripts)', [0, 0], (c) => { c.o.ifconfigNoexec = true; }, route),
   ign('ifconfig-nowarn', TUN, 'do not warn about ifconfig mismatches', 'no effect', [0, 0], route),
   ign('lladdr', TUN, 'MAC address of a tap device', 'tap devices are not supported', [1, 1], route),
-  ign('tun-ipv6', TUN, 'enable IPv6 on the tun device', 'no effect since OpenVPN 2.4: IPv6 always works', [0, 0]),
+  ign('tun-ipv6', TUN, 'enable IPv6 on the tun device', 'no effect since OpenVPN 2.4: IPv6 always works', [0, 0], { push: true }),
   ign('iproute', TUN, 'alternative ip command', 'ovpn-ts talks rtnetlink directly', [1, 1]),
   sup('txqueuelen', TUN, 'tun transmit queue length', [1, 1], (c, a) => { c.o.txqueuelen = A.int(a[0] ?? '', 'txqueuelen', 0, 1_000_000); }),
   ign('disable-dco', TUN, 'do not use the data channel offload kernel module', 'ovpn-ts never uses DCO', [0, 0]),

@@ -79,9 +79,12 @@ export function commonName(cert: X509Certificate): string {
 export function checkPeerCertificate(cert: X509Certificate, policy: PeerCertPolicy): string | undefined {
   const subject = openvpnSubject(cert);
   if (policy.nsCertType !== undefined) {
+    // ssl_verify_openssl.c x509_verify_ns_cert_type: the Netscape cert type bit, or the
+    // matching extended key usage (what X509_check_purpose accepts for an SSL server/client).
     const bits = bitStringExtension(cert, OID_NS_CERT_TYPE);
     const want = policy.nsCertType === 'server' ? 0x40 : 0x80;
-    if (bits === undefined || (bits & want) === 0) {
+    const eku = policy.nsCertType === 'server' ? '1.3.6.1.5.5.7.3.1' : '1.3.6.1.5.5.7.3.2';
+    if ((bits === undefined || (bits & want) === 0) && !(cert.keyUsage ?? []).includes(eku)) {
       return `VERIFY nsCertType ERROR: ${subject}, require nsCertType=${policy.nsCertType.toUpperCase()} (ns-cert-type is deprecated: prefer remote-cert-tls)`;
     }
   }
