@@ -1,14 +1,15 @@
 #!/usr/bin/env node
 // Runs the compiled test tiers named on the command line (unit, contract, loopback, netns)
-// with node's own test runner. The netns tier needs root: without it the run fails loudly
-// instead of skipping, because CI runs as root and a skipped tier would hide a regression.
+// with node's own test runner. The contract tier (real TUN and rtnetlink adapters) and the
+// netns tier need root: without it the run fails loudly instead of skipping, because CI runs
+// as root and a skipped tier would hide a regression.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const tiers = process.argv.slice(2);
-if (tiers.includes('netns') && process.getuid?.() !== 0) {
-  console.error('the netns tier needs root (it creates network namespaces): run as root, or use `npm run test:quick`');
+if ((tiers.includes('netns') || tiers.includes('contract')) && process.getuid?.() !== 0) {
+  console.error('the contract and netns tiers need root (they create network namespaces): run as root, or use `npm run test:quick`');
   process.exit(2);
 }
 const files = [];
