@@ -10,7 +10,7 @@
  *   usage: node dist/scripts/demo.js [--client stock|ovpn-ts] [--profile NAME]
  */
 
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
@@ -58,7 +58,7 @@ function parseOptions(): { client: ClientKind; profile: (typeof PROFILE_NAMES)[n
 
 async function showCheck(lab: NetnsPair, configFile: string): Promise<void> {
   const cli = ovpnTsCliPath();
-  say(`[4/6] What ovpn-ts knows before connecting: ovpn-ts --check --config ${configFile}`);
+  say(`[4/7] What ovpn-ts knows before connecting: ovpn-ts --check --config ${configFile}`);
   if (!existsSync(cli)) {
     say(`    (${cli} is missing: run \`npm run build\` first)`);
     return;
@@ -71,9 +71,20 @@ async function showCheck(lab: NetnsPair, configFile: string): Promise<void> {
   if (r.code !== 0) say(`    (--check exited with code ${r.code})`);
 }
 
+/** The control channel alone: ovpn-ts with `dev null` (no TUN device, no root needed for it). */
+async function showHandshake(lab: NetnsPair, configText: string): Promise<void> {
+  say('[5/7] ovpn-ts handshake with the real server (--dev null: TLS, key exchange, PUSH_REPLY, data keys)');
+  const t0 = Date.now();
+  const client = await startClient(lab, 'ovpn-ts', `${configText}\ndev null\n`);
+  say(`    "Initialization Sequence Completed" after ${seconds(Date.now() - t0)} (from process start)`);
+  const milestones = /Peer Connection Initiated|Data Channel:|Control Channel:|Initialization Sequence Completed/;
+  say(indent(readFileSync(client.logFile, 'utf8').split('\n').filter((l) => milestones.test(l)).join('\n')));
+  await client.stop();
+}
+
 async function showTunnel(lab: NetnsPair, server: LabServer, kind: ClientKind, configText: string): Promise<void> {
   const label = kind === 'stock' ? 'the STOCK OpenVPN 2.6 client (for comparison; --client ovpn-ts swaps in ovpn-ts)' : 'ovpn-ts';
-  say(`[5/6] Connecting with ${label}`);
+  say(`[6/7] Connecting with ${label}`);
   const t0 = Date.now();
   const client = await startClient(lab, kind, configText);
   say(`    tunnel up in ${seconds(Date.now() - t0)} (log: ${client.logFile})`);
@@ -83,7 +94,7 @@ async function showTunnel(lab: NetnsPair, server: LabServer, kind: ClientKind, c
     say(`    ping ${addr} through the ${kind} tunnel: ${r.received}/${r.transmitted} replies ${rtt}`);
     if (r.received === 0) throw new Error(`no ping reply from ${addr} through the tunnel`);
   }
-  say(`[6/6] iperf3 through the ${kind} tunnel (${IPERF_SECONDS} s, TCP, client -> server)`);
+  say(`[7/7] iperf3 through the ${kind} tunnel (${IPERF_SECONDS} s, TCP, client -> server)`);
   const perf = await iperf3(lab, server.tunAddr4, { seconds: IPERF_SECONDS });
   say(`    ${perf.mbps.toFixed(0)} Mbit/s with the ${kind === 'stock' ? 'stock OpenVPN 2.6 client' : 'ovpn-ts client'}`);
   await client.stop();
@@ -99,20 +110,21 @@ async function main(): Promise<number> {
   const stale = await cleanupStaleNamespaces();
   if (stale.length > 0) say(`(removed namespaces left by an earlier, interrupted run: ${stale.join(' ')})`);
   let t = Date.now();
-  say('[1/6] Generating a throwaway PKI (RSA and EC CAs, server and client certs, tls-auth/tls-crypt/tls-crypt-v2 keys)');
+  say('[1/7] Generating a throwaway PKI (RSA and EC CAs, server and client certs, tls-auth/tls-crypt/tls-crypt-v2 keys)');
   const pki = await getPki();
   say(`    done in ${seconds(Date.now() - t)} in ${pki.dir}`);
   await withLab(async (lab) => {
-    say(`[2/6] Network namespaces ${lab.server.name} (server) and ${lab.client.name} (client), joined by a veth pair`);
+    say(`[2/7] Network namespaces ${lab.server.name} (server) and ${lab.client.name} (client), joined by a veth pair`);
     say(`    server ${lab.serverAddr4} ${lab.serverAddr6}   client ${lab.clientAddr4} ${lab.clientAddr6}`);
     t = Date.now();
     const server = await startServer(lab, opts.profile, { pki });
-    say(`[3/6] OpenVPN server up in ${seconds(Date.now() - t)}: profile ${opts.profile}, ${server.proto} ${server.remoteAddr} port ${server.port}`);
+    say(`[3/7] OpenVPN server up in ${seconds(Date.now() - t)}: profile ${opts.profile}, ${server.proto} ${server.remoteAddr} port ${server.port}`);
     say(`    config ${server.configFile}; tunnel addresses ${server.tunAddr4} ${server.tunAddr6}`);
     const configText = server.clientConfig();
     const configFile = join(lab.dir, 'client.ovpn');
     writeFileSync(configFile, configText, { mode: 0o600 });
     await showCheck(lab, configFile);
+    await showHandshake(lab, configText);
     await showTunnel(lab, server, opts.client, configText);
     say('Removing the lab (processes by PID, then both namespaces and the temp dir)');
   });
