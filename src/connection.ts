@@ -56,7 +56,20 @@ export interface AttemptDeps {
   readonly log: Logger;
   /** Opens the transport; tests pass an in-memory link. Default: UDP or TCP per `proto`. */
   readonly openLink?: (opts: LinkOpenOptions, events: LinkEvents) => Promise<Link>;
+  /** The attempt's one timer; loopback tests pass virtual-time timers. Default: setTimeout. */
+  readonly timers?: Timers;
 }
+
+/** The timer port (one-shot). Real timers by default; src/link/memory-link.ts VirtualTimers in tests. */
+export interface Timers {
+  set(ms: number, cb: () => void): unknown;
+  clear(handle: unknown): void;
+}
+
+const realTimers: Timers = {
+  set: (ms, cb) => setTimeout(cb, ms),
+  clear: (handle) => clearTimeout(handle as NodeJS.Timeout | undefined),
+};
 
 export interface LinkOpenOptions {
   readonly remote: Endpoint;
@@ -101,7 +114,8 @@ export class Attempt {
   readonly #queue: SessionInput[] = [];
   #feeding = false;
   #link: Link | undefined;
-  #timer: NodeJS.Timeout | undefined;
+  readonly #timers: Timers;
+  #timer: unknown;
   #data: DataChannel | undefined;
   #params: DataParams | undefined;
   readonly #keepalive: Keepalive;
@@ -116,6 +130,7 @@ export class Attempt {
   constructor(deps: AttemptDeps) {
     this.#d = deps;
     this.#log = deps.log;
+    this.#timers = deps.timers ?? realTimers;
     this.#session = new Session(
       buildSessionConfig(deps.options, deps.connection, deps.material, fmtEndpoint(deps.remote), deps.remote.family === 6),
       deps.random,
@@ -371,12 +386,12 @@ export class Attempt {
 
   #rearm(): void {
     if (this.#finished) return;
-    clearTimeout(this.#timer);
+    this.#timers.clear(this.#timer);
     const now = this.#d.clock.now();
     const s = this.#session.nextDeadline() ?? Infinity;
     const k = this.#data === undefined && !this.#connected ? Infinity : (this.#keepalive.nextDeadline() ?? Infinity);
     const at = Math.min(s, k, now + 60_000);
-    this.#timer = setTimeout(() => this.#onTimer(), Math.max(0, Math.ceil(at - now)));
+    this.#timer = this.#timers.set(Math.max(0, Math.ceil(at - now)), () => this.#onTimer());
   }
 
   #onTimer(): void {
@@ -404,7 +419,7 @@ export class Attempt {
   async #finish(outcome: AttemptOutcome): Promise<void> {
     if (this.#finished) return;
     this.#finished = true;
-    clearTimeout(this.#timer);
+    this.#timers.clear(this.#timer);
     for (const engine of this.#tls.values()) engine.destroy();
     this.#tls.clear();
     this.#data?.close();
