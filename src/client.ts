@@ -6,6 +6,8 @@
  *                                                  ├─ exit (AUTH_FAILED, fatal) ─▶ EXITING
  *                                                  └─ SIGTERM/SIGINT ─▶ explicit-exit-notify ─▶ EXITING
  *   SIGUSR1 / SIGHUP: restart the attempt. Uncaught errors: tear down, then exit 1.
+ *   connect-retry-max N: after N failed rounds of the remote list, exit with the last failure's
+ *   code (TLS 5, AUTH_FAILED 4, silent server or other 1); tls-exit: exit on the first TLS error.
  *
  * On exit the tunnel is closed (routes, addresses, device removed, newest first) before the
  * final "process exiting" line, which is flushed before the process ends.
@@ -23,6 +25,24 @@ import { NullTunnel, type Tunnel } from './tunnel.ts';
 import { packageVersion } from './version.ts';
 
 type StopSignal = 'SIGTERM' | 'SIGINT';
+
+/** A failed attempt that the client may retry: why it failed, and the exit code if it gives up. */
+interface RetryOutcome {
+  readonly connected: boolean;
+  readonly nextRemote: boolean;
+  readonly backoffSeconds?: number | undefined;
+  /** The attempt ended on a TLS error (handshake, certificate check), for `tls-exit`. */
+  readonly tlsError: boolean;
+  /** Exit code if the client stops retrying after this failure (connect-retry-max, tls-exit). */
+  readonly exitCode: ExitCode;
+}
+
+/** Exit code of a restart reason when the client gives up: TLS errors 5, auth 4, the rest 1. */
+export function exitCodeForRestart(reason: string): ExitCode {
+  if (reason === 'tls-error') return ExitCode.TLS;
+  if (reason === 'auth-failed') return ExitCode.AUTH;
+  return ExitCode.ERROR;
+}
 
 /** init.c socket_restart_pause: back off after every full round of the remote list past the 5th. */
 export function retryDelaySeconds(ce: ConnectionEntry, failures: number, remotes: number, serverBackoff?: number): number {
@@ -86,6 +106,19 @@ export class Client {
         }
         if (outcome.connected) failures = 0;
         else failures++;
+        if (o.tlsExit && outcome.tlsError) {
+          // options.c --tls-exit: a TLS failure ends the process instead of restarting it.
+          this.#log.error('TLS error with --tls-exit set, exiting');
+          result = outcome.exitCode;
+          break;
+        }
+        const maxTries = o.connectRetryMaxTries;
+        if (maxTries !== undefined && failures >= maxTries * remotes) {
+          // init.c next_connection_entry: every remote failed connect-retry-max times.
+          this.#log.error(`All connections have been connect-retry-max (${maxTries}) times unsuccessful, exiting`);
+          result = outcome.exitCode;
+          break;
+        }
         if (!outcome.connected || outcome.nextRemote) index = (index + 1) % remotes;
         const delay = retryDelaySeconds(ce, failures, remotes, outcome.backoffSeconds);
         this.#log.info(`Restart pause, ${delay} second(s)`);
@@ -98,13 +131,13 @@ export class Client {
     return result;
   }
 
-  async #attemptOnce(ce: ConnectionEntry, index: number): Promise<'stopped' | OvpnError | { connected: boolean; nextRemote: boolean; backoffSeconds?: number | undefined }> {
+  async #attemptOnce(ce: ConnectionEntry, index: number): Promise<'stopped' | OvpnError | RetryOutcome> {
     let remote: Endpoint;
     try {
       remote = await resolveRemote(ce);
     } catch (e) {
       this.#log.error(`RESOLVE: Cannot resolve host address: ${ce.remote}:${ce.remotePort} (${(e as Error).message})`);
-      return { connected: false, nextRemote: true };
+      return { connected: false, nextRemote: true, tlsError: false, exitCode: ExitCode.ERROR };
     }
     let material = this.#material.get(index);
     if (material === undefined) {
@@ -133,7 +166,13 @@ export class Client {
         return outcome.error;
       case 'restart':
         this.#log.error(`${outcome.message} (${outcome.reason}); restarting`);
-        return { connected: outcome.connected, nextRemote: outcome.reason === 'connection-refused', backoffSeconds: outcome.backoffSeconds };
+        return {
+          connected: outcome.connected,
+          nextRemote: outcome.reason === 'connection-refused',
+          backoffSeconds: outcome.backoffSeconds,
+          tlsError: outcome.reason === 'tls-error' || outcome.reason === 'hand-window',
+          exitCode: exitCodeForRestart(outcome.reason),
+        };
     }
   }
 
