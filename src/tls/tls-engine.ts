@@ -57,6 +57,9 @@ export function describeTlsFailure(err: Error & { code?: string; reason?: string
   if (code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' || code === 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY' || code === 'SELF_SIGNED_CERT_IN_CHAIN' || code === 'DEPTH_ZERO_SELF_SIGNED_CERT') {
     return `the server's certificate is not signed by the configured CA (${code}): check that \`ca\` is the CA of this server`;
   }
+  if (code === 'INVALID_PURPOSE') {
+    return "the server's certificate is not made for a TLS server (INVALID_PURPOSE: its extended key usage lacks serverAuth): is the server using a client certificate?";
+  }
   if (code === 'CERT_HAS_EXPIRED') return 'the server certificate has expired (CERT_HAS_EXPIRED)';
   if (code === 'CERT_NOT_YET_VALID') return 'the server certificate is not yet valid: check the clock (CERT_NOT_YET_VALID)';
   if (code === 'CERT_REVOKED') return 'the server certificate is revoked by the configured CRL (CERT_REVOKED)';
