@@ -1,14 +1,356 @@
 /**
- * TUN device + rtnetlink routing behind the Tunnel port (issue "The tunnel": in progress).
+ * The Tunnel port over a real TUN device and rtnetlink routing (OpenVPN's do_open_tun, do_ifconfig,
+ * add_routes, undo_ifconfig/delete_routes, persist-tun).
+ *
+ *   create:  repair journals of dead runs -> open /dev/net/tun (fails early, naming the fix)
+ *   open:    bestRoute(server) -> planNetwork -> apply op by op (journal saved write-ahead)
+ *            [route-delay] -> start the pump
+ *   pump:    waitReadable -> drain readInto(one buffer) -> mssfix -> send(buf, n)
+ *   write:   mssfix -> device.write
+ *   detach:  stop the pump; without persist-tun undo the journal and close the device
+ *   close:   stop, undo everything newest first, close the device, delete the journal
+ *
+ * Route failures are logged and skipped as OpenVPN does ("ERROR: Linux route add command
+ * failed"); a route that exists already is named, never replaced. Device, link and address
+ * failures are fatal. Never: shell out, allocate or throw per packet, log packet contents.
  */
-import type { ClientOptions } from './config/index.ts';
+import type { ClientOptions, ConnectionEntry } from './config/index.ts';
 import { OsError } from './errors.ts';
 import type { Logger } from './log.ts';
-import type { Tunnel } from './tunnel.ts';
+import type { Endpoint } from './link/link.ts';
+import type { SendFromTunnel, Tunnel } from './tunnel.ts';
+import type { TunDevice } from './tun/device.ts';
+import type { LinuxTunOptions } from './tun/linux-tun.ts';
+import type { NetBackend } from './routing/backend.ts';
+import { applyOps, describeOp, NetJournal, repair, type JournalEntry } from './routing/apply.ts';
+import { planNetwork, type NetGateway, type NetOp, type PlanInput, type RedirectGateway } from './routing/plan.ts';
+import { familyOf, inPrefix, networkOf } from './routing/ip.ts';
+import type { JournalStore } from './routing/journal-store.ts';
+import { clampMss, mssForFrame } from './dataplane/mss.ts';
+
+/** Packets drained per wake-up before yielding to the event loop (socket reads, timers). */
+const DRAIN_BATCH = 64;
+/** One read buffer, large enough for any packet the kernel hands a tun fd. */
+const READ_BUF_SIZE = 65536;
+/** mtu.h TUN_MTU_DEFAULT. */
+const TUN_MTU_DEFAULT = 1500;
+
+export interface TunTunnelDeps {
+  readonly openDevice: (o: LinuxTunOptions) => TunDevice;
+  readonly net: NetBackend;
+  readonly journals: JournalStore;
+  readonly log: Logger;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+export class TunTunnelImpl implements Tunnel {
+  readonly #o: ClientOptions;
+  readonly #d: TunTunnelDeps;
+  readonly #log: Logger;
+  readonly #buf = new Uint8Array(READ_BUF_SIZE);
+  #dev: TunDevice | undefined;
+  #journal: NetJournal | undefined;
+  #ops: readonly NetOp[] = [];
+  #send: SendFromTunnel | undefined;
+  #mss = 0;
+  /** Bumped on detach/close so a pump armed by an earlier open stops. */
+  #gen = 0;
+  #closed = false;
+  /** Counters (status output, tests). */
+  packetsIn = 0;
+  packetsOut = 0;
+  writeDrops = 0;
+
+  constructor(o: ClientOptions, deps: TunTunnelDeps) {
+    this.#o = o;
+    this.#d = deps;
+    this.#log = deps.log;
+  }
+
+  get device(): TunDevice | undefined {
+    return this.#dev;
+  }
+
+  /** Undoes what dead runs left behind, then opens the device (so a missing /dev/net/tun fails at start). */
+  async init(): Promise<void> {
+    const { journals, errors } = this.#d.journals.stale();
+    for (const e of errors) this.#log.warn(`route journal ${e}: ignored`);
+    for (const s of journals) {
+      const report = await repair(s.journal, this.#d.net);
+      this.#log.info(`repaired ${report.undone} leftover network change(s) on ${s.journal.dev} from a previous run (pid ${s.pid}, killed before cleaning up)`);
+      for (const f of report.failures) this.#log.warn(`repair: ${describeOp(f.op)}: ${f.error.message}`);
+      this.#d.journals.discard(s.file);
+    }
+    this.#openDevice(this.#o.connections[0]?.tunMtu ?? TUN_MTU_DEFAULT);
+  }
+
+  #openDevice(mtu: number): TunDevice {
+    if (this.#dev !== undefined) return this.#dev;
+    const dev = this.#d.openDevice({ dev: this.#o.dev, ...(this.#o.devType === undefined ? {} : { devType: this.#o.devType }), mtu });
+    this.#dev = dev;
+    this.#log.info(`TUN/TAP device ${dev.name} opened`);
+    return dev;
+  }
+
+  async open(pushed: ClientOptions, remote: Endpoint, send: SendFromTunnel): Promise<void> {
+    if (this.#closed) throw new OsError('TUN_OPEN', 'the tunnel is closed');
+    const ce = connectionFor(pushed, remote);
+    if (ce.fragment !== undefined) {
+      throw new OsError('OS', `fragment ${ce.fragment}: not supported by ovpn-ts (remove 'fragment' from the config and the server; use tun-mtu/mssfix instead)`);
+    }
+    const dev = this.#openDevice(ce.tunMtu);
+    const plan = planNetwork(await this.#planInput(pushed, remote, dev.name, ce));
+    for (const w of plan.warnings) this.#log.warn(w);
+    const ops = plan.ops.filter((op) => keepOp(op, pushed));
+    if (this.#journal !== undefined && sameOps(ops, this.#ops)) {
+      this.#log.info('Preserving previous TUN/TAP instance: ' + dev.name);
+    } else {
+      await this.#undoJournal();
+      await this.#apply(dev.name, ops, pushed);
+    }
+    this.#mss = mssForFrame(frameOf(pushed, ce, remote));
+    this.#log.verb(3, `mssfix: TCP MSS clamped to ${this.#mss} (IPv6 ${Math.max(0, this.#mss - 20)})`);
+    this.#send = send;
+    this.#startPump(dev);
+  }
+
+  write(packet: Uint8Array, len: number): void {
+    const dev = this.#dev;
+    if (dev === undefined || this.#send === undefined) {
+      this.writeDrops++;
+      return;
+    }
+    clampMss(packet, len, this.#mss);
+    if (dev.write(packet, len) === 0) this.writeDrops++;
+    else this.packetsOut++;
+  }
+
+  async detach(): Promise<void> {
+    this.#gen++;
+    this.#send = undefined;
+    if (this.#o.persistTun) return;
+    await this.#undoJournal();
+    this.#closeDevice();
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#gen++;
+    this.#send = undefined;
+    await this.#undoJournal();
+    this.#closeDevice();
+    this.#d.net.close();
+  }
+
+  #closeDevice(): void {
+    const dev = this.#dev;
+    if (dev === undefined) return;
+    this.#dev = undefined;
+    dev.close();
+    this.#log.info(`Closing TUN/TAP interface ${dev.name}`);
+  }
+
+  /** The pump: one closure per open, none per packet. */
+  #startPump(dev: TunDevice): void {
+    const gen = ++this.#gen;
+    const buf = this.#buf;
+    const drain = (): void => {
+      const send = this.#send;
+      if (gen !== this.#gen || send === undefined) return;
+      for (let i = 0; i < DRAIN_BATCH; i++) {
+        const n = dev.readInto(buf);
+        if (n <= 0) {
+          dev.waitReadable(drain);
+          return;
+        }
+        this.packetsIn++;
+        clampMss(buf, n, this.#mss);
+        send(buf, n);
+      }
+      setImmediate(drain);
+    };
+    dev.waitReadable(drain);
+  }
+
+  async #planInput(p: ClientOptions, remote: Endpoint, dev: string, ce: ConnectionEntry): Promise<PlanInput> {
+    const rg = redirectOf(p);
+    const needGw = rg !== undefined || p.routes.some((r) => r.gateway === 'net_gateway' || r.network === 'net_gateway');
+    const needGw6 = (rg?.ipv6 === true && remote.family === 6) || p.routesIpv6.some((r) => r.gateway === 'net_gateway');
+    const netGateway = needGw ? await this.#gateway(remote.family === 4 ? remote.address : '1.1.1.1', rg?.blockLocal === true) : undefined;
+    const netGateway6 = needGw6 ? await this.#gateway(remote.family === 6 ? remote.address : '2000::', false) : undefined;
+    const topology = p.topology ?? 'net30';
+    return {
+      dev,
+      mtu: ce.tunMtu,
+      topology,
+      ...(p.ifconfig === undefined ? {} : { ifconfig: { local: p.ifconfig.local, remoteNetmask: p.ifconfig.remoteOrNetmask } }),
+      ...(p.ifconfigIpv6 === undefined ? {} : { ifconfigIpv6: { local: `${p.ifconfigIpv6.address}/${p.ifconfigIpv6.prefixLength}`, remote: p.ifconfigIpv6.remote } }),
+      routes: p.routes.map((r) => ({ network: r.network, netmask: r.netmask, ...(r.gateway === undefined ? {} : { gateway: r.gateway }), ...(r.metric === undefined ? {} : { metric: r.metric }) })),
+      routesIpv6: p.routesIpv6.map((r) => ({ network: `${r.network}/${r.prefixLength}`, ...(r.gateway === undefined ? {} : { gateway: r.gateway }), ...(r.metric === undefined ? {} : { metric: r.metric }) })),
+      ...(p.routeGateway === undefined ? {} : { routeGateway: p.routeGateway }),
+      ...(p.routeIpv6Gateway === undefined ? {} : { routeIpv6Gateway: p.routeIpv6Gateway }),
+      ...(p.routeMetric === undefined ? {} : { routeMetric: p.routeMetric }),
+      ...(rg === undefined ? {} : { redirectGateway: rg }),
+      remoteHosts: [remote.address],
+      ...(netGateway === undefined ? {} : { netGateway }),
+      ...(netGateway6 === undefined ? {} : { netGateway6 }),
+    };
+  }
+
+  /** RTM_GETROUTE toward `dst` (the server), plus the on-link prefix of the gateway (block-local). */
+  async #gateway(dst: string, wantPrefix: boolean): Promise<NetGateway | undefined> {
+    try {
+      const best = await this.#d.net.bestRoute(dst);
+      if (!wantPrefix || best.gateway === undefined) return best;
+      const addrs = await this.#d.net.listAddresses(best.dev);
+      const gw = best.gateway;
+      const a = addrs.find((x) => x.family === familyOf(gw) && inPrefix(gw, networkOf(x.local, x.prefixLen) ?? x.local, x.prefixLen));
+      return a === undefined ? best : { ...best, prefixLen: a.prefixLen };
+    } catch (e) {
+      this.#log.warn(`cannot read the current route to ${dst}: ${(e as Error).message}`);
+      return undefined;
+    }
+  }
+
+  /** Applies op by op; the journal is saved before each change (write-ahead) and after. */
+  async #apply(dev: string, ops: readonly NetOp[], p: ClientOptions): Promise<void> {
+    const journal = new NetJournal(dev);
+    this.#journal = journal;
+    this.#ops = ops;
+    const store = this.#d.journals;
+    const delayMs = (p.routeDelay?.seconds ?? 0) * 1000;
+    let delayed = delayMs === 0;
+    for (const op of ops) {
+      const isRoute = op.op === 'route-add' || op.op === 'route-del';
+      if (isRoute && !delayed) {
+        delayed = true;
+        await (this.#d.sleep ?? sleep)(delayMs);
+      }
+      const provisional = inverseForJournal(op);
+      if (provisional !== undefined) store.save(new NetJournal(dev, [...journal.entries, provisional]));
+      try {
+        const one = await applyOps(this.#d.net, dev, [op]);
+        for (const e of one.entries) journal.record(e);
+        this.#log.verb(3, describeOp(op));
+      } catch (e) {
+        store.save(journal);
+        if (isRoute) {
+          this.#log.error(`ERROR: ${(e as Error).message}; skipped`);
+          continue;
+        }
+        await this.#undoJournal();
+        throw e;
+      }
+      store.save(journal);
+    }
+  }
+
+  async #undoJournal(): Promise<void> {
+    const j = this.#journal;
+    if (j === undefined) return;
+    this.#journal = undefined;
+    this.#ops = [];
+    const report = await j.undo(this.#d.net, true);
+    for (const f of report.failures) this.#log.warn(`cannot undo: ${describeOp(f.op)}: ${f.error.message}`);
+    this.#log.verb(3, `${report.undone} network change(s) on ${j.dev} undone`);
+    if (report.failures.length === 0) this.#d.journals.remove(j.dev);
+    else this.#d.journals.save(j);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** The write-ahead journal entry of an op that has a plain inverse (links are journaled after). */
+function inverseForJournal(op: NetOp): JournalEntry | undefined {
+  switch (op.op) {
+    case 'addr-add':
+      return { done: op, undo: { op: 'addr-del', addr: op.addr } };
+    case 'route-add':
+      return { done: op, undo: { op: 'route-del', route: op.route } };
+    case 'route-del':
+      return { done: op, undo: { op: 'route-add', route: op.route } };
+    case 'addr-del':
+      return { done: op, undo: { op: 'addr-add', addr: op.addr } };
+    case 'link':
+      return undefined;
+  }
+}
+
+/** route-noexec / ifconfig-noexec leave the routes / the link and addresses to a script. */
+function keepOp(op: NetOp, p: ClientOptions): boolean {
+  if (op.op === 'route-add' || op.op === 'route-del') return !p.routeNoexec;
+  return !p.ifconfigNoexec;
+}
+
+function sameOps(a: readonly NetOp[], b: readonly NetOp[]): boolean {
+  return a.length === b.length && JSON.stringify(a) === JSON.stringify(b);
+}
+
+/**
+ * `redirect-gateway` flags -> the planner's view (options.c RG_* flags). `redirect-private`
+ * (RG_ENABLE without RG_REROUTE_GW) changes no route here: net_gateway is looked up anyway.
+ */
+export function redirectOf(p: ClientOptions): RedirectGateway | undefined {
+  const flags = p.redirectGateway;
+  if (flags === undefined) return undefined;
+  const has = (f: string): boolean => flags.includes(f);
+  return {
+    def1: has('def1'),
+    bypassDhcp: has('bypass-dhcp'),
+    local: has('local'),
+    blockLocal: has('block-local'),
+    ipv4: !has('!ipv4'),
+    ipv6: has('ipv6'),
+  };
+}
+
+/** The connection entry in use: the one naming the server we reached, else the first. */
+function connectionFor(p: ClientOptions, remote: Endpoint): ConnectionEntry {
+  const ce = p.connections.find((c) => c.remote === remote.address && c.remotePort === remote.port) ?? p.connections[0];
+  if (ce === undefined) throw new OsError('OS', 'no connection profile');
+  return ce;
+}
+
+const HMAC_SIZES: Readonly<Record<string, number>> = { MD5: 16, SHA1: 20, SHA224: 28, SHA256: 32, SHA384: 48, SHA512: 64, NONE: 0 };
+
+function frameOf(p: ClientOptions, ce: ConnectionEntry, remote: Endpoint): Parameters<typeof mssForFrame>[0] {
+  const cipher = (p.cipher ?? p.dataCiphers[0] ?? 'AES-256-GCM').toUpperCase();
+  const aead = /GCM|CHACHA20-POLY1305/.test(cipher);
+  const auth = p.auth.toUpperCase().replace('-', '');
+  const algo = p.compress?.algo;
+  return {
+    mssfix: ce.mssfix,
+    tunMtu: ce.tunMtu,
+    proto: ce.proto,
+    family: remote.family,
+    aead,
+    ivSize: 16,
+    blockSize: 16,
+    hmacSize: HMAC_SIZES[auth] ?? 32,
+    tagSize: 16,
+    peerId: p.peerId !== undefined,
+    compressByte: algo === 'stub' || algo === 'lzo' || algo === 'lz4' || algo === 'lzo-adaptive' || algo === 'lzo-no',
+  };
+}
 
 export const TunTunnel = {
   async create(o: ClientOptions, log: Logger): Promise<Tunnel> {
-    void log;
-    throw new OsError('TUN_OPEN', `dev ${o.dev}: the TUN data path is not wired up yet in this build; use --dev null`);
+    const [{ openLinuxTun }, { NetlinkBackend }, { FileJournalStore }] = await Promise.all([
+      import('./tun/linux-tun.ts'),
+      import('./routing/netlink-backend.ts'),
+      import('./routing/journal-store.ts'),
+    ]);
+    const net = new NetlinkBackend();
+    const t = new TunTunnelImpl(o, { openDevice: openLinuxTun, net, journals: new FileJournalStore(), log });
+    try {
+      await t.init();
+    } catch (e) {
+      net.close();
+      throw e;
+    }
+    return t;
   },
 };

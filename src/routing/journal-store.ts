@@ -1,0 +1,125 @@
+/**
+ * Where the route journal survives a hard kill: /run/ovpn-ts/<dev>.json, rewritten after every
+ * network change (write-ahead: a change is recorded before it is made) and deleted after a clean
+ * undo. The next start repairs journals whose owner process is dead, in the same network
+ * namespace only (a journal written in another namespace names routes that are not ours here).
+ *
+ *   { "pid": 1234, "netns": "net:[4026531840]", "journal": { version, dev, entries } }
+ *
+ * Never: log, repair a journal of a live process or of another network namespace.
+ */
+import { mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { NetJournal, type JournalJson } from './apply.ts';
+
+export const JOURNAL_DIR = '/run/ovpn-ts';
+
+export interface StaleJournal {
+  readonly file: string;
+  readonly pid: number;
+  readonly journal: NetJournal;
+}
+
+export interface JournalStore {
+  save(journal: NetJournal): void;
+  remove(dev: string): void;
+  /** Journals left by dead processes of this network namespace (unreadable files are reported as errors). */
+  stale(): { readonly journals: readonly StaleJournal[]; readonly errors: readonly string[] };
+  discard(file: string): void;
+}
+
+interface FileShape {
+  readonly pid: number;
+  readonly netns: string;
+  readonly journal: JournalJson;
+}
+
+function currentNetns(): string {
+  try {
+    return readlinkSync('/proc/self/ns/net');
+  } catch {
+    return 'unknown';
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export class FileJournalStore implements JournalStore {
+  readonly #dir: string;
+  readonly #netns: string;
+  readonly #pid: number;
+
+  constructor(dir = JOURNAL_DIR, netns = currentNetns(), pid = process.pid) {
+    this.#dir = dir;
+    this.#netns = netns;
+    this.#pid = pid;
+  }
+
+  #file(dev: string): string {
+    return join(this.#dir, `${dev}.json`);
+  }
+
+  save(journal: NetJournal): void {
+    mkdirSync(this.#dir, { recursive: true, mode: 0o700 });
+    const body: FileShape = { pid: this.#pid, netns: this.#netns, journal: journal.toJSON() };
+    const file = this.#file(journal.dev);
+    const tmp = `${file}.${this.#pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify(body), { mode: 0o600 });
+    renameSync(tmp, file);
+  }
+
+  remove(dev: string): void {
+    rmSync(this.#file(dev), { force: true });
+  }
+
+  discard(file: string): void {
+    rmSync(file, { force: true });
+  }
+
+  stale(): { journals: StaleJournal[]; errors: string[] } {
+    const journals: StaleJournal[] = [];
+    const errors: string[] = [];
+    let names: string[];
+    try {
+      names = readdirSync(this.#dir).filter((n) => n.endsWith('.json'));
+    } catch {
+      return { journals, errors };
+    }
+    for (const name of names) {
+      const file = join(this.#dir, name);
+      try {
+        const body = JSON.parse(readFileSync(file, 'utf8')) as Partial<FileShape>;
+        if (typeof body.pid !== 'number' || body.netns !== this.#netns) continue;
+        if (body.pid === this.#pid || isAlive(body.pid)) continue;
+        journals.push({ file, pid: body.pid, journal: NetJournal.fromJSON(body.journal) });
+      } catch (e) {
+        errors.push(`${file}: ${(e as Error).message}`);
+      }
+    }
+    return { journals, errors };
+  }
+}
+
+/** In-memory twin (tests). */
+export class MemoryJournalStore implements JournalStore {
+  readonly saved = new Map<string, JournalJson>();
+  save(journal: NetJournal): void {
+    this.saved.set(journal.dev, structuredClone(journal.toJSON()));
+  }
+  remove(dev: string): void {
+    this.saved.delete(dev);
+  }
+  discard(file: string): void {
+    this.saved.delete(file);
+  }
+  stale(): { journals: StaleJournal[]; errors: string[] } {
+    return { journals: [], errors: [] };
+  }
+}
