@@ -23,7 +23,7 @@ import { openUdpLink } from './link/udp-link.ts';
 import { createClientTlsEngine, type TlsEngine } from './tls/tls-engine.ts';
 import { checkPeerCertificate, commonName, remoteCertTlsPolicy, type PeerCertPolicy } from './tls/verify.ts';
 import { EKM_LABEL, KEY2_LENGTH } from './tls/keys.ts';
-import { Opcode } from './tls/packet.ts';
+import { Opcode, opcodeName } from './tls/packet.ts';
 import type { Material } from './material.ts';
 import { buildSessionConfig } from './session-config.ts';
 import { negotiateDataChannel, type DataParams } from './negotiate.ts';
@@ -178,7 +178,7 @@ export class Attempt {
     const n = this.#d.connection.explicitExitNotify;
     if (n > 0 && this.#connected && this.#link?.proto === 'udp') {
       if (this.#params?.ccExit === true) {
-        this.#applyAll(this.#session.exitNotify(this.#d.clock.now(), this.#d.clock.wallSeconds()));
+        this.#applyAll(this.#session.exitNotify());
       } else {
         this.#sendData(this.#tx.subarray(0, writeOcc(this.#tx, OccOpcode.EXIT)));
       }
@@ -191,7 +191,10 @@ export class Attempt {
     if (this.#finished || bytes.byteLength === 0) return;
     const op = (bytes[0] ?? 0) >> 3;
     if (op === Opcode.DATA_V1 || op === Opcode.DATA_V2) this.#onData(bytes);
-    else this.#feed({ kind: 'packet', bytes: bytes.slice() });
+    else {
+      this.#log.verb(9, `READ [${bytes.byteLength}] ${opcodeName(op)} kid=${(bytes[0] ?? 0) & 7}`);
+      this.#feed({ kind: 'packet', bytes: bytes.slice() });
+    }
   }
 
   #onData(bytes: Uint8Array): void {
@@ -273,6 +276,7 @@ export class Attempt {
   #apply(a: SessionAction): void {
     switch (a.kind) {
       case 'send':
+        this.#log.verb(9, `WRITE [${a.bytes.byteLength}] ${opcodeName((a.bytes[0] ?? 0) >> 3)} kid=${(a.bytes[0] ?? 0) & 7}`);
         this.#link?.send(a.bytes);
         return;
       case 'tls-open':
@@ -351,7 +355,8 @@ export class Attempt {
     this.#params = neg.params;
     this.#pushed = r.options;
     this.#keepalive.configure(this.#keepaliveConfig(neg.params.pingSeconds, neg.params.pingRestartSeconds));
-    this.#feed({ kind: 'push-applied', useEkm: neg.params.useEkm });
+    const user = r.options.authTokenUser === undefined ? undefined : Buffer.from(r.options.authTokenUser, 'base64').toString('utf8');
+    this.#feed({ kind: 'push-applied', useEkm: neg.params.useEkm, authToken: r.options.authToken, authTokenUser: user });
   }
 
   #pushed: ClientOptions | undefined;
@@ -361,9 +366,14 @@ export class Attempt {
     if (p === undefined) return;
     const keys = splitKey2(key2, 'client');
     key2.fill(0);
+    const first = this.#data === undefined;
     const data = this.#data ?? new DataChannel({ compression: p.compression, replayWindow: this.#d.options.replayWindow.size, replaySeconds: this.#d.options.replayWindow.seconds });
     data.install(keyId, createDataCrypto(p.cipher, p.auth, keys.send), createDataCrypto(p.cipher, p.auth, keys.recv), p.peerId);
     this.#data = data;
+    if (!first) {
+      this.#log.verb(2, `TLS: renegotiation complete, data channel now uses key id ${keyId}`);
+      return;
+    }
     this.#log.info(`Data Channel: cipher '${p.cipher}'${p.auth === undefined ? '' : `, auth '${p.auth}'`}, peer-id: ${p.peerId ?? '(none, P_DATA_V1)'}, keys: ${p.useEkm ? 'TLS EKM' : 'PRF'}`);
     void this.#configureTunnel();
   }
@@ -408,6 +418,8 @@ export class Attempt {
         return;
       }
       if (due === 'ping') this.#sendData(PING_STRING);
+      // ssl.c: renegotiate before the data channel's packet id can wrap.
+      if (this.#data.needsRenegotiation) this.#feed({ kind: 'renegotiate' });
     }
     this.#feed({ kind: 'timer' });
   }

@@ -80,6 +80,7 @@ export function buildSessionConfig(o: ClientOptions, ce: ConnectionEntry, m: Mat
     peerInfo,
     credentials: m.credentials,
     authRetry: o.authRetry,
+    renegotiateMs: o.renegSec * 1000,
     controlProtection: m.control.mode,
     peerName,
   };

@@ -24,7 +24,7 @@ import { ControlTransport } from './tls/control-transport.ts';
 import { Opcode, parseEarlyNegotiationTlvs, SID_SIZE } from './tls/packet.ts';
 import type { ControlWrap } from './tls/wrap.ts';
 import { decodeServerKeyMethod2, encodeClientKeyMethod2, newClientKeySource, type ClientKeySource } from './tls/key-method.ts';
-import { deriveKeysPrf, EKM_LABEL, KEY2_LENGTH } from './tls/keys.ts';
+import { deriveKeysPrf, KEY2_LENGTH } from './tls/keys.ts';
 import {
   classifyControlMessage,
   encodeControlMessage,
@@ -60,7 +60,14 @@ export type SessionInput =
   | { readonly kind: 'tls-established'; readonly keyId: number; readonly ekm: Uint8Array }
   | { readonly kind: 'tls-failed'; readonly keyId: number; readonly error: TlsError }
   /** The shell applied the PUSH_REPLY; `useEkm` says how the server wants keys derived. */
-  | { readonly kind: 'push-applied'; readonly useEkm: boolean };
+  | {
+      readonly kind: 'push-applied';
+      readonly useEkm: boolean;
+      readonly authToken?: string | undefined;
+      readonly authTokenUser?: string | undefined;
+    }
+  /** Start a renegotiation now (the data channel's packet id nears its limit). */
+  | { readonly kind: 'renegotiate' };
 
 export type SessionAction =
   | { readonly kind: 'send'; readonly bytes: Uint8Array }
@@ -90,6 +97,8 @@ export interface SessionConfig {
   readonly peerInfo: string;
   readonly credentials?: { readonly username: string; readonly password: string } | undefined;
   readonly authRetry: 'none' | 'nointeract' | 'interact';
+  /** reneg-sec in ms (0 = never start one ourselves; the server may still). */
+  readonly renegotiateMs: number;
   /** What the wrap mode means for a silent server, for the timeout message. */
   readonly controlProtection: 'none' | 'tls-auth' | 'tls-crypt' | 'tls-crypt-v2';
   /** How the server is named in log lines, e.g. `[AF_INET]198.18.0.1:1194`. */
@@ -100,24 +109,43 @@ export interface SessionConfig {
 export const PUSH_REQUEST_INTERVAL_MS = 5000;
 const KEY_ID_INITIAL = 0;
 
+/** One key_state: a TLS session on its own key_id (0 first, then 1..7 for renegotiations). */
+interface KeyCtx {
+  readonly keyId: number;
+  state: KeyState;
+  readonly source: ClientKeySource;
+  ekm: Uint8Array | undefined;
+  server: { readonly random1: Uint8Array; readonly random2: Uint8Array } | undefined;
+  carry: Uint8Array;
+  /** TLS ciphertext held until the server's hard reset arrived (key 0 only). */
+  pendingTls: Uint8Array[];
+  /** hand-window: the key must reach S_GENERATED_KEYS (key 0: S_GOT_KEY) by then. */
+  negotiateBy: number;
+}
+
+/** ssl.c key_state_soft_reset: key ids 1..7 after the first, wrapping 7 -> 1. */
+export function nextKeyId(keyId: number): number {
+  return (keyId % 7) + 1;
+}
+
 export class Session {
   readonly #cfg: SessionConfig;
   readonly #log: Logger;
   readonly #random: Random;
   readonly #localSid: Uint8Array;
   readonly #transport: ControlTransport;
-  readonly #keySource: ClientKeySource;
   readonly #push = new PushAccumulator();
-  #keyState: KeyState = 'S_INITIAL';
+  readonly #keys = new Map<number, KeyCtx>();
+  /** The key whose data keys are in use (undefined until the first keys). */
+  #primary: number | undefined;
   #clientState: ClientState = 'CONNECTING';
-  #pendingTls: Uint8Array[] = [];
-  #plainCarry = new Uint8Array(0);
-  #ekm: Uint8Array | undefined;
-  #serverRandom: { random1: Uint8Array; random2: Uint8Array } | undefined;
   #serverOptions = '';
-  #handWindowAt = Infinity;
+  #useEkm = false;
+  #credentials: { readonly username: string; readonly password: string } | undefined;
   #serverPollAt = Infinity;
   #pushRequestAt = Infinity;
+  #pushBy = Infinity;
+  #renegotiateAt = Infinity;
   #heardFromServer = false;
   #done = false;
   /** Control messages the server sent that we could not read (non-printable, unknown). */
@@ -127,8 +155,8 @@ export class Session {
     this.#cfg = cfg;
     this.#random = random;
     this.#log = log;
+    this.#credentials = cfg.credentials;
     this.#localSid = random.bytes(SID_SIZE);
-    this.#keySource = newClientKeySource(random);
     this.#transport = new ControlTransport({
       wrap: cfg.wrap,
       localSessionId: this.#localSid,
@@ -142,8 +170,15 @@ export class Session {
     return this.#clientState;
   }
 
+  /** The state of the newest key (the one being negotiated, or the primary). */
   get keyState(): KeyState {
-    return this.#keyState;
+    let newest: KeyCtx | undefined;
+    for (const k of this.#keys.values()) newest = k;
+    return newest?.state ?? 'S_INITIAL';
+  }
+
+  get primaryKeyId(): number | undefined {
+    return this.#primary;
   }
 
   get localSessionId(): Uint8Array {
@@ -157,7 +192,8 @@ export class Session {
 
   nextDeadline(): number | undefined {
     if (this.#done) return undefined;
-    const t = Math.min(this.#transport.nextDeadline() ?? Infinity, this.#handWindowAt, this.#serverPollAt, this.#pushRequestAt);
+    let t = Math.min(this.#transport.nextDeadline() ?? Infinity, this.#serverPollAt, this.#pushRequestAt, this.#pushBy, this.#renegotiateAt);
+    for (const k of this.#keys.values()) if (k.state !== 'S_GENERATED_KEYS') t = Math.min(t, k.negotiateBy);
     return t === Infinity ? undefined : t;
   }
 
@@ -178,7 +214,7 @@ export class Session {
         this.#onTlsCiphertext(input.keyId, input.bytes);
         break;
       case 'tls-plaintext':
-        this.#onTlsPlaintext(input.bytes, now, out);
+        this.#onTlsPlaintext(input.keyId, input.bytes, now, out);
         break;
       case 'tls-established':
         this.#onTlsEstablished(input.keyId, input.ekm, out);
@@ -187,7 +223,10 @@ export class Session {
         this.#fail(out, 'tls-error', input.error.message);
         break;
       case 'push-applied':
-        this.#onPushApplied(input.useEkm, out);
+        this.#onPushApplied(input, now, out);
+        break;
+      case 'renegotiate':
+        this.#softReset(now, out);
         break;
     }
     if (!this.#done) for (const bytes of this.#transport.flush(now, wallSeconds)) out.push({ kind: 'send', bytes });
@@ -200,16 +239,47 @@ export class Session {
     out.push({ kind: 'state', state });
   }
 
+  #newKey(keyId: number, state: KeyState, now: number): KeyCtx {
+    const k: KeyCtx = {
+      keyId,
+      state,
+      source: newClientKeySource(this.#random),
+      ekm: undefined,
+      server: undefined,
+      carry: new Uint8Array(0),
+      pendingTls: [],
+      negotiateBy: now + this.#cfg.handWindowMs,
+    };
+    this.#keys.set(keyId, k);
+    return k;
+  }
+
   #start(now: number, out: SessionAction[]): void {
     this.#transport.openKey(KEY_ID_INITIAL);
     this.#transport.sendReset(KEY_ID_INITIAL, this.#cfg.resetOpcode);
-    this.#keyState = 'S_PRE_START';
-    this.#handWindowAt = now + this.#cfg.handWindowMs;
+    this.#newKey(KEY_ID_INITIAL, 'S_PRE_START', now);
     this.#serverPollAt = now + this.#cfg.serverPollTimeoutMs;
     // Start TLS now so the ClientHello is ready when the server's reset arrives; it is held
     // back until then (a 2.6 server needs msg 1 to carry the ACK of its reset).
     out.push({ kind: 'tls-open', keyId: KEY_ID_INITIAL });
     this.#setState('WAIT', out);
+  }
+
+  /** A renegotiation: a new key_id, a P_CONTROL_SOFT_RESET_V1, a full new TLS handshake and KM2. */
+  #softReset(now: number, out: SessionAction[], keyId = nextKeyId(this.#newestKeyId())): void {
+    if (this.#primary === undefined || this.#keys.has(keyId)) return;
+    this.#transport.openKey(keyId);
+    this.#transport.sendReset(keyId, Opcode.CONTROL_SOFT_RESET_V1);
+    this.#newKey(keyId, 'S_START', now);
+    this.#renegotiateAt = Infinity;
+    this.#log.verb(3, `TLS: soft reset, new key id ${keyId}`);
+    out.push({ kind: 'tls-open', keyId });
+  }
+
+  #newestKeyId(): number {
+    let id = KEY_ID_INITIAL;
+    for (const k of this.#keys.keys()) id = k;
+    return id;
   }
 
   #onPacket(bytes: Uint8Array, now: number, wallSeconds: number, out: SessionAction[]): void {
@@ -219,21 +289,15 @@ export class Session {
         this.#serverPollAt = Infinity;
         this.#log.verb(3, `TLS: Initial packet from ${this.#cfg.peerName}, sid=${hex(this.#transport.peerSessionId ?? new Uint8Array(0))}`);
       }
-      if (ev.kind === 'server-reset') {
-        this.#onServerReset(ev.payload, out);
-      } else if (ev.kind === 'tls') {
-        out.push({ kind: 'tls-feed', keyId: ev.keyId, bytes: ev.payload });
-      } else {
-        // Renegotiation is not implemented yet: a server soft reset cannot be answered.
-        this.#log.warn(`the server started a renegotiation (key id ${ev.keyId}), which ovpn-ts does not support yet; reconnecting`);
-        this.#fail(out, 'tls-error', 'renegotiation requested by the server');
-      }
+      if (ev.kind === 'server-reset') this.#onServerReset(ev.payload, out);
+      else if (ev.kind === 'tls') out.push({ kind: 'tls-feed', keyId: ev.keyId, bytes: ev.payload });
+      else if (!this.#keys.has(ev.keyId)) this.#softReset(now, out, ev.keyId);
     }
-    void now;
   }
 
   #onServerReset(payload: Uint8Array, out: SessionAction[]): void {
-    if (this.#keyState !== 'S_PRE_START') return;
+    const k = this.#keys.get(KEY_ID_INITIAL);
+    if (k === undefined || k.state !== 'S_PRE_START') return;
     try {
       if (parseEarlyNegotiationTlvs(payload).resendWkc) {
         if (this.#cfg.wkcLength === 0) throw new RemoteProtocolError('BAD_MESSAGE', 'the server asked for a tls-crypt-v2 key we do not use');
@@ -244,62 +308,70 @@ export class Session {
       this.#fail(out, 'tls-error', e.message);
       return;
     }
-    this.#keyState = 'S_START';
+    k.state = 'S_START';
     this.#setState('AUTH', out);
-    for (const chunk of this.#pendingTls) this.#transport.sendTls(KEY_ID_INITIAL, chunk);
-    this.#pendingTls = [];
+    for (const chunk of k.pendingTls) this.#transport.sendTls(KEY_ID_INITIAL, chunk);
+    k.pendingTls = [];
   }
 
   #onTlsCiphertext(keyId: number, bytes: Uint8Array): void {
-    if (this.#keyState === 'S_PRE_START') this.#pendingTls.push(bytes.slice());
+    const k = this.#keys.get(keyId);
+    if (k === undefined) return;
+    if (k.state === 'S_PRE_START') k.pendingTls.push(bytes.slice());
     else this.#transport.sendTls(keyId, bytes);
   }
 
   #onTlsEstablished(keyId: number, ekm: Uint8Array, out: SessionAction[]): void {
-    if (keyId !== KEY_ID_INITIAL || this.#keyState !== 'S_START') return;
-    this.#ekm = ekm.slice();
+    const k = this.#keys.get(keyId);
+    if (k === undefined || k.state !== 'S_START') return;
+    k.ekm = ekm.slice();
     let km2: Uint8Array;
     try {
       km2 = encodeClientKeyMethod2({
-        keySource: this.#keySource,
+        keySource: k.source,
         options: this.#cfg.occOptions,
         peerInfo: this.#cfg.peerInfo,
-        ...(this.#cfg.credentials === undefined ? {} : { credentials: this.#cfg.credentials }),
+        ...(this.#credentials === undefined ? {} : { credentials: this.#credentials }),
       });
     } catch (e) {
       this.#exit(out, e as OvpnError);
       return;
     }
     out.push({ kind: 'tls-write', keyId, bytes: km2 });
-    this.#keyState = 'S_SENT_KEY';
+    k.state = 'S_SENT_KEY';
   }
 
-  #onTlsPlaintext(bytes: Uint8Array, now: number, out: SessionAction[]): void {
+  #onTlsPlaintext(keyId: number, bytes: Uint8Array, now: number, out: SessionAction[]): void {
+    const k = this.#keys.get(keyId);
+    if (k === undefined) return;
     let rest = bytes;
-    if (this.#keyState === 'S_SENT_KEY') {
+    if (k.state === 'S_SENT_KEY') {
       try {
         const km2 = decodeServerKeyMethod2(bytes);
-        this.#serverRandom = { random1: km2.message.random1, random2: km2.message.random2 };
-        this.#serverOptions = km2.message.options;
+        k.server = { random1: km2.message.random1, random2: km2.message.random2 };
+        if (keyId === KEY_ID_INITIAL) this.#serverOptions = km2.message.options;
         rest = bytes.subarray(km2.consumed);
       } catch (e) {
         if (!(e instanceof RemoteProtocolError)) throw e;
         this.#fail(out, 'tls-error', e.message);
         return;
       }
-      this.#keyState = 'S_GOT_KEY';
-      this.#handWindowAt = Infinity;
-      this.#log.info(`[server] Peer Connection Initiated with ${this.#cfg.peerName}`);
-      if (this.#cfg.pull) {
-        this.#setState('GET_CONFIG', out);
-        this.#sendPushRequest(now, out);
-        // The push must arrive within a hand-window too (push.c push_request_timeout).
-        this.#handWindowAt = now + this.#cfg.handWindowMs;
+      k.state = 'S_GOT_KEY';
+      if (keyId === KEY_ID_INITIAL) {
+        this.#log.info(`[server] Peer Connection Initiated with ${this.#cfg.peerName}`);
+        if (this.#cfg.pull) {
+          this.#setState('GET_CONFIG', out);
+          this.#sendPushRequest(now, out);
+          // The push must arrive within a hand-window too (push.c push_request_timeout).
+          this.#pushBy = now + this.#cfg.handWindowMs;
+        }
+      } else {
+        this.#generateKeys(k, now, out);
       }
     }
     if (rest.byteLength === 0) return;
-    const split = splitControlMessages(rest, this.#plainCarry);
-    this.#plainCarry = split.carry.slice();
+    const split = splitControlMessages(rest, k.carry);
+    k.carry = split.carry.slice();
     this.droppedMessages += split.dropped;
     for (const msg of split.messages) {
       if (this.#done) return;
@@ -316,7 +388,8 @@ export class Session {
   #onControlMessage(m: ControlMessage, raw: string, out: SessionAction[]): void {
     switch (m.kind) {
       case 'PUSH_REPLY': {
-        if (this.#keyState !== 'S_GOT_KEY') return;
+        const k0 = this.#keys.get(KEY_ID_INITIAL);
+        if (this.#primary !== undefined || k0?.state !== 'S_GOT_KEY') return;
         const acc = this.#push.add(m);
         if (acc.status === 'partial') return;
         if (acc.status === 'error') {
@@ -324,7 +397,7 @@ export class Session {
           return;
         }
         this.#pushRequestAt = Infinity;
-        this.#handWindowAt = Infinity;
+        this.#pushBy = Infinity;
         this.#setState('ASSIGN_IP', out);
         out.push({ kind: 'push-reply', options: acc.options, serverOptions: this.#serverOptions });
         return;
@@ -334,7 +407,7 @@ export class Session {
         return;
       case 'AUTH_PENDING':
         this.#log.info(`AUTH_PENDING: the server is waiting for an external authentication${m.timeout === undefined ? '' : ` (timeout ${m.timeout} s)`}`);
-        if (m.timeout !== undefined) this.#handWindowAt = Math.max(this.#handWindowAt, this.#pushRequestAt + m.timeout * 1000);
+        if (m.timeout !== undefined) this.#pushBy = Math.max(this.#pushBy, this.#pushRequestAt + m.timeout * 1000);
         return;
       case 'INFO_PRE':
       case 'INFO':
@@ -372,24 +445,43 @@ export class Session {
     this.#fail(out, 'auth-failed', `AUTH_FAILED${m.reason === undefined ? '' : `: ${m.reason}`}`);
   }
 
-  #onPushApplied(useEkm: boolean, out: SessionAction[]): void {
-    if (this.#keyState !== 'S_GOT_KEY') throw new LocalProtocolError(`push-applied in key state ${this.#keyState}`);
-    const key2 = useEkm ? this.#ekm : this.#prfKeys();
-    if (key2 === undefined || key2.byteLength !== KEY2_LENGTH) throw new LocalProtocolError('no key material');
-    this.#keyState = 'S_GENERATED_KEYS';
-    out.push({ kind: 'keys', keyId: KEY_ID_INITIAL, key2 });
+  #onPushApplied(input: Extract<SessionInput, { kind: 'push-applied' }>, now: number, out: SessionAction[]): void {
+    const k = this.#keys.get(KEY_ID_INITIAL);
+    if (k === undefined || k.state !== 'S_GOT_KEY') throw new LocalProtocolError(`push-applied in key state ${k?.state ?? 'none'}`);
+    this.#useEkm = input.useEkm;
+    // A pushed auth-token replaces the password for every later KM2 (renegotiation).
+    if (input.authToken !== undefined && this.#credentials !== undefined) {
+      this.#credentials = { username: input.authTokenUser ?? this.#credentials.username, password: input.authToken };
+    }
+    this.#generateKeys(k, now, out);
   }
 
-  #prfKeys(): Uint8Array {
-    const server = this.#serverRandom;
+  #generateKeys(k: KeyCtx, now: number, out: SessionAction[]): void {
+    const key2 = this.#useEkm ? k.ekm : this.#prfKeys(k);
+    if (key2 === undefined || key2.byteLength !== KEY2_LENGTH) throw new LocalProtocolError('no key material');
+    k.state = 'S_GENERATED_KEYS';
+    const previous = this.#primary;
+    this.#primary = k.keyId;
+    out.push({ kind: 'keys', keyId: k.keyId, key2 });
+    if (previous !== undefined) {
+      // The old key stays a lame duck in the data channel; its control state can go.
+      this.#keys.delete(previous);
+      this.#transport.closeKey(previous);
+      out.push({ kind: 'tls-close', keyId: previous });
+    }
+    // reneg-sec counts from the moment a key is established (ssl.c ks->established).
+    if (this.#cfg.renegotiateMs > 0) this.#renegotiateAt = now + this.#cfg.renegotiateMs;
+  }
+
+  #prfKeys(k: KeyCtx): Uint8Array {
     const serverSid = this.#transport.peerSessionId;
-    if (server === undefined || serverSid === undefined) throw new LocalProtocolError('PRF keys before the server KM2');
+    if (k.server === undefined || serverSid === undefined) throw new LocalProtocolError('PRF keys before the server KM2');
     return deriveKeysPrf({
-      clientPreMaster: this.#keySource.preMaster,
-      clientRandom1: this.#keySource.random1,
-      serverRandom1: server.random1,
-      clientRandom2: this.#keySource.random2,
-      serverRandom2: server.random2,
+      clientPreMaster: k.source.preMaster,
+      clientRandom1: k.source.random1,
+      serverRandom1: k.server.random1,
+      clientRandom2: k.source.random2,
+      serverRandom2: k.server.random2,
       clientSessionId: this.#localSid,
       serverSessionId: serverSid,
     });
@@ -400,14 +492,19 @@ export class Session {
       this.#fail(out, 'server-poll-timeout', this.#silentServerMessage(this.#cfg.serverPollTimeoutMs));
       return;
     }
-    if (now >= this.#handWindowAt) {
-      const secs = Math.round(this.#cfg.handWindowMs / 1000);
+    const secs = Math.round(this.#cfg.handWindowMs / 1000);
+    for (const k of this.#keys.values()) {
+      if (k.state === 'S_GENERATED_KEYS' || (k.keyId === KEY_ID_INITIAL && k.state === 'S_GOT_KEY') || now < k.negotiateBy) continue;
       if (!this.#heardFromServer) this.#fail(out, 'hand-window', this.#silentServerMessage(this.#cfg.handWindowMs));
-      else if (this.#keyState === 'S_GOT_KEY') this.#fail(out, 'hand-window', `no PUSH_REPLY from the server within ${secs} seconds`);
       else this.#fail(out, 'hand-window', `TLS key negotiation failed to occur within ${secs} seconds (check your network connectivity)`);
       return;
     }
+    if (now >= this.#pushBy) {
+      this.#fail(out, 'hand-window', `no PUSH_REPLY from the server within ${secs} seconds`);
+      return;
+    }
     if (now >= this.#pushRequestAt) this.#sendPushRequest(now, out);
+    if (now >= this.#renegotiateAt) this.#softReset(now, out);
   }
 
   #silentServerMessage(ms: number): string {
@@ -419,34 +516,31 @@ export class Session {
     return `the server did not answer within ${secs} seconds: ${hint}`;
   }
 
-  #fail(out: SessionAction[], reason: RestartReason, message: string, backoffSeconds?: number): void {
-    this.#keyState = 'S_ERROR';
+  #closeAll(out: SessionAction[]): void {
     this.#done = true;
-    out.push({ kind: 'tls-close', keyId: KEY_ID_INITIAL });
+    for (const k of this.#keys.values()) {
+      k.state = 'S_ERROR';
+      out.push({ kind: 'tls-close', keyId: k.keyId });
+    }
+  }
+
+  #fail(out: SessionAction[], reason: RestartReason, message: string, backoffSeconds?: number): void {
+    this.#closeAll(out);
     this.#setState('RECONNECTING', out);
     out.push({ kind: 'restart', reason, message, backoffSeconds });
   }
 
   #exit(out: SessionAction[], error: OvpnError): void {
-    this.#keyState = 'S_ERROR';
-    this.#done = true;
-    out.push({ kind: 'tls-close', keyId: KEY_ID_INITIAL });
+    this.#closeAll(out);
     this.#setState('EXITING', out);
     out.push({ kind: 'exit', error });
   }
 
   /** Send an EXIT control message (explicit-exit-notify with cc-exit). */
-  exitNotify(now: number, wallSeconds: number): SessionAction[] {
-    if (this.#keyState !== 'S_GENERATED_KEYS') return [];
-    const out: SessionAction[] = [{ kind: 'tls-write', keyId: KEY_ID_INITIAL, bytes: encodeControlMessage('EXIT') }];
-    void now;
-    void wallSeconds;
-    return out;
+  exitNotify(): SessionAction[] {
+    if (this.#primary === undefined) return [];
+    return [{ kind: 'tls-write', keyId: this.#primary, bytes: encodeControlMessage('EXIT') }];
   }
-
-  /** The label the shell exports keying material with (TLS EKM, RFC 5705). */
-  static readonly ekmLabel = EKM_LABEL;
-  static readonly ekmLength = KEY2_LENGTH;
 }
 
 export function isTlsError(e: unknown): e is TlsError {
