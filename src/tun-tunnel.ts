@@ -177,7 +177,7 @@ export class TunTunnelImpl implements Tunnel {
     const rg = redirectOf(p);
     const needGw = rg !== undefined || p.routes.some((r) => r.gateway === 'net_gateway' || r.network === 'net_gateway');
     const needGw6 = (rg?.ipv6 === true && remote.family === 6) || p.routesIpv6.some((r) => r.gateway === 'net_gateway');
-    const netGateway = needGw ? await this.#gateway(remote.family === 4 ? remote.address : '1.1.1.1', rg?.blockLocal === true) : undefined;
+    const netGateway = needGw ? await this.#defaultGateway4(rg?.blockLocal === true) : undefined;
     const netGateway6 = needGw6 ? await this.#gateway(remote.family === 6 ? remote.address : '2000::', false) : undefined;
     const topology = p.topology ?? 'net30';
     return {
@@ -198,15 +198,35 @@ export class TunTunnelImpl implements Tunnel {
     };
   }
 
-  /** RTM_GETROUTE toward `dst` (the server), plus the on-link prefix of the gateway (block-local). */
+  /**
+   * route.c get_default_gateway (Linux, 2.6): the IPv4 default route (net_route_v4_best_gw with no
+   * destination), plus the on-link prefix of its gateway for block-local.
+   */
+  async #defaultGateway4(wantPrefix: boolean): Promise<NetGateway | undefined> {
+    try {
+      const routes = await this.#d.net.listRoutes({ family: 4 });
+      const defaults = routes.filter((r) => r.prefixLen === 0 && r.dev !== undefined).sort((a, b) => (a.metric ?? 0) - (b.metric ?? 0));
+      const d = defaults[0];
+      if (d?.dev === undefined) return undefined;
+      return this.#withPrefix({ dev: d.dev, ...(d.gateway === undefined ? {} : { gateway: d.gateway }) }, wantPrefix);
+    } catch (e) {
+      this.#log.warn(`cannot read the IPv4 default route: ${(e as Error).message}`);
+      return undefined;
+    }
+  }
+
+  async #withPrefix(best: NetGateway, wantPrefix: boolean): Promise<NetGateway> {
+    if (!wantPrefix || best.gateway === undefined) return best;
+    const addrs = await this.#d.net.listAddresses(best.dev);
+    const gw = best.gateway;
+    const a = addrs.find((x) => x.family === familyOf(gw) && inPrefix(gw, networkOf(x.local, x.prefixLen) ?? x.local, x.prefixLen));
+    return a === undefined ? best : { ...best, prefixLen: a.prefixLen };
+  }
+
+  /** get_default_gateway_ipv6: RTM_GETROUTE toward `dst` (the server). */
   async #gateway(dst: string, wantPrefix: boolean): Promise<NetGateway | undefined> {
     try {
-      const best = await this.#d.net.bestRoute(dst);
-      if (!wantPrefix || best.gateway === undefined) return best;
-      const addrs = await this.#d.net.listAddresses(best.dev);
-      const gw = best.gateway;
-      const a = addrs.find((x) => x.family === familyOf(gw) && inPrefix(gw, networkOf(x.local, x.prefixLen) ?? x.local, x.prefixLen));
-      return a === undefined ? best : { ...best, prefixLen: a.prefixLen };
+      return await this.#withPrefix(await this.#d.net.bestRoute(dst), wantPrefix);
     } catch (e) {
       this.#log.warn(`cannot read the current route to ${dst}: ${(e as Error).message}`);
       return undefined;
