@@ -496,7 +496,15 @@ export class Session {
     for (const k of this.#keys.values()) {
       if (k.state === 'S_GENERATED_KEYS' || (k.keyId === KEY_ID_INITIAL && k.state === 'S_GOT_KEY') || now < k.negotiateBy) continue;
       if (!this.#heardFromServer) this.#fail(out, 'hand-window', this.#silentServerMessage(this.#cfg.handWindowMs));
-      else this.#fail(out, 'hand-window', `TLS key negotiation failed to occur within ${secs} seconds (check your network connectivity)`);
+      else if (k.state === 'S_SENT_KEY') {
+        // TLS 1.3: our side of the handshake finished, then the server checked our certificate
+        // and dropped the session. A 2.6 UDP server does not deliver its alert, so say what it means.
+        this.#fail(
+          out,
+          'tls-error',
+          `TLS key negotiation failed to occur within ${secs} seconds: the TLS handshake finished on our side but the server never answered, so it most likely rejected our certificate (revoked, expired, or not signed by a CA it trusts): see the server's log`,
+        );
+      } else this.#fail(out, 'hand-window', `TLS key negotiation failed to occur within ${secs} seconds (check your network connectivity)`);
       return;
     }
     if (now >= this.#pushBy) {
