@@ -76,6 +76,8 @@ export interface LoopbackOptions {
   readonly password?: string;
   /** No server at all: nothing ever answers. */
   readonly silentServer?: boolean;
+  /** Passed to TestServer: PUSH_REPLYs per answer, in one TLS write. */
+  readonly pushReplyCopies?: number;
   /** Extra client config lines. */
   readonly config?: readonly string[];
 }
@@ -142,6 +144,7 @@ export class Loopback {
         wrap: o.wrap === 'none' ? { mode: 'none' } : { mode: 'tls-crypt', key: parseStaticKey(pki('ta.key')) },
         credentials: { username: creds[0] ?? '', password: creds[1] ?? '' },
         ...(o.push === undefined ? {} : { push: o.push }),
+        ...(o.pushReplyCopies === undefined ? {} : { pushReplyCopies: o.pushReplyCopies }),
       });
       this.server.attach((events) => this.pair.openB(events));
     }

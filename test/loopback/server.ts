@@ -12,7 +12,7 @@
  * Test code: it checks the client's password but never prints it.
  */
 import type { Random } from '../../src/clock.ts';
-import { bytesEqual } from '../../src/bytes.ts';
+import { bytesEqual, concatBytes } from '../../src/bytes.ts';
 import { RemoteProtocolError } from '../../src/errors.ts';
 import type { Link, LinkEvents } from '../../src/link/link.ts';
 import type { VirtualTimers } from '../../src/link/memory-link.ts';
@@ -39,6 +39,8 @@ const SERVER_OCC = 'V4,dev-type tun,link-mtu 1559,tun-mtu 1500,proto UDPv4,ciphe
 /** Largest TLS chunk per P_CONTROL_V1 (fits the client's default max-packet-size 1250). */
 const MAX_TLS_CHUNK = 1100;
 const BUF_SIZE = 65536 + 256;
+/** push.c process_incoming_push_request: PUSH_REQUESTs within 30 s of a reply are ignored (PUSH_MSG_ALREADY_REPLIED). */
+const PUSH_REPLY_EXPIRY_MS = 30_000;
 
 export interface TestServerOptions {
   readonly timers: VirtualTimers;
@@ -51,6 +53,11 @@ export interface TestServerOptions {
   /** Expected auth-user-pass; undefined accepts any client. */
   readonly credentials?: { readonly username: string; readonly password: string };
   readonly tlsTimeoutMs?: number;
+  /**
+   * PUSH_REPLYs written per answer (default 1). 2 models two replies arriving together, as when
+   * a server answers a repeated PUSH_REQUEST and both replies are retransmitted after a loss.
+   */
+  readonly pushReplyCopies?: number;
 }
 
 export interface TestServerCounters {
@@ -60,6 +67,8 @@ export interface TestServerCounters {
   drops: Record<'UNWRAP' | 'DECODE' | 'UNEXPECTED' | 'SESSION_ID' | 'ACK_SESSION_ID' | 'WINDOW', number>;
   pushRequests: number;
   pushReplies: number;
+  /** PUSH_REQUESTs ignored because a reply went out less than 30 s ago. */
+  pushAlreadyReplied: number;
   authFailed: number;
   exitMessages: number;
   dataIn: number;
@@ -75,6 +84,7 @@ export class TestServer {
     drops: { UNWRAP: 0, DECODE: 0, UNEXPECTED: 0, SESSION_ID: 0, ACK_SESSION_ID: 0, WINDOW: 0 },
     pushRequests: 0,
     pushReplies: 0,
+    pushAlreadyReplied: 0,
     authFailed: 0,
     exitMessages: 0,
     dataIn: 0,
@@ -103,6 +113,7 @@ export class TestServer {
   #tls: TlsEngine | undefined;
   #carry: Uint8Array = new Uint8Array(0);
   #authOk = false;
+  #pushReplyExpiry = -Infinity;
   #data: DataChannel | undefined;
   #timer: unknown;
   #closed = false;
@@ -245,8 +256,14 @@ export class TestServer {
         this.#tls?.writePlaintext(encodeControlMessage('AUTH_FAILED'));
         return;
       }
+      if (this.#now() < this.#pushReplyExpiry) {
+        this.counters.pushAlreadyReplied++;
+        return;
+      }
+      this.#pushReplyExpiry = this.#now() + PUSH_REPLY_EXPIRY_MS;
       this.counters.pushReplies++;
-      this.#tls?.writePlaintext(encodeControlMessage(`PUSH_REPLY,${this.#push()}`));
+      const reply = encodeControlMessage(`PUSH_REPLY,${this.#push()}`);
+      this.#tls?.writePlaintext(concatBytes(...Array.from({ length: this.#o.pushReplyCopies ?? 1 }, () => reply)));
       if (this.#data === undefined) this.#installKeys();
     } else if (msg === 'EXIT') {
       this.counters.exitMessages++;
