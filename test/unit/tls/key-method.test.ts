@@ -2,6 +2,7 @@
  * Key method 2: client encoding byte by byte, server decoding with every error path from the
  * bad-input catalogue (protocol reference §5.2), coalesced KM2 + PUSH_REPLY, OCC options string.
  */
+import { readVector } from '../../helpers/repo.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ByteReader, ByteWriter, concatBytes, hex } from '../../../src/bytes.ts';
@@ -16,18 +17,9 @@ import {
 } from '../../../src/tls/key-method.ts';
 import type { ClientKeySource } from '../../../src/tls/key-method.ts';
 import { classifyControlMessage, splitControlMessages } from '../../../src/tls/messages.ts';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 function loadKeyVectors(name: string): unknown {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 8; i++) {
-    const p = join(dir, 'test', 'vectors', 'keys', name);
-    if (existsSync(p)) return JSON.parse(readFileSync(p, 'utf8'));
-    dir = dirname(dir);
-  }
-  return JSON.parse(readFileSync(resolve('test', 'vectors', 'keys', name), 'utf8'));
+  return readVector('keys', name);
 }
 const captured = loadKeyVectors('openvpn-2.6.14-capture.json') as { clientOccOptions: string };
 

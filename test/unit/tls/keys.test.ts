@@ -2,11 +2,9 @@
  * Data-channel key material: legacy PRF derivation against an OpenSSL-CLI vector
  * (test/vectors/keys/prf.json), the EKM label, and key2 slicing for the client direction.
  */
+import { readVector } from '../../helpers/repo.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { fromHex, hex } from '../../../src/bytes.ts';
 import { LocalProtocolError } from '../../../src/errors.ts';
 import {
@@ -20,13 +18,7 @@ import {
 import type { PrfKeySources } from '../../../src/tls/keys.ts';
 
 function loadKeyVectors(name: string): unknown {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 8; i++) {
-    const p = join(dir, 'test', 'vectors', 'keys', name);
-    if (existsSync(p)) return JSON.parse(readFileSync(p, 'utf8'));
-    dir = dirname(dir);
-  }
-  return JSON.parse(readFileSync(resolve('test', 'vectors', 'keys', name), 'utf8'));
+  return readVector('keys', name);
 }
 
 interface ExpansionVector {

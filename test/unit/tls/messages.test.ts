@@ -2,6 +2,7 @@
  * Control-channel messages: NUL framing with carry, CR/LF chomp, CVE-2024-5594 drops,
  * classification of every kind, PUSH_REPLY continuation, encoders.
  */
+import { readVector } from '../../helpers/repo.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { concatBytes, hex } from '../../../src/bytes.ts';
@@ -17,18 +18,9 @@ import {
   splitControlMessages,
 } from '../../../src/tls/messages.ts';
 import type { ControlMessage } from '../../../src/tls/messages.ts';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 function loadKeyVectors(name: string): unknown {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 8; i++) {
-    const p = join(dir, 'test', 'vectors', 'keys', name);
-    if (existsSync(p)) return JSON.parse(readFileSync(p, 'utf8'));
-    dir = dirname(dir);
-  }
-  return JSON.parse(readFileSync(resolve('test', 'vectors', 'keys', name), 'utf8'));
+  return readVector('keys', name);
 }
 
 const ascii = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));

@@ -3,11 +3,9 @@
  * tests/unit_tests/openvpn/test_pkt.c), truncation at every field boundary, the early
  * negotiation TLVs and the TCP length framing.
  */
+import { readVector } from '../../helpers/repo.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { fromHex, hex } from '../../../src/bytes.ts';
 import { RemoteProtocolError } from '../../../src/errors.ts';
 import {
@@ -41,13 +39,7 @@ interface PlainVector {
 }
 
 function loadVector<T>(name: string): T {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 8; i++) {
-    const p = join(dir, 'test', 'vectors', 'control', name);
-    if (existsSync(p)) return JSON.parse(readFileSync(p, 'utf8')) as T;
-    dir = dirname(dir);
-  }
-  return JSON.parse(readFileSync(resolve('test', 'vectors', 'control', name), 'utf8')) as T;
+  return readVector<T>('control', name);
 }
 
 function toModel(d: DecodedVector): ControlPacket {

@@ -1,21 +1,13 @@
 /** Peer-info builder: OpenVPN 2.6 line order, IV_PROTO from implemented features, IV_NCP rule. */
+import { readVector } from '../../helpers/repo.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LocalProtocolError } from '../../../src/errors.ts';
 import { buildPeerInfo, IV_PROTO, ivProtoValue } from '../../../src/tls/peer-info.ts';
 import type { PeerInfoParams } from '../../../src/tls/peer-info.ts';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 function loadKeyVectors(name: string): unknown {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 8; i++) {
-    const p = join(dir, 'test', 'vectors', 'keys', name);
-    if (existsSync(p)) return JSON.parse(readFileSync(p, 'utf8'));
-    dir = dirname(dir);
-  }
-  return JSON.parse(readFileSync(resolve('test', 'vectors', 'keys', name), 'utf8'));
+  return readVector('keys', name);
 }
 const captured = loadKeyVectors('openvpn-2.6.14-capture.json') as { clientPeerInfo: string };
 

@@ -2,11 +2,9 @@
  * TLS 1.0 PRF against OpenVPN's own known answer (crypto_test_tls_prf, v2.6.14) and vectors
  * computed with the OpenSSL CLI (test/vectors/keys/prf.json).
  */
+import { readVector } from '../../helpers/repo.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { fromHex, hex } from '../../../src/bytes.ts';
 import { tls1Prf } from '../../../src/tls/prf.ts';
 
@@ -21,13 +19,7 @@ interface PrfVector {
 
 /** test/vectors/keys/<name>, found from this file (src tree or dist tree) or the working directory. */
 function loadKeyVectors(name: string): unknown {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 8; i++) {
-    const p = join(dir, 'test', 'vectors', 'keys', name);
-    if (existsSync(p)) return JSON.parse(readFileSync(p, 'utf8'));
-    dir = dirname(dir);
-  }
-  return JSON.parse(readFileSync(resolve('test', 'vectors', 'keys', name), 'utf8'));
+  return readVector('keys', name);
 }
 
 const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);

@@ -3,11 +3,9 @@
  * (test_pkt.c static_key, test_tls_crypt.c test_client_key), key-direction slicing, and
  * error messages that carry file:line but no key material.
  */
+import { readVector } from '../../helpers/repo.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { hex } from '../../../src/bytes.ts';
 import { ConfigError } from '../../../src/errors.ts';
 import {
@@ -18,13 +16,7 @@ import {
 } from '../../../src/tls/static-key.ts';
 
 function loadVector<T>(name: string): T {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 8; i++) {
-    const p = join(dir, 'test', 'vectors', 'control', name);
-    if (existsSync(p)) return JSON.parse(readFileSync(p, 'utf8')) as T;
-    dir = dirname(dir);
-  }
-  return JSON.parse(readFileSync(resolve('test', 'vectors', 'control', name), 'utf8')) as T;
+  return readVector<T>('control', name);
 }
 
 const keyText = loadVector<{ key: string }>('client_reset_v2_tls_auth.json').key;

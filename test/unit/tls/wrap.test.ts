@@ -3,11 +3,9 @@
  * client_ack_tls_auth_randomid, client_reset_v2_tls_crypt; test_tls_crypt.c dynamic-key
  * ciphertext): exact bytes both ways, then failures as values (SHORT, HMAC, REPLAY, WKC).
  */
+import { readVector } from '../../helpers/repo.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { fromHex, hex } from '../../../src/bytes.ts';
 import { decodeControlPacket, encodeControlPacket, Opcode, type ControlOpcode } from '../../../src/tls/packet.ts';
 import { keyDirectionSlices, parseStaticKey, parseTlsCryptV2ClientKey } from '../../../src/tls/static-key.ts';
@@ -25,13 +23,7 @@ import {
 } from '../../../src/tls/wrap.ts';
 
 function loadVector<T>(name: string): T {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 8; i++) {
-    const p = join(dir, 'test', 'vectors', 'control', name);
-    if (existsSync(p)) return JSON.parse(readFileSync(p, 'utf8')) as T;
-    dir = dirname(dir);
-  }
-  return JSON.parse(readFileSync(resolve('test', 'vectors', 'control', name), 'utf8')) as T;
+  return readVector<T>('control', name);
 }
 
 interface AuthVector {
