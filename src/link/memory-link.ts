@@ -57,7 +57,8 @@ export class VirtualTimers {
 
   /**
    * Moves the clock to the earliest pending timer (never backwards) and runs every timer due
-   * then, in the order they were set. Returns false if nothing was pending.
+   * then, in the order they were set; timers those callbacks set run on a later step, even with
+   * delay 0. Returns false if nothing was pending.
    */
   runNext(): boolean {
     const at = this.nextAt();
