@@ -434,10 +434,22 @@ export class Attempt {
     this.#timers.clear(this.#timer);
     for (const engine of this.#tls.values()) engine.destroy();
     this.#tls.clear();
+    this.#logDataDrops();
     this.#data?.close();
     this.#link?.close();
     await this.#d.tunnel.detach();
     this.#resolve?.(outcome);
+  }
+
+  /** At --verb 3, like OpenVPN's statistics at exit: data packets dropped, by reason (forged, replayed...). */
+  #logDataDrops(): void {
+    const d = this.#data;
+    if (d === undefined) return;
+    const parts = Object.entries(DropReason)
+      .map(([name, code]) => [name, d.counters.drops[-code] ?? 0] as const)
+      .filter(([, n]) => n > 0)
+      .map(([name, n]) => `${name}=${n}`);
+    this.#log.verb(3, `data channel drops: ${parts.length === 0 ? 'none' : parts.join(' ')}`);
   }
 
   /** Counters for status output and tests. */
