@@ -12,6 +12,8 @@ import type { LinkConditions } from '../../src/link/memory-link.ts';
 import { icmpEchoRequest, parsePacket } from '../contract/tun/packets.ts';
 import { checksumsValid, ICMP_ECHO_REPLY } from './icmp.ts';
 import { Loopback } from './harness.ts';
+import { bytesEqual } from '../../src/bytes.ts';
+import { decodeControlPacket, Opcode } from '../../src/tls/packet.ts';
 import { PRF_PUSH } from './server.ts';
 
 /** Virtual time the handshake may take under loss (hand-window is 60 s). */
@@ -78,6 +80,30 @@ for (const wrap of ['tls-crypt', 'none'] as const) {
     }
   }
 }
+
+test('the server answers the client reset with HARD_RESET_SERVER_V2 (ACK 0 + its own sid); the client KM2 carries OCC options and peer-info', async () => {
+  const toClient: Uint8Array[] = [];
+  const toServer: Uint8Array[] = [];
+  const lb = await Loopback.start({ seed: 7, wrap: 'none', tap: (dir, bytes) => (dir === 'b-to-a' ? toClient : toServer).push(bytes) });
+  try {
+    await connect(lb);
+    const reset = decodeControlPacket(toServer[0] ?? new Uint8Array(0));
+    const answer = decodeControlPacket(toClient[0] ?? new Uint8Array(0));
+    assert.equal(reset.opcode, Opcode.CONTROL_HARD_RESET_CLIENT_V2);
+    assert.equal(reset.messageId, 0);
+    assert.equal(answer.opcode, Opcode.CONTROL_HARD_RESET_SERVER_V2);
+    assert.equal(answer.messageId, 0);
+    assert.deepEqual(answer.acks, [0]);
+    assert.ok(answer.remoteSessionId !== undefined && bytesEqual(answer.remoteSessionId, reset.sessionId));
+    assert.ok(lb.server !== undefined && bytesEqual(answer.sessionId, lb.server.sessionId));
+    const km2 = lb.server?.clientKm2;
+    assert.match(km2?.options ?? '', /^V4,dev-type tun,.*,key-method 2,tls-client$/);
+    assert.match(km2?.peerInfo ?? '', /IV_CIPHERS=[^\n]*AES-256-GCM/);
+    assert.match(km2?.peerInfo ?? '', /IV_PROTO=\d+/);
+  } finally {
+    await lb.close();
+  }
+});
 
 test('key-derivation not pushed: both sides use the key-method 2 PRF, and the data channel works', async () => {
   const lb = await Loopback.start({ seed: 11, wrap: 'tls-crypt', push: PRF_PUSH, conditions: lossy(0.1) });
@@ -149,14 +175,19 @@ for (const wrap of ['tls-crypt', 'none'] as const) {
 }
 
 test('tls-crypt: every server packet duplicated: each control duplicate is counted as a replay, TLS sees each record once', async () => {
-  const lb = await Loopback.start({ seed: 41, wrap: 'tls-crypt', conditions: {}, bToA: { duplicate: 1 } });
   let controlToClient = 0;
   let dataToClient = 0;
-  lb.pair.tap((dir, bytes) => {
-    if (dir !== 'b-to-a') return;
-    const op = (bytes[0] ?? 0) >> 3;
-    if (op === 6 || op === 9) dataToClient++;
-    else controlToClient++;
+  const lb = await Loopback.start({
+    seed: 41,
+    wrap: 'tls-crypt',
+    conditions: {},
+    bToA: { duplicate: 1 },
+    tap: (dir, bytes) => {
+      if (dir !== 'b-to-a') return;
+      const op = (bytes[0] ?? 0) >> 3;
+      if (op === Opcode.DATA_V1 || op === Opcode.DATA_V2) dataToClient++;
+      else controlToClient++;
+    },
   });
   try {
     await connect(lb);
@@ -189,10 +220,13 @@ test('no wrap: every server packet duplicated: the reliable layer ACKs and drops
 });
 
 test('a replayed data packet is dropped and counted by the client', async () => {
-  const lb = await Loopback.start({ seed: 51, wrap: 'none' });
   let lastData: Uint8Array | undefined;
-  lb.pair.tap((dir, bytes) => {
-    if (dir === 'b-to-a' && (bytes[0] ?? 0) >> 3 === 9) lastData = bytes;
+  const lb = await Loopback.start({
+    seed: 51,
+    wrap: 'none',
+    tap: (dir, bytes) => {
+      if (dir === 'b-to-a' && (bytes[0] ?? 0) >> 3 === Opcode.DATA_V2) lastData = bytes;
+    },
   });
   try {
     await connect(lb);

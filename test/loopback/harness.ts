@@ -19,7 +19,7 @@ import { loadConfig, type ClientOptions, type ConfigFs } from '../../src/config/
 import { Attempt, type AttemptOutcome } from '../../src/connection.ts';
 import { MemoryLogger } from '../../src/log.ts';
 import { loadMaterial } from '../../src/material.ts';
-import { MemoryLinkPair, VirtualTimers, type LinkConditions } from '../../src/link/memory-link.ts';
+import { MemoryLinkPair, VirtualTimers, type LinkConditions, type PacketTap } from '../../src/link/memory-link.ts';
 import type { Endpoint } from '../../src/link/link.ts';
 import { parseStaticKey } from '../../src/tls/static-key.ts';
 import type { SendFromTunnel, Tunnel } from '../../src/tunnel.ts';
@@ -78,6 +78,8 @@ export interface LoopbackOptions {
   readonly silentServer?: boolean;
   /** Passed to TestServer: PUSH_REPLYs per answer, in one TLS write. */
   readonly pushReplyCopies?: number;
+  /** Sees every packet sent, from the client's first reset on. */
+  readonly tap?: PacketTap;
   /** Extra client config lines. */
   readonly config?: readonly string[];
 }
@@ -135,6 +137,7 @@ export class Loopback {
       ...(o.conditions === undefined ? {} : { conditions: o.conditions }),
       ...(o.bToA === undefined ? {} : { bToA: o.bToA }),
     });
+    if (o.tap !== undefined) this.pair.tap(o.tap);
     if (o.silentServer !== true) {
       const creds = pki('creds.txt').split('\n');
       this.server = new TestServer({
