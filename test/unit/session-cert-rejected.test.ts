@@ -1,0 +1,81 @@
+/**
+ * Interop finding from test/netns/control-channel.test.ts, pinned at tier 1: with TLS 1.3 the
+ * client's side of the handshake completes before the server has checked the client's
+ * certificate. A real OpenVPN 2.6 UDP server that rejects it (revoked, expired, unknown CA)
+ * logs "Sent fatal SSL alert" but drops the session without delivering the alert, so the client
+ * only sees silence after sending its key-method-2 message. The session must then end with a
+ * TLS error (exit code 5 when the client gives up) whose message names the likely causes, and
+ * not with the generic "check your network connectivity".
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SeededRandom } from '../../src/clock.ts';
+import { MemoryLogger } from '../../src/log.ts';
+import { Session, type SessionAction, type SessionConfig } from '../../src/session.ts';
+import { encodeControlPacket, Opcode } from '../../src/tls/packet.ts';
+import { NoneWrap } from '../../src/tls/wrap.ts';
+import { KEY2_LENGTH } from '../../src/tls/keys.ts';
+
+const SERVER_SID = Uint8Array.of(7, 7, 7, 7, 7, 7, 7, 7);
+const HAND_WINDOW_MS = 5000;
+
+function config(): SessionConfig {
+  return {
+    wrap: new NoneWrap(),
+    resetOpcode: Opcode.CONTROL_HARD_RESET_CLIENT_V2,
+    wkcLength: 0,
+    maxControlPayload: 1100,
+    tlsTimeoutMs: 2000,
+    handWindowMs: HAND_WINDOW_MS,
+    serverPollTimeoutMs: 120_000,
+    pull: true,
+    occOptions: 'V4,dev-type tun',
+    peerInfo: 'IV_VER=2.6\n',
+    authRetry: 'none',
+    renegotiateMs: 0,
+    controlProtection: 'tls-crypt',
+    peerName: '[AF_INET]198.18.0.1:1194',
+  };
+}
+
+function serverReset(clientSid: Uint8Array): Uint8Array {
+  return encodeControlPacket({
+    opcode: Opcode.CONTROL_HARD_RESET_SERVER_V2,
+    keyId: 0,
+    sessionId: SERVER_SID,
+    acks: [0],
+    remoteSessionId: clientSid,
+    messageId: 0,
+    payload: new Uint8Array(0),
+  });
+}
+
+function restartOf(out: readonly SessionAction[]): Extract<SessionAction, { kind: 'restart' }> {
+  const r = out.find((a) => a.kind === 'restart');
+  assert.ok(r?.kind === 'restart', `expected a restart action in ${out.map((a) => a.kind).join(',')}`);
+  return r;
+}
+
+test('silence after our TLS side finished and KM2 was sent: a TLS error naming a rejected certificate', () => {
+  const s = new Session(config(), new SeededRandom(11), new MemoryLogger());
+  s.handle({ kind: 'start' }, 0, 1000);
+  s.handle({ kind: 'packet', bytes: serverReset(s.localSessionId) }, 10, 1000);
+  const established = s.handle({ kind: 'tls-established', keyId: 0, ekm: new Uint8Array(KEY2_LENGTH) }, 50, 1000);
+  assert.ok(established.some((a) => a.kind === 'tls-write'), 'the key-method-2 message is written into TLS');
+  assert.equal(s.keyState, 'S_SENT_KEY');
+  assert.deepEqual(s.handle({ kind: 'timer' }, HAND_WINDOW_MS - 1, 1004).filter((a) => a.kind === 'restart'), []);
+  const r = restartOf(s.handle({ kind: 'timer' }, HAND_WINDOW_MS, 1005));
+  assert.equal(r.reason, 'tls-error');
+  assert.match(r.message, /TLS key negotiation failed to occur within 5 seconds/);
+  assert.match(r.message, /rejected our certificate \(revoked, expired, or not signed by a CA it trusts\)/);
+});
+
+test('TLS not finished on our side either: still the generic hand-window message', () => {
+  const s = new Session(config(), new SeededRandom(12), new MemoryLogger());
+  s.handle({ kind: 'start' }, 0, 1000);
+  s.handle({ kind: 'packet', bytes: serverReset(s.localSessionId) }, 10, 1000);
+  const r = restartOf(s.handle({ kind: 'timer' }, HAND_WINDOW_MS, 1005));
+  assert.equal(r.reason, 'hand-window');
+  assert.match(r.message, /check your network connectivity/);
+  assert.doesNotMatch(r.message, /certificate/);
+});
