@@ -14,11 +14,7 @@ import process from 'node:process';
 import { ConfigErrors, ExitCode, exitCodeFor, OvpnError, UsageError } from './errors.ts';
 import { loadConfig } from './config/index.ts';
 import { nodeConfigFs } from './config/node-fs.ts';
-import { renderHelp } from './help.ts';
-import { versionText } from './version.ts';
-import { renderCheck } from './check.ts';
 import { createShellLogger } from './logging.ts';
-import { runClient } from './client.ts';
 
 const OWN_FLAGS = new Set(['--help', '-h', '--version', '--check', '--log-json']);
 
@@ -26,10 +22,13 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream, 
   const own = new Set(argv.filter((a) => OWN_FLAGS.has(a)));
   const rest = argv.filter((a) => !OWN_FLAGS.has(a));
   if (own.has('--help') || own.has('-h')) {
+    // Loaded on demand: yargs alone costs ~100 ms of start-up, which a connection should not pay.
+    const { renderHelp } = await import('./help.ts');
     out.write(await renderHelp());
     return ExitCode.OK;
   }
   if (own.has('--version')) {
+    const { versionText } = await import('./version.ts');
     out.write(versionText());
     return ExitCode.OK;
   }
@@ -39,6 +38,7 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream, 
   const loaded = loadConfig(rest, nodeConfigFs);
   for (const w of loaded.warnings) err.write(`${w.pos.file}:${w.pos.line}: ${w.directive}: warning: ${w.message}\n`);
   if (own.has('--check')) {
+    const { renderCheck } = await import('./check.ts');
     out.write(renderCheck(loaded.options));
     return ExitCode.OK;
   }
@@ -52,6 +52,7 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream, 
     suppressTimestamps: o.suppressTimestamps,
   });
   try {
+    const { runClient } = await import('./client.ts');
     return await runClient(o, shell.logger);
   } finally {
     await shell.close();

@@ -147,6 +147,7 @@ export class Session {
   #pushBy = Infinity;
   #renegotiateAt = Infinity;
   #heardFromServer = false;
+  #pushReplied = false;
   #done = false;
   /** Control messages the server sent that we could not read (non-printable, unknown). */
   droppedMessages = 0;
@@ -389,7 +390,8 @@ export class Session {
     switch (m.kind) {
       case 'PUSH_REPLY': {
         const k0 = this.#keys.get(KEY_ID_INITIAL);
-        if (this.#primary !== undefined || k0?.state !== 'S_GOT_KEY') return;
+        // Only the first complete reply counts; a server may answer a repeated PUSH_REQUEST.
+        if (this.#pushReplied || k0?.state !== 'S_GOT_KEY') return;
         const acc = this.#push.add(m);
         if (acc.status === 'partial') return;
         if (acc.status === 'error') {
@@ -398,6 +400,7 @@ export class Session {
         }
         this.#pushRequestAt = Infinity;
         this.#pushBy = Infinity;
+        this.#pushReplied = true;
         this.#setState('ASSIGN_IP', out);
         out.push({ kind: 'push-reply', options: acc.options, serverOptions: this.#serverOptions });
         return;
@@ -447,7 +450,7 @@ export class Session {
 
   #onPushApplied(input: Extract<SessionInput, { kind: 'push-applied' }>, now: number, out: SessionAction[]): void {
     const k = this.#keys.get(KEY_ID_INITIAL);
-    if (k === undefined || k.state !== 'S_GOT_KEY') throw new LocalProtocolError(`push-applied in key state ${k?.state ?? 'none'}`);
+    if (k === undefined || k.state !== 'S_GOT_KEY') return;
     this.#useEkm = input.useEkm;
     // A pushed auth-token replaces the password for every later KM2 (renegotiation).
     if (input.authToken !== undefined && this.#credentials !== undefined) {

@@ -5,10 +5,11 @@
  * Same order and semantics as OpenVPN 2.6 ssl_verify.c verify_peer_cert().
  *
  * Pure: takes a parsed certificate, returns undefined (accepted) or the reason it is refused.
+ * The KU and Netscape cert type bits are read with the small DER walker in der.ts.
  * Never looks at the hostname.
  */
 import type { X509Certificate } from 'node:crypto';
-import forge from 'node-forge';
+import { bitStringExtension } from './der.ts';
 
 /** ssl_verify.h OPENVPN_KU_REQUIRED: the KU extension must exist, any value. */
 export const KU_REQUIRED = 0xffff;
@@ -43,29 +44,6 @@ const EKU_LONG_NAMES: Readonly<Record<string, string>> = {
 const OID_KEY_USAGE = '2.5.29.15';
 const OID_NS_CERT_TYPE = '2.16.840.1.113730.1.1';
 
-/** The first byte of a bit-string extension's value (KU, nsCertType), or undefined if absent. */
-function bitStringExtension(cert: X509Certificate, oid: string): number | undefined {
-  const der = forge.util.createBuffer(cert.raw.toString('binary'));
-  const root = forge.asn1.fromDer(der);
-  const tbs = (root.value as forge.asn1.Asn1[])[0];
-  if (tbs === undefined) return undefined;
-  for (const part of tbs.value as forge.asn1.Asn1[]) {
-    // extensions are [3] EXPLICIT in TBSCertificate
-    if (part.tagClass !== forge.asn1.Class.CONTEXT_SPECIFIC || part.type !== 3) continue;
-    const list = (part.value as forge.asn1.Asn1[])[0];
-    for (const ext of (list?.value as forge.asn1.Asn1[] | undefined) ?? []) {
-      const fields = ext.value as forge.asn1.Asn1[];
-      const extOid = forge.asn1.derToOid(fields[0]?.value as string);
-      if (extOid !== oid) continue;
-      const octets = fields[fields.length - 1]?.value as string;
-      const bits = forge.asn1.fromDer(octets).value as string;
-      // BIT STRING contents: first octet = unused bits, then the bits, MSB first
-      return bits.length > 1 ? bits.charCodeAt(1) : 0;
-    }
-  }
-  return undefined;
-}
-
 /** OpenVPN's subject rendering: X509_NAME_print_ex with XN_FLAG_SEP_CPLUS_SPC ("C=US, ST=x, CN=y"). */
 export function openvpnSubject(cert: X509Certificate): string {
   return cert.subject.split('\n').join(', ');
@@ -81,7 +59,7 @@ export function checkPeerCertificate(cert: X509Certificate, policy: PeerCertPoli
   if (policy.nsCertType !== undefined) {
     // ssl_verify_openssl.c x509_verify_ns_cert_type: the Netscape cert type bit, or the
     // matching extended key usage (what X509_check_purpose accepts for an SSL server/client).
-    const bits = bitStringExtension(cert, OID_NS_CERT_TYPE);
+    const bits = bitStringExtension(cert.raw, OID_NS_CERT_TYPE);
     const want = policy.nsCertType === 'server' ? 0x40 : 0x80;
     const eku = policy.nsCertType === 'server' ? '1.3.6.1.5.5.7.3.1' : '1.3.6.1.5.5.7.3.2';
     if ((bits === undefined || (bits & want) === 0) && !(cert.keyUsage ?? []).includes(eku)) {
@@ -90,7 +68,7 @@ export function checkPeerCertificate(cert: X509Certificate, policy: PeerCertPoli
   }
   const kus = policy.remoteCertKu ?? [];
   if (kus.length > 0) {
-    const ku = bitStringExtension(cert, OID_KEY_USAGE);
+    const ku = bitStringExtension(cert.raw, OID_KEY_USAGE);
     if (ku === undefined) return `VERIFY KU ERROR: the server certificate (${subject}) has no key usage extension (required by remote-cert-tls/remote-cert-ku)`;
     if (kus[0] !== KU_REQUIRED && !kus.some((want) => want !== 0 && (ku & want) === want)) {
       return `VERIFY KU ERROR: the server certificate has key usage ${ku.toString(16).padStart(2, '0')}, expected one of ${kus.map((k) => k.toString(16)).join(', ')}`;

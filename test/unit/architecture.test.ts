@@ -24,7 +24,6 @@ const ADAPTERS: Readonly<Record<string, string>> = {
   'src/link/udp-link.ts': 'node:dgram adapter',
   'src/link/tcp-link.ts': 'node:net adapter',
   'src/tls/tls-engine.ts': 'node:tls over an in-memory Duplex',
-  'src/tls/verify.ts': 'node-forge ASN.1 for the keyUsage bit string (Node exposes no KU bits)',
   'src/dataplane/evp.ts': 'OpenSSL EVP through koffi',
   'src/tun/linux-tun.ts': '/dev/net/tun through koffi ioctls',
   'src/routing/netlink-backend.ts': 'rtnetlink through the netlink package',
