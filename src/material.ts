@@ -10,7 +10,8 @@
  */
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import forge from 'node-forge';
+import { createSecureContext } from 'node:tls';
+import type forgeType from 'node-forge';
 import { ConfigError } from './errors.ts';
 import type { ClientOptions, FileRef } from './config/options.ts';
 import type { TlsCredentials } from './tls/tls-engine.ts';
@@ -79,23 +80,28 @@ async function passphraseFor(o: ClientOptions, what: string): Promise<string> {
   return promptLine(`Enter Private Key Password (${what}): `, { echo: false });
 }
 
-/** PKCS#12 to PEM: Node/OpenSSL 3 first; legacy RC2/3DES bundles through node-forge. */
-function pkcs12ToPem(der: Uint8Array, password: string): { cert: string; key: string; ca: string[] } {
-  let p12: forge.pkcs12.Pkcs12Pfx;
+/** PKCS#12 to PEM through node-forge: for the legacy RC2/3DES bundles OpenSSL 3 cannot read. */
+/** node-forge is loaded only when a configuration uses PKCS#12 (it costs ~30 ms of start-up). */
+async function loadForge(): Promise<typeof forgeType> {
+  return (await import('node-forge')).default;
+}
+
+function pkcs12ToPem(forge: typeof forgeType, der: Uint8Array, password: string): { cert: string; key: string; ca: string[] } {
+  let p12: forgeType.pkcs12.Pkcs12Pfx;
   try {
     p12 = forge.pkcs12.pkcs12FromAsn1(forge.asn1.fromDer(forge.util.createBuffer(Buffer.from(der).toString('binary'))), password);
   } catch (e) {
     throw fail('pkcs12', `cannot open the PKCS#12 bundle: ${(e as Error).message.replace(/\.$/, '')} (wrong password?)`);
   }
-  const toPem = (label: string, asn: forge.asn1.Asn1): string =>
+  const toPem = (label: string, asn: forgeType.asn1.Asn1): string =>
     `-----BEGIN ${label}-----\n${Buffer.from(forge.asn1.toDer(asn).getBytes(), 'binary').toString('base64').replace(/.{64}/g, '$&\n').replace(/\n?$/, '\n')}-----END ${label}-----\n`;
-  const bagsOf = (type: string): forge.pkcs12.Bag[] => p12.getBags({ bagType: type })[type] ?? [];
+  const bagsOf = (type: string): forgeType.pkcs12.Bag[] => p12.getBags({ bagType: type })[type] ?? [];
   const oids = forge.pki.oids as Record<string, string>;
   const keyBags = [...bagsOf(oids['pkcs8ShroudedKeyBag'] ?? ''), ...bagsOf(oids['keyBag'] ?? '')];
   const certBags = bagsOf(oids['certBag'] ?? '');
   const keyBag = keyBags[0];
   if (keyBag === undefined) throw fail('pkcs12', 'the PKCS#12 bundle holds no private key');
-  const keyAsn = (keyBag as { asn1?: forge.asn1.Asn1 }).asn1 ?? forge.pki.wrapRsaPrivateKey(forge.pki.privateKeyToAsn1(keyBag.key as forge.pki.rsa.PrivateKey));
+  const keyAsn = (keyBag as { asn1?: forgeType.asn1.Asn1 }).asn1 ?? forge.pki.wrapRsaPrivateKey(forge.pki.privateKeyToAsn1(keyBag.key as forgeType.pki.rsa.PrivateKey));
   const key = createPrivateKey({ key: Buffer.from(forge.asn1.toDer(keyAsn).getBytes(), 'binary'), format: 'der', type: 'pkcs8' })
     .export({ format: 'pem', type: 'pkcs8' })
     .toString();
@@ -103,7 +109,7 @@ function pkcs12ToPem(der: Uint8Array, password: string): { cert: string; key: st
   let cert: string | undefined;
   const ca: string[] = [];
   for (const bag of certBags) {
-    const asn = (bag as { asn1?: forge.asn1.Asn1 }).asn1 ?? forge.pki.certificateToAsn1(bag.cert as forge.pki.Certificate);
+    const asn = (bag as { asn1?: forgeType.asn1.Asn1 }).asn1 ?? forge.pki.certificateToAsn1(bag.cert as forgeType.pki.Certificate);
     const pem = toPem('CERTIFICATE', asn);
     const id = bag.attributes['localKeyId']?.[0];
     if (cert === undefined && (localKeyId === undefined || id === localKeyId)) cert = pem;
@@ -113,24 +119,57 @@ function pkcs12ToPem(der: Uint8Array, password: string): { cert: string; key: st
   return { cert, key, ca };
 }
 
+/**
+ * Modern PKCS#12 goes straight to Node's `pfx` option. Returns the passphrase that opens it
+ * ('' when unencrypted), or undefined when OpenSSL 3 cannot read it (legacy algorithms).
+ */
+async function nodeReadsPkcs12(der: Uint8Array, o: ClientOptions): Promise<string | undefined> {
+  const tryOpen = (passphrase: string): 'ok' | 'password' | 'unsupported' => {
+    try {
+      createSecureContext({ pfx: Buffer.from(der), passphrase });
+      return 'ok';
+    } catch (e) {
+      return /mac verify|password|bad decrypt/i.test((e as Error).message) ? 'password' : 'unsupported';
+    }
+  };
+  const first = tryOpen('');
+  if (first === 'ok') return '';
+  if (first === 'unsupported') return undefined;
+  const passphrase = await passphraseFor(o, 'pkcs12');
+  const second = tryOpen(passphrase);
+  if (second === 'ok') return passphrase;
+  if (second === 'password') throw fail('pkcs12', 'cannot open the PKCS#12 bundle: wrong password');
+  return undefined;
+}
+
 async function loadTls(o: ClientOptions): Promise<TlsCredentials> {
   let ca = o.ca === undefined ? '' : readRefText(o.ca, 'ca');
   if (o.ca !== undefined) checkCertificates(ca, 'ca', o.ca);
   let cert: string | undefined;
   let key: string | undefined;
   let passphrase: string | undefined;
+  let pfx: Uint8Array | undefined;
   if (o.pkcs12 !== undefined) {
     // An inline <pkcs12> block holds the bundle in base64 (OpenVPN decodes it the same way).
     const der = o.pkcs12.kind === 'inline' ? new Uint8Array(Buffer.from(o.pkcs12.text.replace(/\s+/g, ''), 'base64')) : readRef(o.pkcs12, 'pkcs12');
-    let out: ReturnType<typeof pkcs12ToPem>;
-    try {
-      out = pkcs12ToPem(der, '');
-    } catch {
-      out = pkcs12ToPem(der, await passphraseFor(o, 'pkcs12'));
+    // Without `ca` the trust anchors come from the bundle, which only forge extracts (Node
+    // would fall back to its public root store, which OpenVPN never trusts).
+    const modern = o.ca === undefined ? undefined : await nodeReadsPkcs12(der, o);
+    if (modern !== undefined) {
+      pfx = der;
+      passphrase = modern;
+    } else {
+      const forge = await loadForge();
+      let out: ReturnType<typeof pkcs12ToPem>;
+      try {
+        out = pkcs12ToPem(forge, der, '');
+      } catch {
+        out = pkcs12ToPem(forge, der, await passphraseFor(o, 'pkcs12'));
+      }
+      cert = out.cert;
+      key = out.key;
+      if (ca === '') ca = out.ca.join('');
     }
-    cert = out.cert;
-    key = out.key;
-    if (ca === '') ca = out.ca.join('');
   } else {
     if (o.cert !== undefined) {
       cert = readRefText(o.cert, 'cert');
@@ -156,6 +195,7 @@ async function loadTls(o: ClientOptions): Promise<TlsCredentials> {
     cert,
     key,
     passphrase,
+    pfx,
     crl: o.crlVerify === undefined || o.crlVerify.dir ? undefined : readRefText(o.crlVerify.ref, 'crl-verify'),
     minVersion: tlsVersion(o.tlsVersionMin.version),
     maxVersion: o.tlsVersionMax === undefined ? undefined : tlsVersion(o.tlsVersionMax),
