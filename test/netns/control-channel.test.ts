@@ -97,8 +97,8 @@ async function connectAndStop(config: string): Promise<void> {
 }
 
 /** Runs a config expected to fail; asserts the message, the exit code and that it ended by itself. */
-async function expectFailure(config: string, message: RegExp, exitCode: number): Promise<ExitResult> {
-  const r = await runUntilExit(lab, withLines(config, FAIL_FAST_LINES), FAIL_BOUND_MS);
+async function expectFailure(config: string, message: RegExp, exitCode: number, lines = FAIL_FAST_LINES): Promise<ExitResult> {
+  const r = await runUntilExit(lab, withLines(config, lines), FAIL_BOUND_MS);
   try {
     assert.equal(r.timedOut, false, `the client should have exited by itself\n${describeRun(r)}`);
     assert.match(r.log, message, describeRun(r));
@@ -157,6 +157,12 @@ describe('ovpn-ts fails with a clear message and exit code', { concurrency: true
     const config = servers.gcm.clientConfig().replace(`ca ${pki.rsa.caCert}`, `ca ${pki.ec.caCert}`);
     assert.ok(config.includes(`ca ${pki.ec.caCert}`));
     await expectFailure(config, /not signed by the configured CA/, 5);
+  });
+
+  test('tls-exit (without connect-retry-max): a TLS error ends the process at once, exit 5', async () => {
+    const config = servers.gcm.clientConfig().replace(`ca ${pki.rsa.caCert}`, `ca ${pki.ec.caCert}`);
+    const r = await expectFailure(config, /not signed by the configured CA[^\n]*\n.*TLS error with --tls-exit set, exiting/, 5, ['tls-exit']);
+    assert.doesNotMatch(r.log, /Restart pause/);
   });
 
   test('wrong tls-crypt key: the server stays silent, the client says so and hints at the key, exit 1', async () => {
