@@ -127,7 +127,8 @@ export class Client {
     } finally {
       await this.#tunnel.close();
     }
-    this.#log.info(`${this.#stop ?? (result === ExitCode.OK ? 'SIGTERM' : 'ERROR')}[hard,] received, process exiting`);
+    if (this.#stop !== undefined || result === ExitCode.OK) this.#log.info(`${this.#stop ?? 'SIGTERM'}[hard,] received, process exiting`);
+    else this.#log.info('Exiting due to fatal error');
     return result;
   }
 

@@ -43,9 +43,9 @@ export interface IperfResult {
  */
 export async function iperf3(lab: NetnsPair, serverAddr: string, opts: { reverse?: boolean; seconds?: number } = {}): Promise<IperfResult> {
   const seconds = opts.seconds ?? IPERF_SECONDS;
-  const srv = lab.server.spawn('iperf3', ['-s', '-1', '--forceflush', '-B', serverAddr, '-p', String(IPERF_PORT)], {
-    name: 'iperf3-server',
-  });
+  // No fixed name: each server gets its own log file, so waiting for "Server listening" can
+  // never match the line an earlier run left in a shared, appended log.
+  const srv = lab.server.spawn('iperf3', ['-s', '-1', '--forceflush', '-B', serverAddr, '-p', String(IPERF_PORT)]);
   try {
     await waitForLog(srv, /Server listening/, { timeoutMs: IPERF_READY_TIMEOUT_MS });
     const args = ['-c', serverAddr, '-p', String(IPERF_PORT), '-t', String(seconds), '-J', ...(opts.reverse === true ? ['-R'] : [])];

@@ -20,6 +20,7 @@ import {
   cleanupAll,
   listNamespaces,
   liveProcessCount,
+  strayProcesses,
   runCliCheck,
   runStockClient,
 } from './helpers/stock-check.ts';
@@ -129,5 +130,6 @@ test('ovpn-ts --check accepts every good config', { concurrency: CLI_CONCURRENCY
 
 test('leaves no openvpn process or ovts-corpus namespace behind', async () => {
   assert.equal(liveProcessCount(), 0, 'a stock openvpn process is still running');
+  assert.deepEqual(strayProcesses(), [], 'processes started by this test (found by their temp dir in /proc) are still alive');
   assert.deepEqual(await listNamespaces(), [], 'namespaces left behind');
 });

@@ -28,7 +28,10 @@
  * Test-only code: it shells out to `ip`, which product code must not do.
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+
+/** Temp dirs of this process's runs: their paths appear in every openvpn command line we start. */
+const createdDirs: string[] = [];
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -168,6 +171,22 @@ export function liveProcessCount(): number {
   return liveChildren.size;
 }
 
+/** PIDs of processes (any namespace) whose command line names a temp dir this module created. */
+export function strayProcesses(): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    let cmd: string;
+    try {
+      cmd = readFileSync(`/proc/${name}/cmdline`, 'latin1');
+    } catch {
+      continue;
+    }
+    if (createdDirs.some((d) => cmd.includes(d))) out.push(Number(name));
+  }
+  return out;
+}
+
 function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
   return new Promise((resolve) => {
@@ -179,15 +198,27 @@ function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
   });
 }
 
-/** SIGTERM by PID, SIGKILL after the grace period, then wait (bounded) for the exit. */
+/**
+ * SIGTERM to the child's process group (coreutils timeout and the openvpn under it, both ours),
+ * SIGKILL to the group after the grace period, then wait (bounded) for the exit. Signalling
+ * the group matters: killing `timeout` alone would orphan an openvpn that waits for a password.
+ */
 async function stop(child: ChildProcess): Promise<void> {
+  const group = (signal: NodeJS.Signals): void => {
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, signal);
+    } catch {
+      // the group is already gone
+    }
+  };
   if (child.exitCode === null && child.signalCode === null) {
-    child.kill('SIGTERM');
+    group('SIGTERM');
     if (!(await waitExit(child, KILL_GRACE_MS))) {
-      child.kill('SIGKILL');
+      group('SIGKILL');
       await waitExit(child, KILL_GRACE_MS);
     }
   }
+  group('SIGKILL');
   liveChildren.delete(child);
 }
 
@@ -231,6 +262,7 @@ function serveManagement(path: string, secrets: Secrets, isDone: () => boolean):
 export async function runStockClient(configPath: string, options: StockCheckOptions): Promise<StockVerdict> {
   const ns = await addNamespace();
   const tmp = mkdtempSync(join(tmpdir(), 'ovts-corpus-'));
+  createdDirs.push(tmp);
   const mgmt = join(tmp, 'mgmt.sock');
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   // `ip netns exec` execs in place, so child.pid is coreutils timeout's PID; it forwards our
@@ -238,7 +270,8 @@ export async function runStockClient(configPath: string, options: StockCheckOpti
   const selfKill = `${Math.ceil(timeoutMs / 1000) + SELF_KILL_SLACK_S}`;
   const args = ['netns', 'exec', ns, 'timeout', '-k', '2', selfKill, options.openvpn ?? 'openvpn',
     '--config', configPath, '--verb', '4', '--management', mgmt, 'unix', '--management-query-passwords'];
-  const child = spawn('ip', args, { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  // detached: its own process group, so stop() can signal timeout and openvpn together.
+  const child = spawn('ip', args, { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   liveChildren.add(child);
   let verdict: StockVerdict | null = null;
   let stopMgmt = (): void => {};
