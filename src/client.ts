@@ -18,7 +18,7 @@ import type { ClientOptions, ConnectionEntry } from './config/index.ts';
 import { ExitCode, exitCodeFor, OvpnError } from './errors.ts';
 import type { Logger } from './log.ts';
 import { systemClock, systemRandom } from './clock.ts';
-import { loadMaterial, type Material } from './material.ts';
+import { loadCredentials, loadMaterial, type Credentials, type Material } from './material.ts';
 import { Attempt } from './connection.ts';
 import type { Endpoint } from './link/link.ts';
 import { NullTunnel, type Tunnel } from './tunnel.ts';
@@ -65,6 +65,12 @@ export class Client {
   readonly #log: Logger;
   readonly #tunnel: Tunnel;
   readonly #material = new Map<number, Material>();
+  /** auth-user-pass, read once (the password is dropped after use with auth-nocache). */
+  #username: string | undefined;
+  #password: string | undefined;
+  /** A pushed auth-token replaces the password on reconnects until the server refuses it. */
+  #token: { readonly token: string; readonly user: string | undefined } | undefined;
+  #tokenInUse = false;
   #attempt: Attempt | undefined;
   #stop: StopSignal | undefined;
   #wake: (() => void) | undefined;
@@ -143,14 +149,20 @@ export class Client {
     let material = this.#material.get(index);
     if (material === undefined) {
       material = await loadMaterial(this.#o, index);
+      for (const w of material.warnings) this.#log.warn(w);
       this.#material.set(index, material);
     }
+    const credentials = await this.#credentials();
     const attempt = new Attempt({
       options: this.#o,
       connection: ce,
       connectionIndex: index,
       remote,
       material,
+      credentials,
+      onAuthToken: (token, user) => {
+        this.#token = { token, user };
+      },
       tunnel: this.#tunnel,
       clock: systemClock,
       random: systemRandom,
@@ -167,6 +179,7 @@ export class Client {
         return outcome.error;
       case 'restart':
         this.#log.error(`${outcome.message} (${outcome.reason}); restarting`);
+        if (outcome.reason === 'auth-failed') this.#onAuthFailed();
         return {
           connected: outcome.connected,
           nextRemote: outcome.reason === 'connection-refused',
@@ -175,6 +188,36 @@ export class Client {
           exitCode: exitCodeForRestart(outcome.reason),
         };
     }
+  }
+
+  /** The credentials for the next KM2: the auth-token if the server gave one, else auth-user-pass. */
+  async #credentials(): Promise<Credentials | undefined> {
+    const o = this.#o;
+    if (o.authUserPass === undefined) return undefined;
+    if (this.#token !== undefined && this.#username !== undefined) {
+      this.#tokenInUse = true;
+      return { username: this.#token.user ?? this.#username, password: this.#token.token };
+    }
+    this.#tokenInUse = false;
+    if (this.#username === undefined || this.#password === undefined) {
+      const c = await loadCredentials(o);
+      if (c === undefined) return undefined;
+      this.#username = c.username;
+      // auth-nocache: keep the password only for this attempt.
+      this.#password = o.authNocache ? undefined : c.password;
+      return c;
+    }
+    return { username: this.#username, password: this.#password };
+  }
+
+  /** push.c receive_auth_failed: a refused token is dropped; auth-retry interact asks again. */
+  #onAuthFailed(): void {
+    if (this.#tokenInUse) {
+      this.#log.info('the server refused the auth-token: retrying with the configured credentials');
+      this.#token = undefined;
+      return;
+    }
+    if (this.#o.authRetry === 'interact') this.#password = undefined;
   }
 
   #sleep(ms: number): Promise<void> {

@@ -24,7 +24,7 @@ import { createClientTlsEngine, type TlsEngine } from './tls/tls-engine.ts';
 import { checkPeerCertificate, commonName, remoteCertTlsPolicy, type PeerCertPolicy } from './tls/verify.ts';
 import { EKM_LABEL, KEY2_LENGTH } from './tls/keys.ts';
 import { Opcode, opcodeName } from './tls/packet.ts';
-import type { Material } from './material.ts';
+import type { Credentials, Material } from './material.ts';
 import { buildSessionConfig } from './session-config.ts';
 import { negotiateDataChannel, type DataParams } from './negotiate.ts';
 import { DataChannel } from './dataplane/data-channel.ts';
@@ -50,6 +50,10 @@ export interface AttemptDeps {
   readonly connectionIndex: number;
   readonly remote: Endpoint;
   readonly material: Material;
+  /** Username and password for KM2 (the password may be an auth-token from an earlier push). */
+  readonly credentials?: Credentials | undefined;
+  /** Called when the server pushes an auth-token, so later attempts can use it. */
+  readonly onAuthToken?: (token: string, user: string | undefined) => void;
   readonly tunnel: Tunnel;
   readonly clock: Clock;
   readonly random: Random;
@@ -132,7 +136,7 @@ export class Attempt {
     this.#log = deps.log;
     this.#timers = deps.timers ?? realTimers;
     this.#session = new Session(
-      buildSessionConfig(deps.options, deps.connection, deps.material, fmtEndpoint(deps.remote), deps.remote.family === 6),
+      buildSessionConfig(deps.options, deps.connection, deps.material, deps.credentials, fmtEndpoint(deps.remote), deps.remote.family === 6),
       deps.random,
       deps.log.scope('handshake'),
     );
@@ -356,6 +360,7 @@ export class Attempt {
     this.#pushed = r.options;
     this.#keepalive.configure(this.#keepaliveConfig(neg.params.pingSeconds, neg.params.pingRestartSeconds));
     const user = r.options.authTokenUser === undefined ? undefined : Buffer.from(r.options.authTokenUser, 'base64').toString('utf8');
+    if (r.options.authToken !== undefined) this.#d.onAuthToken?.(r.options.authToken, user);
     this.#feed({ kind: 'push-applied', useEkm: neg.params.useEkm, authToken: r.options.authToken, authTokenUser: user });
   }
 

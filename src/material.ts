@@ -3,7 +3,8 @@
  * file I/O and may prompt on the terminal): CA, certificate, key, PKCS#12, CRL, tls-auth /
  * tls-crypt / tls-crypt-v2 keys, and the username/password.
  *
- *   ClientOptions ──▶ loadMaterial() ──▶ { tls: TlsCredentials, control: ControlKeys, credentials }
+ *   ClientOptions ──▶ loadMaterial()    ──▶ { tls: TlsCredentials, control: ControlKeys, warnings }
+ *                 └─▶ loadCredentials() ──▶ { username, password } (file, inline block or prompt)
  *
  * Every failure is a ConfigError naming the directive and, for files, the path. Secrets are
  * kept in memory only; nothing here logs them.
@@ -32,7 +33,29 @@ export interface Credentials {
 export interface Material {
   readonly tls: TlsCredentials;
   readonly control: ControlKeys;
-  readonly credentials: Credentials | undefined;
+  /** Things the user should know before connecting (a certificate about to expire). */
+  readonly warnings: readonly string[];
+}
+
+/** OpenVPN warns about a client certificate this close to its end. */
+const EXPIRY_WARNING_DAYS = 30;
+
+/** Warnings about our own certificate's validity (the server would refuse an expired one). */
+export function certificateWarnings(certPem: string | undefined, now: Date): string[] {
+  if (certPem === undefined) return [];
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(certPem);
+  } catch {
+    return [];
+  }
+  const end = new Date(cert.validTo);
+  const start = new Date(cert.validFrom);
+  const days = Math.floor((end.getTime() - now.getTime()) / 86_400_000);
+  if (end < now) return [`WARNING: our certificate (${cert.subject.split('\n').join(', ')}) expired on ${cert.validTo}: the server will refuse it`];
+  if (start > now) return [`WARNING: our certificate is not valid before ${cert.validFrom}: is the clock right?`];
+  if (days < EXPIRY_WARNING_DAYS) return [`WARNING: our certificate expires in ${days} day(s), on ${cert.validTo}`];
+  return [];
 }
 
 const AT_CMDLINE = { file: '<config>', line: 0 };
@@ -221,7 +244,8 @@ function loadControlKeys(o: ClientOptions, connection: number): ControlKeys {
   return { mode: 'none' };
 }
 
-async function loadCredentials(o: ClientOptions): Promise<Credentials | undefined> {
+/** auth-user-pass: a file or inline block (username, password lines), else prompts on the terminal. */
+export async function loadCredentials(o: ClientOptions): Promise<Credentials | undefined> {
   const aup = o.authUserPass;
   if (aup === undefined) return undefined;
   let username: string | undefined;
@@ -236,6 +260,7 @@ async function loadCredentials(o: ClientOptions): Promise<Credentials | undefine
   return { username, password };
 }
 
-export async function loadMaterial(o: ClientOptions, connection: number): Promise<Material> {
-  return { tls: await loadTls(o), control: loadControlKeys(o, connection), credentials: await loadCredentials(o) };
+export async function loadMaterial(o: ClientOptions, connection: number, now = new Date()): Promise<Material> {
+  const tls = await loadTls(o);
+  return { tls, control: loadControlKeys(o, connection), warnings: certificateWarnings(tls.cert, now) };
 }

@@ -4,7 +4,7 @@
  * max-packet-size, the OCC options string and the peer-info we announce. Pure.
  */
 import type { ClientOptions, ConnectionEntry } from './config/index.ts';
-import type { Material } from './material.ts';
+import type { Credentials, Material } from './material.ts';
 import type { SessionConfig } from './session.ts';
 import { Opcode, SID_SIZE } from './tls/packet.ts';
 import { NoneWrap, TlsAuthWrap, TlsCryptV2Wrap, TlsCryptWrap, type ControlWrap } from './tls/wrap.ts';
@@ -44,7 +44,14 @@ export function usableDataCiphers(o: ClientOptions): string[] {
   });
 }
 
-export function buildSessionConfig(o: ClientOptions, ce: ConnectionEntry, m: Material, peerName: string, ipv6: boolean): SessionConfig {
+export function buildSessionConfig(
+  o: ClientOptions,
+  ce: ConnectionEntry,
+  m: Material,
+  credentials: Credentials | undefined,
+  peerName: string,
+  ipv6: boolean,
+): SessionConfig {
   const wrap = makeWrap(o, m);
   const wkcLength = m.control.mode === 'tls-crypt-v2' ? m.control.wkc.byteLength : 0;
   const ciphers = usableDataCiphers(o);
@@ -78,7 +85,7 @@ export function buildSessionConfig(o: ClientOptions, ce: ConnectionEntry, m: Mat
     pull: o.pull,
     occOptions,
     peerInfo,
-    credentials: m.credentials,
+    credentials,
     authRetry: o.authRetry,
     renegotiateMs: o.renegSec * 1000,
     controlProtection: m.control.mode,

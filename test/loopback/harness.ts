@@ -18,7 +18,7 @@ import { FakeClock, SeededRandom } from '../../src/clock.ts';
 import { loadConfig, type ClientOptions, type ConfigFs } from '../../src/config/index.ts';
 import { Attempt, type AttemptOutcome } from '../../src/connection.ts';
 import { MemoryLogger } from '../../src/log.ts';
-import { loadMaterial } from '../../src/material.ts';
+import { loadCredentials, loadMaterial, type Credentials } from '../../src/material.ts';
 import { MemoryLinkPair, VirtualTimers, type LinkConditions, type PacketTap } from '../../src/link/memory-link.ts';
 import type { Endpoint } from '../../src/link/link.ts';
 import { parseStaticKey } from '../../src/tls/static-key.ts';
@@ -128,7 +128,7 @@ export class Loopback {
   endedAt: number | undefined;
   readonly #done: Promise<AttemptOutcome>;
 
-  private constructor(o: LoopbackOptions, options: ClientOptions, material: Awaited<ReturnType<typeof loadMaterial>>) {
+  private constructor(o: LoopbackOptions, options: ClientOptions, material: Awaited<ReturnType<typeof loadMaterial>>, credentials: Credentials | undefined) {
     const random = new SeededRandom(o.seed);
     this.pair = new MemoryLinkPair({
       timers: this.timers,
@@ -159,6 +159,7 @@ export class Loopback {
       connectionIndex: 0,
       remote: SERVER,
       material,
+      credentials,
       tunnel: this.tunnel,
       clock: this.clock,
       random,
@@ -178,7 +179,7 @@ export class Loopback {
     const fs = memFs({ '/loopback/client.ovpn': clientConfig(o, password) });
     const { options } = loadConfig(['--config', '/loopback/client.ovpn'], fs);
     const material = await loadMaterial(options, 0);
-    return new Loopback(o, options, material);
+    return new Loopback(o, options, material, await loadCredentials(options));
   }
 
   /** Yields to Node until nothing new was scheduled for IDLE_ROUNDS rounds (TLS engines done). */
