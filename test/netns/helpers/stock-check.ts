@@ -299,9 +299,10 @@ export async function runStockClient(configPath: string, options: StockCheckOpti
       }
       stopMgmt = serveManagement(mgmt, options.secrets ?? TEST_SECRETS, () => verdict !== null);
       const timer = setTimeout(() => decide(false, `no verdict within ${timeoutMs} ms`), timeoutMs);
-      child.on('exit', (code, signal) => {
+      // 'close', not 'exit': only then have stdout and stderr delivered their last lines
+      // (deciding on 'exit' raced them and sometimes took a mere note as the reason).
+      child.on('close', (code, signal) => {
         clearTimeout(timer);
-        // let readline flush the last lines before deciding
         setImmediate(() => decide(false, strong || hint || `exited (code ${code}, signal ${signal}) before any marker`));
       });
       child.on('error', (err) => decide(false, `spawn failed: ${err.message}`));
