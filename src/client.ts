@@ -14,8 +14,10 @@
  */
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
+import { rmSync, writeFileSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import type { ClientOptions, ConnectionEntry } from './config/index.ts';
-import { ExitCode, exitCodeFor, OvpnError } from './errors.ts';
+import { ExitCode, exitCodeFor, NotImplementedError, OvpnError, OsError, TimeoutError } from './errors.ts';
 import type { Logger } from './log.ts';
 import { systemClock, systemRandom } from './clock.ts';
 import { loadCredentials, loadMaterial, type Credentials, type Material } from './material.ts';
@@ -23,6 +25,8 @@ import { Attempt } from './connection.ts';
 import type { Endpoint } from './link/link.ts';
 import { NullTunnel, type Tunnel } from './tunnel.ts';
 import { packageVersion } from './version.ts';
+import { promptLine } from './prompt.ts';
+import { connectionOrder, hostToResolve } from './remotes.ts';
 
 type StopSignal = 'SIGTERM' | 'SIGINT';
 
@@ -53,10 +57,10 @@ export function retryDelaySeconds(ce: ConnectionEntry, failures: number, remotes
   return Math.min(sec, Math.max(ce.connectRetryMax, serverBackoff ?? 0));
 }
 
-async function resolveRemote(ce: ConnectionEntry): Promise<Endpoint> {
+async function resolveRemote(ce: ConnectionEntry, name: string): Promise<Endpoint> {
   const family = ce.af === 'inet6' ? 6 : ce.af === 'inet' ? 4 : 0;
-  if (isIP(ce.remote) !== 0) return { address: ce.remote, port: ce.remotePort, family: isIP(ce.remote) === 6 ? 6 : 4 };
-  const r = await lookup(ce.remote, { family });
+  if (isIP(name) !== 0) return { address: name, port: ce.remotePort, family: isIP(name) === 6 ? 6 : 4 };
+  const r = await lookup(name, { family });
   return { address: r.address, port: ce.remotePort, family: r.family === 6 ? 6 : 4 };
 }
 
@@ -71,6 +75,7 @@ export class Client {
   /** A pushed auth-token replaces the password on reconnects until the server refuses it. */
   #token: { readonly token: string; readonly user: string | undefined } | undefined;
   #tokenInUse = false;
+  #resolveFailingSince: number | undefined;
   #attempt: Attempt | undefined;
   #stop: StopSignal | undefined;
   #wake: (() => void) | undefined;
@@ -95,15 +100,17 @@ export class Client {
 
   async run(): Promise<number> {
     const o = this.#o;
-    const remotes = o.connections.length;
+    const connections = connectionOrder(o, systemRandom);
+    if (connections.length === 0) throw new NotImplementedError(`no remote uses proto ${o.protoForce ?? ''} (proto-force)`);
+    const remotes = connections.length;
     let index = 0;
     let failures = 0;
     let result: number = ExitCode.OK;
     try {
       while (this.#stop === undefined) {
-        const ce = o.connections[index];
+        const ce = connections[index];
         if (ce === undefined) break;
-        const outcome = await this.#attemptOnce(ce, index);
+        const outcome = await this.#attemptOnce(ce, o.connections.indexOf(ce));
         if (outcome === 'stopped' || this.#stop !== undefined) break;
         if (outcome instanceof OvpnError) {
           this.#log.error(outcome.message);
@@ -141,9 +148,16 @@ export class Client {
   async #attemptOnce(ce: ConnectionEntry, index: number): Promise<'stopped' | OvpnError | RetryOutcome> {
     let remote: Endpoint;
     try {
-      remote = await resolveRemote(ce);
+      remote = await resolveRemote(ce, hostToResolve(ce.remote, this.#o.remoteRandomHostname, systemRandom));
+      this.#resolveFailingSince = undefined;
     } catch (e) {
       this.#log.error(`RESOLVE: Cannot resolve host address: ${ce.remote}:${ce.remotePort} (${(e as Error).message})`);
+      const now = systemClock.now();
+      this.#resolveFailingSince ??= now;
+      const limit = this.#o.resolvRetry;
+      if (limit !== 'infinite' && now - this.#resolveFailingSince >= limit * 1000) {
+        return new TimeoutError(`could not resolve ${ce.remote} for ${limit} s (resolv-retry ${limit}): giving up`);
+      }
       return { connected: false, nextRemote: true, tlsError: false, exitCode: ExitCode.ERROR };
     }
     let material = this.#material.get(index);
@@ -199,15 +213,17 @@ export class Client {
       return { username: this.#token.user ?? this.#username, password: this.#token.token };
     }
     this.#tokenInUse = false;
-    if (this.#username === undefined || this.#password === undefined) {
+    let username = this.#username;
+    let password = this.#password;
+    if (username === undefined || password === undefined) {
       const c = await loadCredentials(o);
       if (c === undefined) return undefined;
-      this.#username = c.username;
+      ({ username, password } = c);
+      this.#username = username;
       // auth-nocache: keep the password only for this attempt.
-      this.#password = o.authNocache ? undefined : c.password;
-      return c;
+      this.#password = o.authNocache ? undefined : password;
     }
-    return { username: this.#username, password: this.#password };
+    return { username, password: await staticChallenge(o, password) };
   }
 
   /** push.c receive_auth_failed: a refused token is dropped; auth-retry interact asks again. */
@@ -236,10 +252,34 @@ function banner(log: Logger): void {
   log.info(`ovpn-ts ${packageVersion()} (OpenVPN 2.6 compatible) [Node ${process.versions.node}] [OpenSSL ${process.versions.openssl}]`);
 }
 
+/**
+ * What the configuration asks for that ovpn-ts does not do yet and must not silently skip:
+ * a proxy (we would connect directly), a verification script (we would accept servers it
+ * refuses), other trust anchors, fragmentation. `--check` accepts these configs with a warning.
+ */
+export function refusedAtConnect(o: ClientOptions): string[] {
+  const out: string[] = [];
+  if (o.connections.some((c) => c.httpProxy !== undefined)) out.push('http-proxy is not implemented yet: ovpn-ts would connect directly instead of through the proxy');
+  if (o.connections.some((c) => c.socksProxy !== undefined)) out.push('socks-proxy is not implemented yet: ovpn-ts would connect directly instead of through the proxy');
+  if (o.scripts['tls-verify'] !== undefined) out.push('tls-verify is not implemented yet: the script would not run, and servers it refuses would be accepted');
+  if (o.capath !== undefined && o.ca === undefined) out.push('capath is not implemented yet: put the CA certificates in a ca file');
+  if (o.peerFingerprints.length > 0 && o.ca === undefined) out.push('peer-fingerprint is not implemented yet: use ca with the CA certificate of the server');
+  if (o.connections.some((c) => c.fragment !== undefined)) out.push('fragment is not supported: use mssfix and tun-mtu instead, and remove fragment on the server');
+  return out;
+}
+
 /** Runs the client until a signal or a fatal error; returns the process exit code. */
 export async function runClient(o: ClientOptions, log: Logger): Promise<number> {
   banner(log);
+  const refused = refusedAtConnect(o);
+  if (refused.length > 0) {
+    for (const r of refused) log.error(r);
+    throw new NotImplementedError(refused.join('; '));
+  }
+  for (const words of o.echo) log.verb(3, `echo ${words.join(' ')}`);
+  if (o.nice !== 0) setPriority(o.nice);
   const tunnel: Tunnel = o.dev === 'null' ? new NullTunnel() : await openTunTunnel(o, log);
+  if (o.writepid !== undefined) writePid(o.writepid);
   const client = new Client(o, log, tunnel);
   const onTerm = (): void => client.requestStop('SIGTERM');
   const onInt = (): void => client.requestStop('SIGINT');
@@ -260,12 +300,33 @@ export async function runClient(o: ClientOptions, log: Logger): Promise<number> 
     const code = await client.run();
     return typeof process.exitCode === 'number' && process.exitCode !== 0 ? process.exitCode : code;
   } finally {
+    if (o.writepid !== undefined) rmSync(o.writepid, { force: true });
     process.off('SIGTERM', onTerm);
     process.off('SIGINT', onInt);
     process.off('SIGUSR1', onUsr1);
     process.off('SIGHUP', onHup);
     process.off('uncaughtException', onFatal);
     process.off('unhandledRejection', onFatal);
+  }
+}
+
+/**
+ * static-challenge: ask the challenge (an OTP, usually) on every new authentication and send
+ * `SCRV1:base64(password):base64(response)` as the password (management-notes.txt).
+ */
+async function staticChallenge(o: ClientOptions, password: string): Promise<string> {
+  const sc = o.staticChallenge;
+  if (sc === undefined) return password;
+  const response = await promptLine(`${sc.text} `, { echo: sc.echo });
+  const b64 = (t: string): string => Buffer.from(t, 'utf8').toString('base64');
+  return `SCRV1:${b64(password)}:${b64(response)}`;
+}
+
+function writePid(path: string): void {
+  try {
+    writeFileSync(path, `${process.pid}\n`);
+  } catch (e) {
+    throw new OsError('OS', `cannot write the pid file ${path} (writepid): ${(e as Error).message}`, { cause: e });
   }
 }
 

@@ -127,6 +127,7 @@ export class Attempt {
   readonly #tx = new Uint8Array(BUF_SIZE);
   #connected = false;
   #finished = false;
+  #remote: Endpoint;
   #resolve: ((o: AttemptOutcome) => void) | undefined;
   #compressedLogged = false;
   #dataDrops = 0;
@@ -134,6 +135,7 @@ export class Attempt {
   constructor(deps: AttemptDeps) {
     this.#d = deps;
     this.#log = deps.log;
+    this.#remote = deps.remote;
     this.#timers = deps.timers ?? realTimers;
     this.#session = new Session(
       buildSessionConfig(deps.options, deps.connection, deps.material, deps.credentials, fmtEndpoint(deps.remote), deps.remote.family === 6),
@@ -166,7 +168,7 @@ export class Attempt {
           float: connection.float,
           local: connection.bind || connection.local !== undefined || connection.localPort !== undefined ? { address: connection.local, port: connection.localPort } : undefined,
         },
-        { packet: (bytes) => this.#onPacket(bytes), error: (err) => this.#onLinkError(err) },
+        { packet: (bytes, from) => this.#onPacket(bytes, from), error: (err) => this.#onLinkError(err) },
       );
     } catch (e) {
       return { kind: 'restart', reason: 'link', message: (e as Error).message, connected: false };
@@ -191,17 +193,17 @@ export class Attempt {
     await this.#finish({ kind: 'stopped' });
   }
 
-  #onPacket(bytes: Uint8Array): void {
+  #onPacket(bytes: Uint8Array, from: Endpoint): void {
     if (this.#finished || bytes.byteLength === 0) return;
     const op = (bytes[0] ?? 0) >> 3;
-    if (op === Opcode.DATA_V1 || op === Opcode.DATA_V2) this.#onData(bytes);
+    if (op === Opcode.DATA_V1 || op === Opcode.DATA_V2) this.#onData(bytes, from);
     else {
       this.#log.verb(9, `READ [${bytes.byteLength}] ${opcodeName(op)} kid=${(bytes[0] ?? 0) & 7}`);
       this.#feed({ kind: 'packet', bytes: bytes.slice() });
     }
   }
 
-  #onData(bytes: Uint8Array): void {
+  #onData(bytes: Uint8Array, from: Endpoint): void {
     const data = this.#data;
     if (data === undefined) {
       this.#dataDrops++;
@@ -222,9 +224,18 @@ export class Attempt {
     }
     const now = this.#d.clock.now();
     this.#keepalive.received(now);
+    if (this.#d.connection.float) this.#float(from);
     const kind = classifyPayload(this.#rx, n);
     if (kind === 'ip') this.#d.tunnel.write(this.#rx, n);
     else if (kind === 'occ-exit') void this.#restart('remote-exit', 'the server is shutting down (OCC exit)');
+  }
+
+  /** `float`: an authenticated packet came from a new address: the server moved (forward.c). */
+  #float(from: Endpoint): void {
+    if (from.address === this.#remote.address && from.port === this.#remote.port) return;
+    this.#log.info(`Peer float: ${fmtEndpoint(this.#remote)} -> ${fmtEndpoint(from)}`);
+    this.#remote = from;
+    this.#link?.setRemote?.(from);
   }
 
   /** Seals a payload (IP packet, ping, OCC) with the primary key and sends it. */

@@ -82,6 +82,11 @@ export class ConfigErrors extends OvpnError {
   }
 }
 
+/** The configuration asks for something ovpn-ts does not do yet, and doing nothing would be wrong. */
+export class NotImplementedError extends OvpnError {
+  override readonly code = 'CONFIG_UNSUPPORTED' as const;
+}
+
 export class UsageError extends OvpnError {
   override readonly code = 'USAGE' as const;
 }
@@ -145,7 +150,7 @@ export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
 export function exitCodeFor(err: unknown): ExitCode {
   if (!(err instanceof OvpnError)) return ExitCode.ERROR;
-  if (err instanceof ConfigError || err instanceof ConfigErrors) return ExitCode.CONFIG;
+  if (err instanceof ConfigError || err instanceof ConfigErrors || err instanceof NotImplementedError) return ExitCode.CONFIG;
   if (err instanceof UsageError) return ExitCode.USAGE;
   if (err instanceof AuthFailedError) return ExitCode.AUTH;
   if (err instanceof TlsError) return ExitCode.TLS;

@@ -112,6 +112,7 @@ export class Applier {
     if (spec.status === 'rejected') return this.error('CONFIG_UNSUPPORTED', entry, `not supported: ${spec.reason ?? ''}`);
     if (spec.status === 'ignored') return this.warn(entry, `ignored: ${spec.reason ?? ''}`);
     if (entry.inline !== undefined && !this.firstInline(entry)) return;
+    if (spec.status === 'parsed') this.warn(entry, `not acted on yet: ${spec.reason ?? ''}`);
     this.run(spec, entry);
   }
 

@@ -14,7 +14,11 @@ export const TOPICS = [
 ] as const;
 export type Topic = (typeof TOPICS)[number];
 
-export type Status = 'supported' | 'ignored' | 'rejected';
+/**
+ * supported: parsed and acted on. parsed: checked and kept (so mistakes are still reported) but
+ * not acted on yet, with a warning saying so. ignored: accepted with a warning. rejected: an error.
+ */
+export type Status = 'supported' | 'parsed' | 'ignored' | 'rejected';
 export type Place = 'file' | 'cmdline' | 'push';
 
 /** What an apply function may do besides mutating the draft. */
@@ -77,6 +81,11 @@ export function sup(
   apply: (ctx: ApplyCtx, args: readonly string[]) => void, opts: Opts = {},
 ): DirectiveSpec {
   return { ...base(name, topic, summary, args, opts), status: 'supported', apply };
+}
+
+/** A supported row whose effect ovpn-ts does not implement yet: still validated, plus a warning. */
+export function notYet(row: DirectiveSpec, reason: string): DirectiveSpec {
+  return { ...row, status: 'parsed', reason };
 }
 
 /** Accepted, not acted upon: one warning with the reason. */

@@ -3,7 +3,7 @@
  * (OpenVPN manual: link-options.rst, client-options.rst, connection-profiles.rst).
  */
 import * as A from './args.ts';
-import { ign, rej, sup, type DirectiveSpec } from './spec.ts';
+import { type DirectiveSpec, ign, notYet, rej, sup } from './spec.ts';
 
 const C = 'Connection' as const;
 const conn = { conn: true } as const;
@@ -49,15 +49,15 @@ export const CONNECTION_DIRECTIVES: readonly DirectiveSpec[] = [
     if (a[1] !== undefined) A.int(a[1], 'occ mtu', 0, 65535);
   }, { conn: true, push: true }),
   sup('tun-mtu-max', C, 'largest tun-mtu a server may push', [1, 1], (c, a) => { c.ce.tunMtuMax = A.int(a[0] ?? '', 'tun-mtu-max', 576, 65535); }, conn),
-  sup('tun-mtu-extra', C, 'extra tunnel headroom (tap)', [1, 1], (c, a) => { c.ce.tunMtuExtra = A.int(a[0] ?? '', 'tun-mtu-extra', 0, 65535); }, conn),
-  sup('link-mtu', C, 'MTU of the outer UDP/TCP packets (deprecated)', [1, 1], (c, a) => { c.ce.linkMtu = A.int(a[0] ?? '', 'link-mtu', 576, 65535); c.warn('link-mtu is deprecated in OpenVPN 2.6; prefer tun-mtu'); }, conn),
+  notYet(sup('tun-mtu-extra', C, 'extra tunnel headroom (tap)', [1, 1], (c, a) => { c.ce.tunMtuExtra = A.int(a[0] ?? '', 'tun-mtu-extra', 0, 65535); }, conn), 'only meaningful for tap devices'),
+  notYet(sup('link-mtu', C, 'MTU of the outer UDP/TCP packets (deprecated)', [1, 1], (c, a) => { c.ce.linkMtu = A.int(a[0] ?? '', 'link-mtu', 576, 65535); c.warn('link-mtu is deprecated in OpenVPN 2.6; prefer tun-mtu'); }, conn), 'the MTU is set from tun-mtu'),
   sup('udp-mtu', C, 'alias of link-mtu', [1, 1], (c, a) => { c.ce.linkMtu = A.int(a[0] ?? '', 'udp-mtu', 576, 65535); }, conn),
   sup('max-packet-size', C, 'largest control/data packet to send', [1, 1], (c, a) => { c.ce.maxPacketSize = A.int(a[0] ?? '', 'max-packet-size', 154, 65535); }, conn),
-  sup('mtu-disc', C, 'path MTU discovery: no, maybe, yes', [1, 1], (c, a) => { c.ce.mtuDisc = A.oneOf(a[0] ?? '', 'mtu-disc type', ['no', 'maybe', 'yes']); }, conn),
-  sup('fragment', C, 'fragment data packets above n bytes (UDP only) [mtu]', [1, 2], (c, a) => {
+  notYet(sup('mtu-disc', C, 'path MTU discovery: no, maybe, yes', [1, 1], (c, a) => { c.ce.mtuDisc = A.oneOf(a[0] ?? '', 'mtu-disc type', ['no', 'maybe', 'yes']); }, conn), 'the socket keeps the OS default path-MTU discovery'),
+  notYet(sup('fragment', C, 'fragment data packets above n bytes (UDP only) [mtu]', [1, 2], (c, a) => {
     c.ce.fragment = A.int(a[0] ?? '', 'fragment', 68, 65535);
     if (a[1] !== undefined) A.oneOf(a[1], 'fragment flag', ['mtu']);
-  }, conn),
+  }, conn), 'refused when connecting: use mssfix and tun-mtu, and remove fragment on the server'),
   sup('mssfix', C, 'clamp TCP MSS [n] [mtu|fixed]', [0, 2], (c, a) => {
     const value = a[0] === undefined ? 1492 : A.int(a[0], 'mssfix', 0, 65535);
     const mode = a[1] === undefined ? (a[0] === undefined ? 'default' : 'plain') : A.oneOf(a[1], 'mssfix flag', ['mtu', 'fixed']);
@@ -77,10 +77,10 @@ export const CONNECTION_DIRECTIVES: readonly DirectiveSpec[] = [
   sup('ping-restart', C, 'restart after n seconds without packets', [1, 1], (c, a) => { c.o.pingRestart = A.int(a[0] ?? '', 'ping-restart', 0, DAY); }, { push: true }),
   sup('ping-exit', C, 'exit after n seconds without packets', [1, 1], (c, a) => { c.o.pingExit = A.int(a[0] ?? '', 'ping-exit', 0, DAY); }, { push: true }),
   sup('ping-timer-rem', C, 'run ping timers only while a remote is known', [0, 0], (c) => { c.o.pingTimerRem = true; }, { push: true }),
-  sup('inactive', C, 'exit after n seconds of no tunnel traffic [bytes]', [1, 2], (c, a) => {
+  notYet(sup('inactive', C, 'exit after n seconds of no tunnel traffic [bytes]', [1, 2], (c, a) => {
     c.o.inactive = { seconds: A.int(a[0] ?? '', 'inactive', 0, 1e9), bytes: a[1] === undefined ? 0 : A.int(a[1], 'inactive bytes', 0, Number.MAX_SAFE_INTEGER) };
-  }, { push: true }),
-  sup('session-timeout', C, 'end the session after n seconds', [1, 1], (c, a) => { c.o.sessionTimeout = A.int(a[0] ?? '', 'session-timeout', 0, 1e9); }, { push: true }),
+  }, { push: true }), 'the session does not end on inactivity yet'),
+  notYet(sup('session-timeout', C, 'end the session after n seconds', [1, 1], (c, a) => { c.o.sessionTimeout = A.int(a[0] ?? '', 'session-timeout', 0, 1e9); }, { push: true }), 'the session does not end after a fixed time yet'),
   rej('connection', C, 'a connection profile, written as an inline <connection> block', 'write it as a <connection> ... </connection> block'),
   sup('persist-tun', C, 'keep the tun device across restarts', [0, 0], (c) => { c.o.persistTun = true; }, { push: true }),
   sup('persist-key', C, 'keep keys across restarts (always true here)', [0, 0], (c) => { c.o.persistKey = true; }, { push: true }),
@@ -90,8 +90,8 @@ export const CONNECTION_DIRECTIVES: readonly DirectiveSpec[] = [
   ign('rcvbuf', C, 'socket receive buffer size', 'the OS default buffer sizes are used', [1, 1], { push: true }),
   ign('socket-flags', C, 'socket flags such as TCP_NODELAY', 'Node sets TCP_NODELAY on TCP connections itself', [0, 15], { push: true }),
   ign('tcp-nodelay', C, 'set TCP_NODELAY', 'Node sets TCP_NODELAY on TCP connections itself', [0, 0]),
-  sup('mark', C, 'fwmark (SO_MARK) on the tunnel socket', [1, 1], (c, a) => { c.o.mark = A.int(a[0] ?? '', 'mark', 0, 0xffffffff); }),
-  sup('bind-dev', C, 'bind the tunnel socket to a device (VRF)', [1, 1], (c, a) => { c.o.bindDev = a[0]; }, { push: true }),
+  notYet(sup('mark', C, 'fwmark (SO_MARK) on the tunnel socket', [1, 1], (c, a) => { c.o.mark = A.int(a[0] ?? '', 'mark', 0, 0xffffffff); }), 'the socket gets no fwmark yet'),
+  notYet(sup('bind-dev', C, 'bind the tunnel socket to a device (VRF)', [1, 1], (c, a) => { c.o.bindDev = a[0]; }, { push: true }), 'the socket is not bound to a device yet'),
   ign('passtos', C, 'copy the TOS byte of tunnel packets to the outer packets', 'not implemented', [0, 0]),
   ign('fast-io', C, 'optimize UDP writes', 'no effect in ovpn-ts (removed in OpenVPN 2.7)', [0, 0]),
   ign('preresolve', C, 'resolve remotes before connecting', 'names are resolved on each attempt', [0, 1]),

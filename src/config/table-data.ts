@@ -3,7 +3,7 @@
  * negotiation options servers push (cipher-negotiation.rst, protocol-options.rst).
  */
 import * as A from './args.ts';
-import { ign, rej, sup, type DirectiveSpec } from './spec.ts';
+import { type DirectiveSpec, ign, notYet, rej, sup } from './spec.ts';
 
 const D = 'Data channel' as const;
 
@@ -51,10 +51,10 @@ export const DATA_DIRECTIVES: readonly DirectiveSpec[] = [
   sup('allow-compression', D, 'accept compression: no, asym (decompress only), yes', [1, 1], (c, a) => {
     c.o.allowCompression = A.oneOf(a[0] ?? '', 'allow-compression value', ['no', 'asym', 'yes']);
   }),
-  sup('compat-mode', D, 'behave like an older OpenVPN version (x.y.z)', [1, 1], (c, a) => {
+  notYet(sup('compat-mode', D, 'behave like an older OpenVPN version (x.y.z)', [1, 1], (c, a) => {
     if (!/^\d+\.\d+(\.\d+)?$/.test(a[0] ?? '')) throw new A.ArgError(`"${a[0] ?? ''}" is not a version such as 2.4.0`);
     c.o.compatMode = a[0];
-  }, { push: true }),
+  }, { push: true }), 'the 2.6 defaults are used'),
   sup('force-tls-key-material-export', D, 'require EKM key derivation', [0, 0], (c) => { c.o.forceTlsKeyMaterialExport = true; }),
   sup('key-derivation', D, 'data key derivation pushed by the server (tls-ekm)', [1, 1], (c, a) => { c.o.keyDerivation = A.oneOf(a[0] ?? '', 'key-derivation', ['tls-ekm']); }, { push: true, where: ['push'] }),
   sup('protocol-flags', D, 'negotiated protocol features pushed by the server', [1, 15], (c, a) => { c.o.protocolFlags = [...a]; }, { push: true, where: ['push'] }),

@@ -5,7 +5,7 @@
  */
 import * as A from './args.ts';
 import type { HttpProxy, ScriptHook } from './options.ts';
-import { ign, rej, SERVER_ONLY, sup, type ApplyCtx, type DirectiveSpec } from './spec.ts';
+import { type ApplyCtx, type DirectiveSpec, ign, notYet, rej, SERVER_ONLY, sup } from './spec.ts';
 
 const G = 'Generic' as const;
 const S = 'Scripts' as const;
@@ -62,38 +62,38 @@ export const GENERAL_DIRECTIVES: readonly DirectiveSpec[] = [
   sup('push-peer-info', 'Client', 'send more client details to the server', [0, 0], (c) => { c.o.pushPeerInfo = true; }),
   // --- scripts
   sup('script-security', S, 'which external commands may run: 0..3', [1, 1], (c, a) => { c.o.scriptSecurity = A.int(a[0] ?? '', 'script-security level', 0, 3); }),
-  sup('up', S, 'command run after the tunnel is up', [1, 15], script('up')),
-  sup('down', S, 'command run after the tunnel is down', [1, 15], script('down')),
-  sup('route-up', S, 'command run after routes are added', [1, 15], script('route-up')),
-  sup('route-pre-down', S, 'command run before routes are removed', [1, 15], script('route-pre-down')),
-  sup('ipchange', S, 'command run when the remote address changes', [1, 15], script('ipchange')),
-  sup('tls-verify', S, 'command run to verify each certificate in the chain', [1, 15], script('tls-verify')),
-  sup('up-delay', S, 'run up after the TLS handshake', [0, 0], (c) => { c.o.upDelay = true; }),
-  sup('up-restart', S, 'run up/down on restarts too', [0, 0], (c) => { c.o.upRestart = true; }),
-  sup('down-pre', S, 'run down before closing the device', [0, 0], (c) => { c.o.downPre = true; }),
+  notYet(sup('up', S, 'command run after the tunnel is up', [1, 15], script('up')), 'ovpn-ts does not run scripts yet'),
+  notYet(sup('down', S, 'command run after the tunnel is down', [1, 15], script('down')), 'ovpn-ts does not run scripts yet'),
+  notYet(sup('route-up', S, 'command run after routes are added', [1, 15], script('route-up')), 'ovpn-ts does not run scripts yet'),
+  notYet(sup('route-pre-down', S, 'command run before routes are removed', [1, 15], script('route-pre-down')), 'ovpn-ts does not run scripts yet'),
+  notYet(sup('ipchange', S, 'command run when the remote address changes', [1, 15], script('ipchange')), 'ovpn-ts does not run scripts yet'),
+  notYet(sup('tls-verify', S, 'command run to verify each certificate in the chain', [1, 15], script('tls-verify')), 'refused when connecting: a script that is not run would accept servers it should refuse'),
+  notYet(sup('up-delay', S, 'run up after the TLS handshake', [0, 0], (c) => { c.o.upDelay = true; }), 'ovpn-ts does not run scripts yet'),
+  notYet(sup('up-restart', S, 'run up/down on restarts too', [0, 0], (c) => { c.o.upRestart = true; }), 'ovpn-ts does not run scripts yet'),
+  notYet(sup('down-pre', S, 'run down before closing the device', [0, 0], (c) => { c.o.downPre = true; }), 'ovpn-ts does not run scripts yet'),
   rej('plugin', S, 'load an OpenVPN plugin (.so)', 'OpenVPN plugins are native modules for the C daemon and cannot be loaded'),
   // --- logging and process
   sup('verb', L, 'log verbosity 0..11', [1, 1], (c, a) => { c.o.verb = A.int(a[0] ?? '', 'verb', 0, 11); }, { push: true }),
   sup('mute', L, 'log at most n consecutive messages of one kind', [1, 1], (c, a) => { c.o.mute = A.int(a[0] ?? '', 'mute', 0, 1_000_000); }, { push: true }),
-  sup('errors-to-stderr', L, 'write errors to stderr', [0, 0], (c) => { c.o.errorsToStderr = true; }, { push: true }),
+  notYet(sup('errors-to-stderr', L, 'write errors to stderr', [0, 0], (c) => { c.o.errorsToStderr = true; }, { push: true }), 'all log lines go to the same place'),
   sup('log', L, 'log to a file (truncate)', [1, 1], (c, a) => { c.o.log = { path: c.resolve(a[0] ?? ''), append: false }; }),
   sup('log-append', L, 'log to a file (append)', [1, 1], (c, a) => { c.o.log = { path: c.resolve(a[0] ?? ''), append: true }; }),
-  sup('syslog', L, 'log to syslog [name]', [0, 1], (c, a) => { c.o.syslog = a[0] ?? 'openvpn'; }),
-  sup('daemon', L, 'run in the background [name]', [0, 1], (c, a) => { c.o.daemon = a[0] ?? 'openvpn'; }),
+  notYet(sup('syslog', L, 'log to syslog [name]', [0, 1], (c, a) => { c.o.syslog = a[0] ?? 'openvpn'; }), 'logs go to stdout or the --log file; journald captures stdout under systemd'),
+  notYet(sup('daemon', L, 'run in the background [name]', [0, 1], (c, a) => { c.o.daemon = a[0] ?? 'openvpn'; }), 'ovpn-ts stays in the foreground; run it under systemd or an init script'),
   sup('suppress-timestamps', L, 'no timestamps in the log', [0, 0], (c) => { c.o.suppressTimestamps = true; }),
-  sup('machine-readable-output', L, 'prefix log lines with a machine-readable level', [0, 0], (c) => { c.o.machineReadableOutput = true; }),
-  sup('status', L, 'write a status file every n seconds', [1, 2], (c, a) => {
+  notYet(sup('machine-readable-output', L, 'prefix log lines with a machine-readable level', [0, 0], (c) => { c.o.machineReadableOutput = true; }), 'use --log-json for machine-readable logs'),
+  notYet(sup('status', L, 'write a status file every n seconds', [1, 2], (c, a) => {
     c.o.status = { path: c.resolve(a[0] ?? ''), seconds: a[1] === undefined ? 60 : A.int(a[1], 'status interval', 1, 86_400) };
-  }),
-  sup('status-version', L, 'status file format 1..3', [1, 1], (c, a) => { c.o.statusVersion = A.int(a[0] ?? '', 'status-version', 1, 3); }),
+  }), 'no status file is written yet'),
+  notYet(sup('status-version', L, 'status file format 1..3', [1, 1], (c, a) => { c.o.statusVersion = A.int(a[0] ?? '', 'status-version', 1, 3); }), 'no status file is written yet'),
   sup('writepid', G, 'write the process id to a file', [1, 1], (c, a) => { c.o.writepid = c.resolve(a[0] ?? ''); }),
-  sup('user', G, 'drop privileges to this user after setup', [1, 1], (c, a) => { c.o.user = a[0]; }),
-  sup('group', G, 'drop privileges to this group after setup', [1, 1], (c, a) => { c.o.group = a[0]; }),
+  notYet(sup('user', G, 'drop privileges to this user after setup', [1, 1], (c, a) => { c.o.user = a[0]; }), 'ovpn-ts keeps its privileges (it needs CAP_NET_ADMIN to restore routes on exit)'),
+  notYet(sup('group', G, 'drop privileges to this group after setup', [1, 1], (c, a) => { c.o.group = a[0]; }), 'ovpn-ts keeps its privileges (it needs CAP_NET_ADMIN to restore routes on exit)'),
   rej('chroot', G, 'chroot after setup', 'not supported: a Node.js process cannot chroot safely'),
   ign('setcon', G, 'SELinux context', 'not supported', [1, 1]),
-  sup('mlock', G, 'lock memory', [0, 0], (c) => { c.o.mlock = true; }),
+  notYet(sup('mlock', G, 'lock memory', [0, 0], (c) => { c.o.mlock = true; }), 'memory is not locked'),
   sup('nice', G, 'process priority', [1, 1], (c, a) => { c.o.nice = A.int(a[0] ?? '', 'nice', -20, 19); }, { push: false }),
-  sup('remap-usr1', G, 'turn SIGUSR1 into SIGHUP or SIGTERM', [1, 1], (c, a) => { c.o.remapUsr1 = A.oneOf(a[0] ?? '', 'signal', ['SIGHUP', 'SIGTERM']); }),
+  notYet(sup('remap-usr1', G, 'turn SIGUSR1 into SIGHUP or SIGTERM', [1, 1], (c, a) => { c.o.remapUsr1 = A.oneOf(a[0] ?? '', 'signal', ['SIGHUP', 'SIGTERM']); }), 'SIGUSR1 always restarts the connection'),
   ign('memstats', L, 'write memory statistics', 'not implemented', [1, 1]),
   ign('msg-channel', G, 'Windows message pipe', 'Windows-only', [1, 1]),
   ign('shaper', G, 'limit outgoing bandwidth', 'not implemented', [1, 1], { push: true }),
@@ -118,7 +118,7 @@ export const GENERAL_DIRECTIVES: readonly DirectiveSpec[] = [
   rej('management-external-key', M, 'private key held by the management client', NO_MGMT),
   rej('management-external-cert', M, 'certificate held by the management client', NO_MGMT),
   // --- proxies
-  sup('http-proxy', P, 'connect through an HTTP proxy: host port [authfile|auto|auto-nct|stdin] [auth-method]', [1, 4], (c, a) => {
+  notYet(sup('http-proxy', P, 'connect through an HTTP proxy: host port [authfile|auto|auto-nct|stdin] [auth-method]', [1, 4], (c, a) => {
     c.ce.httpProxy = {
       host: A.host(a[0] ?? '', 'proxy host'),
       port: a[1] === undefined ? 8080 : A.port(a[1], 'proxy port'),
@@ -126,17 +126,17 @@ export const GENERAL_DIRECTIVES: readonly DirectiveSpec[] = [
       authMethod: a[3] === undefined ? undefined : A.oneOf(a[3], 'proxy auth method', ['none', 'basic', 'digest', 'ntlm2']),
       options: c.ce.httpProxy?.options ?? [],
     };
-  }, { conn: true }),
-  sup('http-proxy-user-pass', P, 'proxy credentials (file or inline block)', [1, 1], (c, a) => { c.o.httpProxyUserPass = c.fileRef(a[0]); }, { inline: true }),
-  sup('http-proxy-option', P, 'VERSION, AGENT or CUSTOM-HEADER for the HTTP proxy', [1, 3], (c, a) => {
+  }, { conn: true }), 'refused when connecting: ovpn-ts would otherwise connect directly'),
+  notYet(sup('http-proxy-user-pass', P, 'proxy credentials (file or inline block)', [1, 1], (c, a) => { c.o.httpProxyUserPass = c.fileRef(a[0]); }, { inline: true }), 'HTTP proxies are refused when connecting'),
+  notYet(sup('http-proxy-option', P, 'VERSION, AGENT or CUSTOM-HEADER for the HTTP proxy', [1, 3], (c, a) => {
     A.oneOf(a[0] ?? '', 'http-proxy-option', ['VERSION', 'AGENT', 'CUSTOM-HEADER']);
     if (c.ce.httpProxy === undefined) throw new A.ArgError('http-proxy-option needs an http-proxy before it');
     c.ce.httpProxy.options.push([...a]);
-  }, { conn: true }),
+  }, { conn: true }), 'HTTP proxies are refused when connecting'),
   ign('http-proxy-override', P, 'override the proxy (management)', NO_MGMT, [2, 3]),
-  sup('socks-proxy', P, 'connect through a SOCKS5 proxy: host [port] [authfile]', [1, 3], (c, a) => {
+  notYet(sup('socks-proxy', P, 'connect through a SOCKS5 proxy: host [port] [authfile]', [1, 3], (c, a) => {
     c.ce.socksProxy = { host: A.host(a[0] ?? '', 'proxy host'), port: a[1] === undefined ? 1080 : A.port(a[1], 'proxy port'), authFile: a[2] === undefined ? undefined : c.fileRef(a[2]) };
-  }, { conn: true }),
+  }, { conn: true }), 'refused when connecting: ovpn-ts would otherwise connect directly'),
   // --- server only
   ...['server', 'server-ipv6', 'server-bridge', 'push', 'push-reset', 'push-remove', 'ifconfig-pool', 'ifconfig-pool-persist',
     'ifconfig-ipv6-pool', 'hash-size', 'connect-freq', 'connect-freq-initial', 'max-clients', 'max-routes-per-client',

@@ -4,7 +4,7 @@
  */
 import * as A from './args.ts';
 import type { DnsServer, Draft } from './options.ts';
-import { ign, rej, sup, type ApplyCtx, type DirectiveSpec } from './spec.ts';
+import { type ApplyCtx, type DirectiveSpec, ign, notYet, rej, sup } from './spec.ts';
 
 const TUN = 'Tunnel device' as const;
 const R = 'Routing' as const;
@@ -117,7 +117,7 @@ function dns(c: ApplyCtx, a: readonly string[]): void {
 export const NETWORK_DIRECTIVES: readonly DirectiveSpec[] = [
   sup('dev', TUN, 'tunnel device: tun, tunN, a name, or null (no device); tap is not supported', [1, 1], (c, a) => { c.o.dev = A.host(a[0] ?? '', 'device name'); }),
   sup('dev-type', TUN, 'device type when the name does not say: tun or tap', [1, 1], (c, a) => { c.o.devType = A.oneOf(a[0] ?? '', 'dev-type', ['tun', 'tap']); }),
-  sup('dev-node', TUN, 'path of the tun clone device', [1, 1], (c, a) => { c.o.devNode = a[0]; }),
+  notYet(sup('dev-node', TUN, 'path of the tun clone device', [1, 1], (c, a) => { c.o.devNode = a[0]; }), 'the TUN device is always opened through /dev/net/tun'),
   sup('topology', TUN, 'addressing topology: net30, p2p, subnet', [1, 1], (c, a) => { c.o.topology = A.oneOf(a[0] ?? '', 'topology', ['net30', 'p2p', 'subnet']); }, route),
   sup('ifconfig', TUN, 'tunnel IPv4 address and peer address or netmask', [2, 2], (c, a) => {
     c.o.ifconfig = { local: A.ipv4(a[0] ?? '', 'ifconfig local address'), remoteOrNetmask: A.ipv4(a[1] ?? '', 'ifconfig remote address or netmask') };
@@ -131,7 +131,7 @@ export const NETWORK_DIRECTIVES: readonly DirectiveSpec[] = [
   ign('lladdr', TUN, 'MAC address of a tap device', 'tap devices are not supported', [1, 1], route),
   ign('tun-ipv6', TUN, 'enable IPv6 on the tun device', 'no effect since OpenVPN 2.4: IPv6 always works', [0, 0], { push: true }),
   ign('iproute', TUN, 'alternative ip command', 'ovpn-ts talks rtnetlink directly', [1, 1]),
-  sup('txqueuelen', TUN, 'tun transmit queue length', [1, 1], (c, a) => { c.o.txqueuelen = A.int(a[0] ?? '', 'txqueuelen', 0, 1_000_000); }),
+  notYet(sup('txqueuelen', TUN, 'tun transmit queue length', [1, 1], (c, a) => { c.o.txqueuelen = A.int(a[0] ?? '', 'txqueuelen', 0, 1_000_000); }), 'the device keeps the kernel default queue length'),
   ign('disable-dco', TUN, 'do not use the data channel offload kernel module', 'ovpn-ts never uses DCO', [0, 0]),
   ign('windows-driver', TUN, 'Windows tun driver', WIN, [1, 1]),
   rej('mktun', TUN, 'create a persistent tun device', 'standalone OpenVPN mode, not provided by ovpn-ts', { where: ['cmdline'] }),
@@ -145,19 +145,19 @@ export const NETWORK_DIRECTIVES: readonly DirectiveSpec[] = [
     c.o.routeDelay = { seconds: a[0] === undefined ? 0 : A.int(a[0], 'route-delay', 0, 3600), windowsSeconds: a[1] === undefined ? 30 : A.int(a[1], 'route-delay window', 0, 3600) };
   }, route),
   sup('redirect-gateway', R, 'send all traffic through the VPN [def1 ipv6 !ipv4 bypass-dhcp block-local ...]', [0, 8], (c, a) => { c.o.redirectGateway = redirectFlags(a); }, route),
-  sup('redirect-private', R, 'like redirect-gateway without changing the default route', [0, 8], (c, a) => { c.o.redirectPrivate = redirectFlags(a); }, route),
-  sup('block-ipv6', R, 'drop IPv6 traffic not carried by the VPN', [0, 0], (c) => { c.o.blockIpv6 = true; }, route),
+  notYet(sup('redirect-private', R, 'like redirect-gateway without changing the default route', [0, 8], (c, a) => { c.o.redirectPrivate = redirectFlags(a); }, route), 'no routes are added for it yet'),
+  notYet(sup('block-ipv6', R, 'drop IPv6 traffic not carried by the VPN', [0, 0], (c) => { c.o.blockIpv6 = true; }, route), 'IPv6 outside the tunnel is not blocked yet'),
   sup('route-nopull', R, 'ignore routes and DNS pushed by the server', [0, 0], (c) => { c.o.routeNopull = true; }),
   sup('route-noexec', R, 'do not add routes (leave it to scripts)', [0, 0], (c) => { c.o.routeNoexec = true; }),
   sup('pull-filter', R, 'accept, ignore or reject pushed options by prefix', [2, 2], (c, a) => {
     c.o.pullFilters.push({ action: A.oneOf(a[0] ?? '', 'pull-filter action', ['accept', 'ignore', 'reject']), prefix: a[1] ?? '' });
   }),
-  sup('allow-pull-fqdn', R, 'allow host names in pushed routes', [0, 0], (c) => { c.o.allowPullFqdn = true; }),
+  notYet(sup('allow-pull-fqdn', R, 'allow host names in pushed routes', [0, 0], (c) => { c.o.allowPullFqdn = true; }), 'pushed routes must use addresses'),
   rej('client-nat', R, 'NAT rules applied by OpenVPN', 'not implemented by ovpn-ts', route),
   ign('max-routes', R, 'route limit', 'removed in OpenVPN 2.4: no limit', [0, 1], route),
   ign('route-method', R, 'Windows route method', WIN, [1, 1], route),
-  sup('dhcp-option', DNS, 'DNS, DNS6, DOMAIN, DOMAIN-SEARCH, ... settings', [1, 2], dhcpOption, route),
-  sup('dns', DNS, 'DNS servers and search domains (OpenVPN 2.6 syntax)', [2, 15], dns, route),
+  notYet(sup('dhcp-option', DNS, 'DNS, DNS6, DOMAIN, DOMAIN-SEARCH, ... settings', [1, 2], dhcpOption, route), 'DNS settings are not applied to the system yet'),
+  notYet(sup('dns', DNS, 'DNS servers and search domains (OpenVPN 2.6 syntax)', [2, 15], dns, route), 'DNS settings are not applied to the system yet'),
   ign('block-outside-dns', DNS, 'block DNS outside the tunnel', WIN, [0, 0], route),
   ign('register-dns', DNS, 'register DNS with Windows', WIN, [0, 0], route),
   ign('ip-win32', DNS, 'how Windows sets the address', WIN, [1, 3], route),

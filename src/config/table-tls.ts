@@ -2,7 +2,7 @@
  * Directive rows: TLS, PKI and control-channel protection (tls-options.rst, encryption-options.rst).
  */
 import * as A from './args.ts';
-import { ign, rej, SERVER_ONLY, sup, type DirectiveSpec } from './spec.ts';
+import { type DirectiveSpec, ign, notYet, rej, SERVER_ONLY, sup } from './spec.ts';
 
 const T = 'TLS' as const;
 const inline = { inline: true } as const;
@@ -19,7 +19,7 @@ export const TLS_DIRECTIVES: readonly DirectiveSpec[] = [
   sup('tls-client', T, 'act as the TLS client (implied by client)', [0, 0], (c) => { c.o.tlsClient = true; }),
   rej('tls-server', 'Server only', 'act as the TLS server', SERVER_ONLY),
   sup('ca', T, 'CA certificate(s) that sign the server certificate (PEM)', [1, 1], (c, a) => { c.o.ca = c.fileRef(a[0]); }, inline),
-  sup('capath', T, 'directory of CA certificates and CRLs', [1, 1], (c, a) => { c.o.capath = c.resolve(a[0] ?? ''); }),
+  notYet(sup('capath', T, 'directory of CA certificates and CRLs', [1, 1], (c, a) => { c.o.capath = c.resolve(a[0] ?? ''); }), 'refused when connecting: put the CA certificates in ca'),
   sup('cert', T, 'client certificate (PEM)', [1, 1], (c, a) => { c.o.cert = c.fileRef(a[0]); }, inline),
   sup('key', T, 'client private key (PEM)', [1, 1], (c, a) => { c.o.key = c.fileRef(a[0]); }, inline),
   sup('extra-certs', T, 'extra intermediate certificates to send', [1, 1], (c, a) => { c.o.extraCerts = c.fileRef(a[0]); }, inline),
@@ -45,13 +45,13 @@ export const TLS_DIRECTIVES: readonly DirectiveSpec[] = [
     if ((a[0] ?? '') === '') throw new A.ArgError('the name must not be empty');
     c.o.verifyX509Name = { name: a[0] ?? '', type: a[1] === undefined ? 'subject' : A.oneOf(a[1], 'verify-x509-name type', ['subject', 'name', 'name-prefix']) };
   }),
-  sup('peer-fingerprint', T, 'accept the server by SHA-256 certificate fingerprint(s)', [1, 1], (c, a) => {
+  notYet(sup('peer-fingerprint', T, 'accept the server by SHA-256 certificate fingerprint(s)', [1, 1], (c, a) => {
     const text = c.entry.inline ?? a[0] ?? '';
     for (const line of text.split('\n')) {
       const t = line.trim();
       if (t !== '' && !t.startsWith('#') && !t.startsWith(';')) c.o.peerFingerprints.push(fingerprint(t));
     }
-  }, inline),
+  }, inline), 'refused when connecting: use ca with the CA certificate of the server'),
   rej('verify-hash', T, 'accept a CA by hash', 'deprecated; use peer-fingerprint', inline),
   sup('tls-version-min', T, 'minimum TLS version [or-highest]', [1, 2], (c, a) => {
     if (a[1] !== undefined) A.oneOf(a[1], 'flag', ['or-highest']);
@@ -61,9 +61,9 @@ export const TLS_DIRECTIVES: readonly DirectiveSpec[] = [
   sup('tls-cipher', T, 'TLS 1.2 cipher list (OpenSSL syntax)', [1, 1], (c, a) => { c.o.tlsCipher = a[0]; }),
   sup('tls-ciphersuites', T, 'TLS 1.3 cipher suites', [1, 1], (c, a) => { c.o.tlsCiphersuites = a[0]; }),
   sup('tls-groups', T, 'key exchange groups, colon separated', [1, 1], (c, a) => { c.o.tlsGroups = a[0]; }),
-  sup('tls-cert-profile', T, 'certificate strength profile', [1, 1], (c, a) => {
+  notYet(sup('tls-cert-profile', T, 'certificate strength profile', [1, 1], (c, a) => {
     c.o.tlsCertProfile = A.oneOf(a[0] ?? '', 'tls-cert-profile', ['insecure', 'legacy', 'preferred', 'suiteb']);
-  }),
+  }), 'the default OpenSSL security level applies'),
   ign('ecdh-curve', T, 'ECDH curve', 'deprecated; use tls-groups', [1, 1]),
   sup('hand-window', T, 'seconds allowed for the TLS handshake', [1, 1], (c, a) => { c.o.handWindow = A.int(a[0] ?? '', 'hand-window', 1, HOUR); }, { push: false }),
   sup('tls-timeout', T, 'control packet retransmit timeout (seconds)', [1, 1], (c, a) => { c.o.tlsTimeout = A.int(a[0] ?? '', 'tls-timeout', 1, 600); }),
@@ -71,11 +71,11 @@ export const TLS_DIRECTIVES: readonly DirectiveSpec[] = [
     c.o.renegSec = A.int(a[0] ?? '', 'reneg-sec', 0, 30 * 24 * HOUR);
     if (a[1] !== undefined) A.int(a[1], 'reneg-sec max', 0, 30 * 24 * HOUR);
   }),
-  sup('reneg-bytes', T, 'renegotiate after n bytes', [1, 1], (c, a) => { c.o.renegBytes = A.int(a[0] ?? '', 'reneg-bytes', 0, Number.MAX_SAFE_INTEGER); }),
-  sup('reneg-pkts', T, 'renegotiate after n packets', [1, 1], (c, a) => { c.o.renegPkts = A.int(a[0] ?? '', 'reneg-pkts', 0, Number.MAX_SAFE_INTEGER); }),
+  notYet(sup('reneg-bytes', T, 'renegotiate after n bytes', [1, 1], (c, a) => { c.o.renegBytes = A.int(a[0] ?? '', 'reneg-bytes', 0, Number.MAX_SAFE_INTEGER); }), 'renegotiation happens on reneg-sec and the packet-id limit'),
+  notYet(sup('reneg-pkts', T, 'renegotiate after n packets', [1, 1], (c, a) => { c.o.renegPkts = A.int(a[0] ?? '', 'reneg-pkts', 0, Number.MAX_SAFE_INTEGER); }), 'renegotiation happens on reneg-sec and the packet-id limit'),
   sup('tran-window', T, 'seconds the old key stays valid after renegotiation', [1, 1], (c, a) => { c.o.tranWindow = A.int(a[0] ?? '', 'tran-window', 1, 30 * 24 * HOUR); }),
   sup('tls-exit', T, 'exit on TLS negotiation failure', [0, 0], (c) => { c.o.tlsExit = true; }),
-  sup('x509-track', T, 'export a certificate field to scripts', [1, 1], (c, a) => { c.o.x509Track.push(a[0] ?? ''); }),
+  notYet(sup('x509-track', T, 'export a certificate field to scripts', [1, 1], (c, a) => { c.o.x509Track.push(a[0] ?? ''); }), 'ovpn-ts does not run scripts yet'),
   sup('key-direction', T, 'direction (0 or 1) for an inline tls-auth key', [1, 1], (c, a) => { c.ce.keyDirection = A.keyDirection(a[0] ?? ''); }, { conn: true }),
   sup('tls-auth', T, 'HMAC-authenticate control packets with a static key [direction]', [1, 2], (c, a) => {
     c.ce.tlsAuth = { key: c.fileRef(a[0]), direction: a[1] === undefined ? undefined : A.keyDirection(a[1]) };
@@ -97,7 +97,7 @@ export const TLS_DIRECTIVES: readonly DirectiveSpec[] = [
   rej('pkcs11-cert-private', T, 'PKCS#11 certificate is private', 'PKCS#11 tokens are not supported'),
   rej('cryptoapicert', T, 'Windows certificate store', 'Windows-only'),
   ign('engine', T, 'OpenSSL engine', 'OpenSSL engines are not used by ovpn-ts', [0, 1]),
-  sup('providers', T, 'OpenSSL 3 providers to load (e.g. legacy)', [1, 15], (c, a) => { c.o.providers = [...a]; }),
+  notYet(sup('providers', T, 'OpenSSL 3 providers to load (e.g. legacy)', [1, 15], (c, a) => { c.o.providers = [...a]; }), 'the OpenSSL providers of Node are used as they are'),
   ign('single-session', T, 'allow one session only', 'no effect on a client', [0, 0]),
   ign('tls-export-cert', 'Scripts', 'write peer certificates to a directory for scripts', 'not implemented', [1, 1]),
   rej('x509-username-field', 'Server only', 'certificate field used as username', SERVER_ONLY),

@@ -20,5 +20,7 @@ export interface LinkEvents {
 export interface Link {
   readonly proto: 'udp' | 'tcp';
   send(bytes: Uint8Array): void;
+  /** `float`: the server moved; send to this endpoint from now on (UDP only). */
+  setRemote?(remote: Endpoint): void;
   close(): void;
 }

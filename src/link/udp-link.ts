@@ -45,12 +45,16 @@ export async function openUdpLink(opts: UdpLinkOptions, on: LinkEvents): Promise
     await new Promise<void>((resolve) => sock.connect(opts.remote.port, opts.remote.address, () => resolve()));
   }
   let closed = false;
+  let remote = opts.remote;
   return {
     proto: 'udp',
     send(bytes) {
       if (closed) return;
-      if (opts.float) sock.send(bytes, opts.remote.port, opts.remote.address);
+      if (opts.float) sock.send(bytes, remote.port, remote.address);
       else sock.send(bytes);
+    },
+    setRemote(next) {
+      if (opts.float) remote = next;
     },
     close() {
       if (closed) return;

@@ -103,3 +103,14 @@ test('command-line order: a later option wins over the config file', async () =>
   const r2 = await run(['--verb', '7', '--config', 'test/fixtures/configs/good/pivpn-tls-crypt.ovpn', '--check']);
   assert.doesNotMatch(r2.stdout, /^\s+verb 7$/m, 'the file read after --verb 7 sets its own verb');
 });
+
+test('a config with an HTTP proxy passes --check with a warning but is refused when connecting (never a silent direct connection)', async () => {
+  const config = 'test/fixtures/configs/good/http-proxy-basic-auth.ovpn';
+  const check = await run(['--check', '--config', config]);
+  assert.equal(check.code, 0, check.stderr);
+  assert.match(check.stderr, /http-proxy: warning: not acted on yet: refused when connecting/);
+  const connect = await run(['--config', config, '--dev', 'null']);
+  assert.equal(connect.code, 3, connect.stderr + connect.stdout);
+  assert.match(connect.stderr, /http-proxy is not implemented yet: ovpn-ts would connect directly/);
+  assert.doesNotMatch(connect.stdout, /link remote/, 'nothing was sent');
+});
