@@ -88,13 +88,17 @@ export function negotiateDataChannel(pushed: ClientOptions, local: ClientOptions
   if (spec === undefined || reason !== undefined) return { ok: false, error: reason ?? `unknown cipher ${cipher}` };
   const compression = compressionMode(pushed);
   const flags = new Set(pushed.protocolFlags);
+  const useEkm = pushed.keyDerivation === 'tls-ekm' || flags.has('tls-ekm');
+  if (local.forceTlsKeyMaterialExport && !useEkm) {
+    return { ok: false, error: 'the server did not agree to TLS keying-material export and force-tls-key-material-export is set' };
+  }
   return {
     ok: true,
     params: {
       cipher: spec.name,
       auth: spec.mode === 'cbc' ? pushed.auth : undefined,
       peerId: pushed.peerId,
-      useEkm: pushed.keyDerivation === 'tls-ekm' || flags.has('tls-ekm'),
+      useEkm,
       compression,
       pingSeconds: pushed.keepalive?.interval ?? pushed.ping,
       pingRestartSeconds: pushed.keepalive?.timeout ?? pushed.pingRestart,
