@@ -186,7 +186,9 @@ export class Attempt {
       if (this.#params?.ccExit === true) {
         this.#applyAll(this.#session.exitNotify());
       } else {
-        this.#sendData(this.#tx.subarray(0, writeOcc(this.#tx, OccOpcode.EXIT)));
+        // its own buffer: sealing writes into #tx, which must not also be the source
+        const occ = new Uint8Array(32);
+        this.#sendData(occ.subarray(0, writeOcc(occ, OccOpcode.EXIT)));
       }
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -238,18 +240,12 @@ export class Attempt {
     this.#link?.setRemote?.(from);
   }
 
-  /** Seals a payload (IP packet, ping, OCC) with the primary key and sends it. */
+  /** Seals a payload (ping, OCC) with the primary key and sends it. */
   #sendData(payload: Uint8Array): void {
-    const data = this.#data;
-    const link = this.#link;
-    if (data === undefined || link === undefined) return;
-    const n = data.sealPacket(payload, payload.byteLength, this.#tx);
-    if (n <= 0) return;
-    link.send(this.#tx.subarray(0, n));
-    this.#keepalive.sent(this.#d.clock.now());
+    this.sendFromTunnel(payload, payload.byteLength);
   }
 
-  /** Packets the tunnel read from the OS: seal and send (called by the tunnel's drain loop). */
+  /** Seals packet[0, len) (from the tunnel's drain loop, or a ping/OCC) and sends it. */
   readonly sendFromTunnel = (packet: Uint8Array, len: number): void => {
     const data = this.#data;
     const link = this.#link;

@@ -257,3 +257,19 @@ test(
     }
   },
 );
+
+test('explicit-exit-notify without cc-exit: the server receives one OCC EXIT when the client stops', async () => {
+  const lb = await Loopback.start({ seed: 71, wrap: 'tls-crypt', push: PRF_PUSH, config: ['explicit-exit-notify 1'] });
+  try {
+    await connect(lb);
+    const server = lb.server;
+    assert.ok(server !== undefined);
+    assert.equal(server.counters.exitMessages, 0);
+    const stopped = lb.attempt.stop();
+    await lb.runUntil(() => server.counters.exitMessages > 0, 2_000);
+    await stopped;
+    assert.equal(server.counters.exitMessages, 1, 'the OCC EXIT must decrypt and classify as occ-exit on the server');
+  } finally {
+    await lb.close();
+  }
+});
