@@ -111,7 +111,9 @@ export class Client {
         const ce = connections[index];
         if (ce === undefined) break;
         const outcome = await this.#attemptOnce(ce, o.connections.indexOf(ce));
-        if (outcome === 'stopped' || this.#stop !== undefined) break;
+        if (this.#stop !== undefined) break;
+        // SIGUSR1/SIGHUP stopped the attempt: connect again at once, to the same remote
+        if (outcome === 'stopped') continue;
         if (outcome instanceof OvpnError) {
           this.#log.error(outcome.message);
           result = exitCodeFor(outcome);
