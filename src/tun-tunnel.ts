@@ -35,6 +35,11 @@ const READ_BUF_SIZE = 65536;
 /** mtu.h TUN_MTU_DEFAULT. */
 const TUN_MTU_DEFAULT = 1500;
 
+interface Gateways {
+  readonly netGateway: NetGateway | undefined;
+  readonly netGateway6: NetGateway | undefined;
+}
+
 export interface TunTunnelDeps {
   readonly openDevice: (o: LinuxTunOptions) => TunDevice;
   readonly net: NetBackend;
@@ -53,6 +58,8 @@ export class TunTunnelImpl implements Tunnel {
   #ops: readonly NetOp[] = [];
   #send: SendFromTunnel | undefined;
   #mss = 0;
+  /** The original gateways, read before the changes in #journal were made. */
+  #gateways: Gateways | undefined;
   /** Bumped on detach/close so a pump armed by an earlier open stops. */
   #gen = 0;
   #closed = false;
@@ -99,13 +106,20 @@ export class TunTunnelImpl implements Tunnel {
       throw new OsError('OS', `fragment ${ce.fragment}: not supported by ovpn-ts (remove 'fragment' from the config and the server; use tun-mtu/mssfix instead)`);
     }
     const dev = this.#openDevice(ce.tunMtu);
-    const plan = planNetwork(await this.#planInput(pushed, remote, dev.name, ce));
-    for (const w of plan.warnings) this.#log.warn(w);
-    const ops = plan.ops.filter((op) => keepOp(op, pushed));
+    // With our changes still in place (persist-tun) the kernel's default route may be our own:
+    // compare against a plan made with the gateways read before them, re-plan after undoing.
+    let plan = planNetwork(await this.#planInput(pushed, remote, dev.name, ce, this.#journal === undefined ? undefined : this.#gateways));
+    let ops = plan.ops.filter((op) => keepOp(op, pushed));
     if (this.#journal !== undefined && sameOps(ops, this.#ops)) {
+      for (const w of plan.warnings) this.#log.warn(w);
       this.#log.info('Preserving previous TUN/TAP instance: ' + dev.name);
     } else {
-      await this.#undoJournal();
+      if (this.#journal !== undefined) {
+        await this.#undoJournal();
+        plan = planNetwork(await this.#planInput(pushed, remote, dev.name, ce, undefined));
+        ops = plan.ops.filter((op) => keepOp(op, pushed));
+      }
+      for (const w of plan.warnings) this.#log.warn(w);
       await this.#apply(dev.name, ops, pushed);
     }
     this.#mss = mssForFrame(frameOf(pushed, ce, remote));
@@ -173,12 +187,14 @@ export class TunTunnelImpl implements Tunnel {
     dev.waitReadable(drain);
   }
 
-  async #planInput(p: ClientOptions, remote: Endpoint, dev: string, ce: ConnectionEntry): Promise<PlanInput> {
+  /** `known`: the gateways read before our changes (they may hide the real ones now). */
+  async #planInput(p: ClientOptions, remote: Endpoint, dev: string, ce: ConnectionEntry, known: Gateways | undefined): Promise<PlanInput> {
     const rg = redirectOf(p);
     const needGw = rg !== undefined || p.routes.some((r) => r.gateway === 'net_gateway' || r.network === 'net_gateway');
     const needGw6 = (rg?.ipv6 === true && remote.family === 6) || p.routesIpv6.some((r) => r.gateway === 'net_gateway');
-    const netGateway = needGw ? await this.#defaultGateway4(rg?.blockLocal === true) : undefined;
-    const netGateway6 = needGw6 ? await this.#gateway(remote.family === 6 ? remote.address : '2000::', false) : undefined;
+    const netGateway = known !== undefined ? known.netGateway : needGw ? await this.#defaultGateway4(rg?.blockLocal === true) : undefined;
+    const netGateway6 = known !== undefined ? known.netGateway6 : needGw6 ? await this.#gateway(remote.family === 6 ? remote.address : '2000::', false) : undefined;
+    if (known === undefined) this.#gateways = { netGateway, netGateway6 };
     const topology = p.topology ?? 'net30';
     return {
       dev,
