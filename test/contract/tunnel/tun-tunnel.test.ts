@@ -406,6 +406,42 @@ describe('TunTunnelImpl over MemoryTun + MemoryNetBackend', () => {
     assert.equal(w.tuns[0]?.closed, true);
   });
 
+  it('with persist-tun and a plain redirect-gateway, reopening reads the original default gateway, not its own', async () => {
+    const o = options('persist-tun\n');
+    const net = new MemoryNetBackend({ ...host(), routes: [
+      { family: 4, dst: '192.168.1.0', prefixLen: 24, dev: 'eth0' },
+      { family: 4, dst: '0.0.0.0', prefixLen: 0, gateway: '192.168.1.1', dev: 'eth0' },
+    ] });
+    const w = world(o, net);
+    await w.tunnel.init();
+    const before = await snapshot(w.net);
+    const lines = PUSHED.map((l) => (l === 'redirect-gateway def1' ? 'redirect-gateway' : l));
+    await w.tunnel.open(pushed(o, lines), SERVER, () => {});
+    const during = await snapshot(w.net);
+    assert.deepEqual(during.routes.filter((r) => r.prefixLen === 0).map(fmt), ['0.0.0.0/0 via 10.8.0.1 dev tun0']);
+    assert.ok(during.routes.map(fmt).includes('198.51.100.7/32 via 192.168.1.1 dev eth0'));
+    const calls = w.net.log.length;
+    await w.tunnel.detach();
+    await w.tunnel.open(pushed(o, lines), SERVER, () => {});
+    assert.deepEqual(await snapshot(w.net), during);
+    assert.equal(w.net.log.length, calls, 'the same push is recognised as the same plan: nothing redone');
+    assert.ok(w.log.text().includes('Preserving previous TUN/TAP instance: tun0'));
+    assert.deepEqual(w.log.records.filter((r) => r.kind === 'error' || r.kind === 'warn'), []);
+    // A different push: undone, then planned again from the restored table.
+    await w.tunnel.detach();
+    const changed = lines.map((l) => (l === 'route 10.99.0.0 255.255.0.0' ? 'route 10.77.0.0 255.255.0.0' : l));
+    await w.tunnel.open(pushed(o, changed), SERVER, () => {});
+    const again = (await snapshot(w.net)).routes.map(fmt);
+    assert.ok(again.includes('198.51.100.7/32 via 192.168.1.1 dev eth0'), again.join('; '));
+    assert.ok(again.includes('10.77.0.0/16 via 10.8.0.1 dev tun0'));
+    assert.ok(!again.some((r) => r.startsWith('10.99.')));
+    assert.deepEqual(again.filter((r) => r.startsWith('0.0.0.0/0')), ['0.0.0.0/0 via 10.8.0.1 dev tun0']);
+    assert.deepEqual(w.log.records.filter((r) => r.kind === 'error' || r.kind === 'warn'), []);
+    await w.tunnel.close();
+    assert.deepEqual({ ...(await snapshot(w.net)), routes: [] }, { ...before, routes: [] });
+    assert.deepEqual((await snapshot(w.net)).routes.map(fmt).sort(), before.routes.map(fmt).sort());
+  });
+
   it('with persist-tun, a reconnect that pushes different routes swaps them without duplicate errors', async () => {
     const o = options('persist-tun\n');
     const w = world(o);
