@@ -224,7 +224,7 @@ export class TunTunnelImpl implements Tunnel {
       const defaults = routes.filter((r) => r.prefixLen === 0 && r.dev !== undefined).sort((a, b) => (a.metric ?? 0) - (b.metric ?? 0));
       const d = defaults[0];
       if (d?.dev === undefined) return undefined;
-      return this.#withPrefix({ dev: d.dev, ...(d.gateway === undefined ? {} : { gateway: d.gateway }) }, wantPrefix);
+      return this.#withPrefix({ dev: d.dev, ...(d.gateway === undefined ? {} : { gateway: d.gateway }), ...(d.metric === undefined ? {} : { metric: d.metric }) }, wantPrefix);
     } catch (e) {
       this.#log.warn(`cannot read the IPv4 default route: ${(e as Error).message}`);
       return undefined;

@@ -52,6 +52,8 @@ export interface RedirectGateway {
 /** The kernel's current route to the outside (bestRoute of the server), plus its subnet if known. */
 export interface NetGateway extends BestRoute {
   readonly prefixLen?: number; // the gateway's on-link subnet length, needed for block-local
+  /** The metric of the default route itself, so a replaced default comes back exactly. */
+  readonly metric?: number;
 }
 
 export interface PlanInput {
@@ -189,7 +191,7 @@ function redirectV4(ctx: Ctx, rg: RedirectGateway): void {
     pushRoute(ctx, viaVpn(ctx, 4, '128.0.0.0', 1, m));
   } else {
     if (gw !== undefined) {
-      ctx.ops.push({ op: 'route-del', route: viaNetGateway(gw, 4, '0.0.0.0', 0, {}) });
+      ctx.ops.push({ op: 'route-del', route: viaNetGateway(gw, 4, '0.0.0.0', 0, gw.metric === undefined ? {} : { metric: gw.metric }) });
     }
     pushRoute(ctx, viaVpn(ctx, 4, '0.0.0.0', 0, m));
   }

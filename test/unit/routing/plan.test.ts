@@ -118,6 +118,24 @@ const cases: { name: string; input: PlanInput; ops: string[]; warnings?: RegExp[
     ],
   },
   {
+    name: 'redirect-gateway without def1: the default route is removed with its own metric, so it comes back exactly',
+    input: {
+      ...base,
+      topology: 'net30',
+      ifconfig: { local: '10.8.0.6', remoteNetmask: '10.8.0.5' },
+      redirectGateway: { ...def1, def1: false },
+      remoteHosts: ['203.0.113.5'],
+      netGateway: { ...netGateway, metric: 100 },
+    },
+    ops: [
+      'link tun0 up mtu 1500',
+      'add address 10.8.0.6/32 peer 10.8.0.5 on tun0',
+      'add route 203.0.113.5/32 via 192.168.1.1 dev eth0',
+      'delete route 0.0.0.0/0 via 192.168.1.1 dev eth0 metric 100',
+      'add route 0.0.0.0/0 via 10.8.0.5 dev tun0',
+    ],
+  },
+  {
     name: 'redirect-gateway !ipv4 ipv6: IPv6 redirect routes and /128 bypass only',
     input: {
       ...base,
