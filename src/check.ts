@@ -71,7 +71,7 @@ function fileLines(o: ClientOptions): string[] {
   const out: string[] = [];
   if (o.log !== undefined) out.push(`${o.log.path} (log${o.log.append ? ', appended' : ', truncated'})`);
   if (o.writepid !== undefined) out.push(`${o.writepid} (pid file)`);
-  if (o.dev !== 'null') out.push('/run/ovpn-ts/<device>.json (undo journal, so a later start repairs what a killed run left)');
+  if (o.dev !== 'null') out.push('/run/ovpn-ts/<netns>-<device>.json (undo journal, so a later start repairs what a killed run left)');
   return out;
 }
 

@@ -4,7 +4,7 @@
  *   ops --apply in order--> backend        journal: [{done, undo}, ...]
  *   failure at op k  ==>  undo k-1 .. 1 (newest first), then throw the op's error
  *   undo()           ==>  undo everything, newest first, best effort, failures reported
- *   toJSON/fromJSON  ==>  the shell persists the journal (/run/ovpn-ts/<dev>.json) so that
+ *   toJSON/fromJSON  ==>  the shell persists the journal (/run/ovpn-ts/<netns>-<dev>.json) so that
  *   repair()             a later start can undo what a hard-killed run left behind
  *
  * A route that already exists is an error naming it (the backend's EEXIST), never replaced.

@@ -1,5 +1,5 @@
 /**
- * Where the route journal survives a hard kill: /run/ovpn-ts/<dev>.json, rewritten after every
+ * Where the route journal survives a hard kill: /run/ovpn-ts/<netns>-<dev>.json, rewritten after every
  * network change (write-ahead: a change is recorded before it is made) and deleted after a clean
  * undo. The next start repairs journals whose owner process is dead, in the same network
  * namespace only (a journal written in another namespace names routes that are not ours here).
@@ -62,8 +62,14 @@ export class FileJournalStore implements JournalStore {
     this.#pid = pid;
   }
 
+  /**
+   * One file per namespace and device: /run is shared by every network namespace, and tun0 in
+   * one namespace is not tun0 in another (two clients would otherwise overwrite each other's
+   * journal, and a killed one could not be repaired).
+   */
   #file(dev: string): string {
-    return join(this.#dir, `${dev}.json`);
+    const ns = /\d+/.exec(this.#netns)?.[0] ?? 'ns';
+    return join(this.#dir, `${ns}-${dev}.json`);
   }
 
   save(journal: NetJournal): void {
