@@ -16,7 +16,7 @@
  *
  * Never logs secrets: KM2 carries the password and is never logged or dumped.
  */
-import { AuthFailedError, LocalProtocolError, RemoteProtocolError, ServerHaltError, TlsError, type OvpnError } from './errors.ts';
+import { AuthFailedError, LocalProtocolError, RemoteProtocolError, ServerHaltError, type OvpnError, type TlsError } from './errors.ts';
 import type { Logger } from './log.ts';
 import type { Random } from './clock.ts';
 import { hex } from './bytes.ts';
@@ -552,8 +552,4 @@ export class Session {
     if (this.#primary === undefined) return [];
     return [{ kind: 'tls-write', keyId: this.#primary, bytes: encodeControlMessage('EXIT') }];
   }
-}
-
-export function isTlsError(e: unknown): e is TlsError {
-  return e instanceof TlsError;
 }

@@ -99,7 +99,3 @@ export function host(value: string, what = 'host'): string {
 }
 
 /** Cipher and digest names as OpenSSL spells them: letters, digits, dashes. */
-export function algName(value: string, what: string): string {
-  if (!/^[A-Za-z0-9][A-Za-z0-9-]*$/.test(value)) throw new ArgError(`${what} "${value}" is not an algorithm name`);
-  return value;
-}
