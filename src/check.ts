@@ -63,8 +63,31 @@ function dnsLines(o: ClientOptions): string[] {
   return out.length === 1 ? [] : out;
 }
 
+/** init.c: when each script runs (src/scripts/hooks.ts). */
+const SCRIPT_WHEN: Readonly<Record<string, string>> = {
+  up: 'after the device is configured, before routes; a failure ends the process',
+  'route-up': 'after the routes are added (and route-delay)',
+  'route-pre-down': 'before the routes are removed',
+  down: 'after the device is closed',
+  ipchange: 'NOT run (ipchange is not implemented)',
+  'tls-verify': 'NOT run (tls-verify is refused when connecting)',
+};
+
 function scriptLines(o: ClientOptions): string[] {
-  return Object.entries(o.scripts).map(([hook, cmd]) => `${hook}: ${cmd} (NOT run: ovpn-ts does not run scripts yet)`);
+  const entries = Object.entries(o.scripts);
+  if (entries.length === 0) return [];
+  const allowed = o.scriptSecurity >= 2;
+  const out = entries.map(([hook, cmd]) => {
+    const when = hook === 'down' && o.downPre ? 'before the device is closed (down-pre)' : (SCRIPT_WHEN[hook] ?? 'NOT run');
+    return `${hook}: ${cmd} (${when})`;
+  });
+  if (o.upRestart) out.push('up-restart: up and down also run on reconnects that keep the device (persist-tun)');
+  out.push(
+    allowed
+      ? `script-security ${o.scriptSecurity}: these commands are run (no shell; environment as OpenVPN 2.6's)`
+      : `script-security ${o.scriptSecurity}: these commands are NOT allowed to run; up/down then end the process as OpenVPN does (set script-security 2)`,
+  );
+  return out;
 }
 
 function fileLines(o: ClientOptions): string[] {

@@ -24,6 +24,7 @@ import { loadCredentials, loadMaterial, type Credentials, type Material } from '
 import { Attempt } from './connection.ts';
 import type { Endpoint } from './link/link.ts';
 import { NullTunnel, type Tunnel } from './tunnel.ts';
+import { ScriptHooks } from './scripts/hooks.ts';
 import { packageVersion } from './version.ts';
 import { promptLine } from './prompt.ts';
 import { connectionOrder, hostToResolve } from './remotes.ts';
@@ -90,12 +91,12 @@ export class Client {
     if (this.#stop !== undefined) return;
     this.#stop = signal;
     this.#wake?.();
-    void this.#attempt?.stop();
+    void this.#attempt?.stop(signal.toLowerCase());
   }
 
   requestRestart(signal: string): void {
     this.#log.info(`${signal}[soft,connection-reset] received, process restarting`);
-    void this.#attempt?.stop();
+    void this.#attempt?.stop(signal.toLowerCase());
   }
 
   async run(): Promise<number> {
@@ -140,7 +141,7 @@ export class Client {
         await this.#sleep(delay * 1000);
       }
     } finally {
-      await this.#tunnel.close();
+      await this.#tunnel.close(this.#stop?.toLowerCase() ?? 'error');
     }
     if (this.#stop !== undefined || result === ExitCode.OK) this.#log.info(`${this.#stop ?? 'SIGTERM'}[hard,] received, process exiting`);
     else this.#log.info('Exiting due to fatal error');
@@ -280,7 +281,7 @@ export async function runClient(o: ClientOptions, log: Logger): Promise<number> 
   }
   for (const words of o.echo) log.verb(3, `echo ${words.join(' ')}`);
   if (o.nice !== 0) setPriority(o.nice);
-  const tunnel: Tunnel = o.dev === 'null' ? new NullTunnel() : await openTunTunnel(o, log);
+  const tunnel: Tunnel = o.dev === 'null' ? new NullTunnel(Object.keys(o.scripts).length === 0 ? undefined : new ScriptHooks(o, { log })) : await openTunTunnel(o, log);
   if (o.writepid !== undefined) writePid(o.writepid);
   const client = new Client(o, log, tunnel);
   const onTerm = (): void => client.requestStop('SIGTERM');

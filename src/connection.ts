@@ -178,9 +178,10 @@ export class Attempt {
     return done;
   }
 
-  /** SIGTERM/SIGINT: tell the server we leave (explicit-exit-notify), then tear down. */
-  async stop(): Promise<void> {
+  /** SIGTERM/SIGINT: tell the server we leave (explicit-exit-notify), then tear down. `signal` is for the scripts. */
+  async stop(signal = 'sigterm'): Promise<void> {
     if (this.#finished) return;
+    this.#stopSignal = signal;
     const n = this.#d.connection.explicitExitNotify;
     if (n > 0 && this.#connected && this.#link?.proto === 'udp') {
       if (this.#params?.ccExit === true) {
@@ -342,6 +343,7 @@ export class Attempt {
       return;
     }
     this.#log.verb(2, `VERIFY OK: depth=0, ${peer.subject.split('\n').join(', ')}`);
+    this.#peerCert = peer;
     this.#log.info(`Control Channel: ${protocol ?? 'TLS'}, cipher ${protocol ?? ''} ${cipher}, peer certificate: CN=${commonName(peer)}`);
     const engine = this.#tls.get(keyId);
     if (engine === undefined) return;
@@ -372,6 +374,9 @@ export class Attempt {
   }
 
   #pushed: ClientOptions | undefined;
+  /** The server's certificate (its chain reaches the scripts' env) and the signal that stopped us. */
+  #peerCert: X509Certificate | undefined;
+  #stopSignal = 'sigterm';
 
   #installKeys(keyId: number, key2: Uint8Array): void {
     const p = this.#params;
@@ -394,7 +399,7 @@ export class Attempt {
     const pushed = this.#pushed;
     if (pushed === undefined) return;
     try {
-      await this.#d.tunnel.open(pushed, this.#d.remote, this.sendFromTunnel);
+      await this.#d.tunnel.open(pushed, this.#d.remote, this.sendFromTunnel, { peerCert: this.#peerCert });
     } catch (e) {
       const err = e instanceof OsError ? e : new OsError('OS', (e as Error).message, { cause: e });
       await this.#finish({ kind: 'exit', error: err });
@@ -449,7 +454,8 @@ export class Attempt {
     this.#logDataDrops();
     this.#data?.close();
     this.#link?.close();
-    await this.#d.tunnel.detach();
+    // init.c signal_description: the restart reason (ping-restart...), or the stopping signal.
+    await this.#d.tunnel.detach(outcome.kind === 'restart' ? outcome.reason : outcome.kind === 'stopped' ? this.#stopSignal : 'error');
     this.#resolve?.(outcome);
   }
 

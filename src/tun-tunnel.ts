@@ -4,11 +4,12 @@
  *
  *   create:  repair journals of dead runs -> open /dev/net/tun (fails early, naming the fix)
  *   open:    bestRoute(server) -> planNetwork -> apply op by op (journal saved write-ahead)
- *            [route-delay] -> start the pump
+ *            -> up script -> [route-delay] routes -> route-up script -> start the pump
  *   pump:    waitReadable -> drain readInto(one buffer) -> mssfix -> send(buf, n)
  *   write:   mssfix -> device.write
  *   detach:  stop the pump; without persist-tun undo the journal and close the device
- *   close:   stop, undo everything newest first, close the device, delete the journal
+ *   close:   stop, route-pre-down script, undo everything newest first, close the device,
+ *            down script (before the close with down-pre), delete the journal
  *
  * Route failures are logged and skipped as OpenVPN does ("ERROR: Linux route add command
  * failed"); a route that exists already is named, never replaced. Device, link and address
@@ -27,6 +28,9 @@ import { planNetwork, type NetGateway, type NetOp, type PlanInput, type Redirect
 import { familyOf, inPrefix, networkOf } from './routing/ip.ts';
 import type { JournalStore } from './routing/journal-store.ts';
 import { clampMss, mssForFrame } from './dataplane/mss.ts';
+import type { OpenInfo } from './tunnel.ts';
+import { peerChain, ScriptHooks } from './scripts/hooks.ts';
+import type { TunnelFacts } from './scripts/env.ts';
 
 /** Packets drained per wake-up before yielding to the event loop (socket reads, timers). */
 const DRAIN_BATCH = 64;
@@ -46,6 +50,8 @@ export interface TunTunnelDeps {
   readonly journals: JournalStore;
   readonly log: Logger;
   readonly sleep?: (ms: number) => Promise<void>;
+  /** The user's up/route-up/route-pre-down/down scripts; none when undefined. */
+  readonly hooks?: ScriptHooks | undefined;
 }
 
 export class TunTunnelImpl implements Tunnel {
@@ -63,6 +69,8 @@ export class TunTunnelImpl implements Tunnel {
   /** Bumped on detach/close so a pump armed by an earlier open stops. */
   #gen = 0;
   #closed = false;
+  /** What the scripts of the current device configuration see; set once `up` ran (or would have). */
+  #facts: TunnelFacts | undefined;
   /** Counters (status output, tests). */
   packetsIn = 0;
   packetsOut = 0;
@@ -99,7 +107,7 @@ export class TunTunnelImpl implements Tunnel {
     return dev;
   }
 
-  async open(pushed: ClientOptions, remote: Endpoint, send: SendFromTunnel): Promise<void> {
+  async open(pushed: ClientOptions, remote: Endpoint, send: SendFromTunnel, info?: OpenInfo): Promise<void> {
     if (this.#closed) throw new OsError('TUN_OPEN', 'the tunnel is closed');
     const ce = connectionFor(pushed, remote);
     if (ce.fragment !== undefined) {
@@ -113,14 +121,17 @@ export class TunTunnelImpl implements Tunnel {
     if (this.#journal !== undefined && sameOps(ops, this.#ops)) {
       for (const w of plan.warnings) this.#log.warn(w);
       this.#log.info('Preserving previous TUN/TAP instance: ' + dev.name);
+      const f = await this.#factsFor(pushed, remote, dev.name, ce.tunMtu, info);
+      if (this.#o.upRestart) await this.#d.hooks?.up(f, 'restart');
+      this.#facts = f;
     } else {
       if (this.#journal !== undefined) {
-        await this.#undoJournal();
+        await this.#teardown('sigusr1', false);
         plan = planNetwork(await this.#planInput(pushed, remote, dev.name, ce, undefined));
         ops = plan.ops.filter((op) => keepOp(op, pushed));
       }
       for (const w of plan.warnings) this.#log.warn(w);
-      await this.#apply(dev.name, ops, pushed);
+      await this.#apply(dev.name, ops, pushed, await this.#factsFor(pushed, remote, dev.name, ce.tunMtu, info));
     }
     this.#mss = mssForFrame(frameOf(pushed, ce, remote));
     this.#log.verb(3, `mssfix: TCP MSS clamped to ${this.#mss} (IPv6 ${Math.max(0, this.#mss - 20)})`);
@@ -139,22 +150,45 @@ export class TunTunnelImpl implements Tunnel {
     else this.packetsOut++;
   }
 
-  async detach(): Promise<void> {
+  async detach(signal = 'sigusr1'): Promise<void> {
     this.#gen++;
     this.#send = undefined;
-    if (this.#o.persistTun) return;
-    await this.#undoJournal();
-    this.#closeDevice();
+    if (this.#o.persistTun) {
+      const f = this.#facts;
+      if (this.#o.upRestart && f !== undefined) await this.#d.hooks?.down(f, 'restart', signal, redirectOf(f.options)?.ipv4 === true);
+      return;
+    }
+    await this.#teardown(signal, true);
   }
 
-  async close(): Promise<void> {
+  async close(signal = 'sigterm'): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.#gen++;
     this.#send = undefined;
-    await this.#undoJournal();
-    this.#closeDevice();
+    await this.#teardown(signal, true);
     this.#d.net.close();
+  }
+
+  /** init.c do_close_tun: route-pre-down, routes and addresses undone, [down-pre: down], close, down. */
+  async #teardown(signal: string, closeDevice: boolean): Promise<void> {
+    const f = this.#facts;
+    const hooks = this.#d.hooks;
+    this.#facts = undefined;
+    const redirected = f !== undefined && redirectOf(f.options)?.ipv4 === true && !f.options.routeNoexec;
+    if (f !== undefined) await hooks?.routePreDown(f, signal, redirected);
+    await this.#undoJournal();
+    if (f !== undefined && this.#o.downPre) await hooks?.down(f, 'init', signal, redirected);
+    if (closeDevice) this.#closeDevice();
+    if (f !== undefined && !this.#o.downPre) await hooks?.down(f, 'init', signal, redirected);
+  }
+
+  /** What the scripts see; the IPv4 default gateway is read for route_net_gateway only when a script is set. */
+  async #factsFor(p: ClientOptions, remote: Endpoint, dev: string, tunMtu: number, info: OpenInfo | undefined): Promise<TunnelFacts> {
+    const hooks = this.#d.hooks;
+    const known = this.#gateways?.netGateway;
+    const gw = hooks === undefined || !hooks.any ? undefined : (known ?? (await this.#defaultGateway4(false)));
+    return { options: p, remote, peerChain: peerChain(info?.peerCert), dev, devType: 'tun', tunMtu, netGateway: gw?.gateway };
   }
 
   #closeDevice(): void {
@@ -249,20 +283,32 @@ export class TunTunnelImpl implements Tunnel {
     }
   }
 
-  /** Applies op by op; the journal is saved before each change (write-ahead) and after. */
-  async #apply(dev: string, ops: readonly NetOp[], p: ClientOptions): Promise<void> {
+  /**
+   * Applies op by op; the journal is saved before each change (write-ahead) and after. The up
+   * script runs before the first route (a failed up undoes everything and is fatal), route-up
+   * after the last.
+   */
+  async #apply(dev: string, ops: readonly NetOp[], p: ClientOptions, facts: TunnelFacts): Promise<void> {
     const journal = new NetJournal(dev);
     this.#journal = journal;
     this.#ops = ops;
     const store = this.#d.journals;
     const delayMs = (p.routeDelay?.seconds ?? 0) * 1000;
-    let delayed = delayMs === 0;
+    let upDone = false;
+    const up = async (): Promise<void> => {
+      upDone = true;
+      try {
+        await this.#d.hooks?.up(facts, 'init');
+      } catch (e) {
+        await this.#undoJournal();
+        throw e;
+      }
+      this.#facts = facts;
+      if (delayMs > 0) await (this.#d.sleep ?? sleep)(delayMs);
+    };
     for (const op of ops) {
       const isRoute = op.op === 'route-add' || op.op === 'route-del';
-      if (isRoute && !delayed) {
-        delayed = true;
-        await (this.#d.sleep ?? sleep)(delayMs);
-      }
+      if (isRoute && !upDone) await up();
       const provisional = inverseForJournal(op);
       if (provisional !== undefined) store.save(new NetJournal(dev, [...journal.entries, provisional]));
       try {
@@ -280,6 +326,8 @@ export class TunTunnelImpl implements Tunnel {
       }
       store.save(journal);
     }
+    if (!upDone) await up();
+    await this.#d.hooks?.routeUp(facts);
   }
 
   async #undoJournal(): Promise<void> {
@@ -380,7 +428,8 @@ export const TunTunnel = {
       import('./routing/journal-store.ts'),
     ]);
     const net = new NetlinkBackend();
-    const t = new TunTunnelImpl(o, { openDevice: openLinuxTun, net, journals: new FileJournalStore(), log });
+    const hooks = Object.keys(o.scripts).length === 0 ? undefined : new ScriptHooks(o, { log });
+    const t = new TunTunnelImpl(o, { openDevice: openLinuxTun, net, journals: new FileJournalStore(), log, hooks });
     try {
       await t.init();
     } catch (e) {

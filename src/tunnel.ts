@@ -5,28 +5,68 @@
  *
  *   open(pushed)   configure for this connection and start reading, calling `send` per packet
  *   write(p, n)    a decrypted IP packet for the OS
- *   detach()       this connection ended: stop reading (keep the device with persist-tun)
- *   close()        the process exits: undo every change, newest first
+ *   detach(sig)    this connection ended: stop reading (keep the device with persist-tun)
+ *   close(sig)     the process exits: undo every change, newest first
+ *
+ * The user's up / route-up / route-pre-down / down scripts run inside open/detach/close
+ * (src/scripts/hooks.ts); `sig` is OpenVPN's signal text for them (sigterm, ping-restart, ...).
  */
+import type { X509Certificate } from 'node:crypto';
 import type { ClientOptions } from './config/index.ts';
 import type { Endpoint } from './link/link.ts';
+import type { ScriptHooks } from './scripts/hooks.ts';
+import { peerChain } from './scripts/hooks.ts';
+import type { TunnelFacts } from './scripts/env.ts';
 
 export type SendFromTunnel = (packet: Uint8Array, len: number) => void;
 
-export interface Tunnel {
-  open(pushed: ClientOptions, remote: Endpoint, send: SendFromTunnel): Promise<void>;
-  write(packet: Uint8Array, len: number): void;
-  detach(): Promise<void>;
-  close(): Promise<void>;
+/** What the connection knows that scripts see (ssl_verify.c: the server's certificate chain). */
+export interface OpenInfo {
+  readonly peerCert?: X509Certificate | undefined;
 }
 
-/** `dev null`: the whole session without a device; packets from the server are dropped. */
+export interface Tunnel {
+  open(pushed: ClientOptions, remote: Endpoint, send: SendFromTunnel, info?: OpenInfo): Promise<void>;
+  write(packet: Uint8Array, len: number): void;
+  detach(signal?: string): Promise<void>;
+  close(signal?: string): Promise<void>;
+}
+
+/** `dev null`: the whole session without a device; packets from the server are dropped. Scripts run with dev=null. */
 export class NullTunnel implements Tunnel {
+  readonly #hooks: ScriptHooks | undefined;
+  #facts: TunnelFacts | undefined;
   dropped = 0;
-  async open(): Promise<void> {}
+
+  constructor(hooks?: ScriptHooks) {
+    this.#hooks = hooks;
+  }
+
+  async open(pushed: ClientOptions, remote: Endpoint, _send: SendFromTunnel, info?: OpenInfo): Promise<void> {
+    if (this.#hooks === undefined || this.#facts !== undefined) return;
+    const tunMtu = pushed.connections[0]?.tunMtu ?? 1500;
+    this.#facts = { options: pushed, remote, peerChain: peerChain(info?.peerCert), dev: 'null', devType: 'null', tunMtu, netGateway: undefined };
+    await this.#hooks.up(this.#facts, 'init');
+    await this.#hooks.routeUp(this.#facts);
+  }
+
   write(): void {
     this.dropped++;
   }
-  async detach(): Promise<void> {}
-  async close(): Promise<void> {}
+
+  async detach(signal = 'sigusr1'): Promise<void> {
+    await this.#down(signal);
+  }
+
+  async close(signal = 'sigterm'): Promise<void> {
+    await this.#down(signal);
+  }
+
+  async #down(signal: string): Promise<void> {
+    const f = this.#facts;
+    if (this.#hooks === undefined || f === undefined) return;
+    this.#facts = undefined;
+    await this.#hooks.routePreDown(f, signal, false);
+    await this.#hooks.down(f, 'init', signal, false);
+  }
 }

@@ -27,6 +27,8 @@ const ADAPTERS: Readonly<Record<string, string>> = {
   'src/dataplane/evp.ts': 'OpenSSL EVP through koffi',
   'src/tun/linux-tun.ts': '/dev/net/tun through koffi ioctls',
   'src/routing/netlink-backend.ts': 'rtnetlink through the netlink package',
+  'src/scripts/run.ts': 'child_process.spawn of the user scripts, with a timeout',
+  'src/scripts/hooks.ts': 'process facts for the scripts (pid, start time, argv)',
 };
 
 const OPTIONAL_ADAPTERS = new Set(['src/tun-tunnel.ts', 'src/routing/journal-store.ts']);
