@@ -155,7 +155,7 @@ export class TunTunnelImpl implements Tunnel {
     this.#send = undefined;
     if (this.#o.persistTun) {
       const f = this.#facts;
-      if (this.#o.upRestart && f !== undefined) await this.#d.hooks?.down(f, 'restart', signal, redirectOf(f.options)?.ipv4 === true);
+      if (this.#o.upRestart && f !== undefined) await this.#d.hooks?.down(f, 'restart', signal, redirected(f.options));
       return;
     }
     await this.#teardown(signal, true);
@@ -175,12 +175,12 @@ export class TunTunnelImpl implements Tunnel {
     const f = this.#facts;
     const hooks = this.#d.hooks;
     this.#facts = undefined;
-    const redirected = f !== undefined && redirectOf(f.options)?.ipv4 === true && !f.options.routeNoexec;
-    if (f !== undefined) await hooks?.routePreDown(f, signal, redirected);
+    const redir = f !== undefined && redirected(f.options);
+    if (f !== undefined) await hooks?.routePreDown(f, signal, redir);
     await this.#undoJournal();
-    if (f !== undefined && this.#o.downPre) await hooks?.down(f, 'init', signal, redirected);
+    if (f !== undefined && this.#o.downPre) await hooks?.down(f, 'init', signal, redir);
     if (closeDevice) this.#closeDevice();
-    if (f !== undefined && !this.#o.downPre) await hooks?.down(f, 'init', signal, redirected);
+    if (f !== undefined && !this.#o.downPre) await hooks?.down(f, 'init', signal, redir);
   }
 
   /** What the scripts see; the IPv4 default gateway is read for route_net_gateway only when a script is set. */
@@ -327,7 +327,7 @@ export class TunTunnelImpl implements Tunnel {
       store.save(journal);
     }
     if (!upDone) await up();
-    await this.#d.hooks?.routeUp(facts);
+    await this.#d.hooks?.routeUp(facts, redirected(p));
   }
 
   async #undoJournal(): Promise<void> {
@@ -341,6 +341,11 @@ export class TunTunnelImpl implements Tunnel {
     if (report.failures.length === 0) this.#d.journals.remove(j.dev);
     else this.#d.journals.save(j);
   }
+}
+
+/** route.c route_did_redirect_default_gateway, as the scripts' redirect_gateway sees it. */
+function redirected(p: ClientOptions): boolean {
+  return redirectOf(p)?.ipv4 === true && !p.routeNoexec;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -47,7 +47,7 @@ export class NullTunnel implements Tunnel {
     const tunMtu = pushed.connections[0]?.tunMtu ?? 1500;
     this.#facts = { options: pushed, remote, peerChain: peerChain(info?.peerCert), dev: 'null', devType: 'null', tunMtu, netGateway: undefined };
     await this.#hooks.up(this.#facts, 'init');
-    await this.#hooks.routeUp(this.#facts);
+    await this.#hooks.routeUp(this.#facts, false);
   }
 
   write(): void {

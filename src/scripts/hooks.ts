@@ -98,10 +98,10 @@ export class ScriptHooks {
   }
 
   /** --route-up: after the routes (route-delay included); a failure is a warning. */
-  async routeUp(t: TunnelFacts): Promise<void> {
+  async routeUp(t: TunnelFacts, redirectGateway: boolean): Promise<void> {
     const cmd = this.#o.scripts['route-up'];
     if (cmd === undefined) return;
-    const why = await this.#exec(cmd, t, { scriptType: 'route-up', context: 'init' }, false);
+    const why = await this.#exec(cmd, t, { scriptType: 'route-up', context: 'init', redirectGateway }, false);
     if (why !== undefined) this.#log.warn(`WARNING: Failed running command (--route-up): ${why}`);
   }
 
