@@ -14,7 +14,7 @@
 import type { X509Certificate } from 'node:crypto';
 import type { ClientOptions, ConnectionEntry } from './config/index.ts';
 import { parsePushOptions } from './config/index.ts';
-import { NegotiationError, OsError, TlsError, type OvpnError } from './errors.ts';
+import { NegotiationError, OsError, OvpnError, TlsError } from './errors.ts';
 import type { Logger } from './log.ts';
 import type { Clock, Random } from './clock.ts';
 import { Session, type SessionAction, type SessionInput } from './session.ts';
@@ -401,7 +401,7 @@ export class Attempt {
     try {
       await this.#d.tunnel.open(pushed, this.#d.remote, this.sendFromTunnel, { peerCert: this.#peerCert });
     } catch (e) {
-      const err = e instanceof OsError ? e : new OsError('OS', (e as Error).message, { cause: e });
+      const err = e instanceof OvpnError ? e : new OsError('OS', (e as Error).message, { cause: e });
       await this.#finish({ kind: 'exit', error: err });
       return;
     }

@@ -38,6 +38,7 @@ export type ErrorCode =
   | 'TIMEOUT'
   | 'SERVER_HALT'
   | 'NEGOTIATION'
+  | 'SCRIPT'
   | 'INTERNAL';
 
 export abstract class OvpnError extends Error {
@@ -80,6 +81,11 @@ export class ConfigErrors extends OvpnError {
     this.errors = errors;
     this.code = errors[0]?.code ?? 'CONFIG_INVALID';
   }
+}
+
+/** A user script (--up) failed or was not allowed to run; OpenVPN exits with 1 then. */
+export class ScriptError extends OvpnError {
+  override readonly code = 'SCRIPT' as const;
 }
 
 /** The configuration asks for something ovpn-ts does not do yet, and doing nothing would be wrong. */

@@ -16,7 +16,7 @@
  * failures are fatal. Never: shell out, allocate or throw per packet, log packet contents.
  */
 import type { ClientOptions, ConnectionEntry } from './config/index.ts';
-import { OsError } from './errors.ts';
+import { NotImplementedError, OsError } from './errors.ts';
 import type { Logger } from './log.ts';
 import type { Endpoint } from './link/link.ts';
 import type { SendFromTunnel, Tunnel } from './tunnel.ts';
@@ -111,7 +111,7 @@ export class TunTunnelImpl implements Tunnel {
     if (this.#closed) throw new OsError('TUN_OPEN', 'the tunnel is closed');
     const ce = connectionFor(pushed, remote);
     if (ce.fragment !== undefined) {
-      throw new OsError('OS', `fragment ${ce.fragment}: not supported by ovpn-ts (remove 'fragment' from the config and the server; use tun-mtu/mssfix instead)`);
+      throw new NotImplementedError(`fragment ${ce.fragment}: not supported by ovpn-ts (remove 'fragment' from the config and the server; use tun-mtu/mssfix instead)`);
     }
     const dev = this.#openDevice(ce.tunMtu);
     // With our changes still in place (persist-tun) the kernel's default route may be our own:

@@ -75,7 +75,7 @@ export const TLS_DIRECTIVES: readonly DirectiveSpec[] = [
   notYet(sup('reneg-pkts', T, 'renegotiate after n packets', [1, 1], (c, a) => { c.o.renegPkts = A.int(a[0] ?? '', 'reneg-pkts', 0, Number.MAX_SAFE_INTEGER); }), 'renegotiation happens on reneg-sec and the packet-id limit'),
   sup('tran-window', T, 'seconds the old key stays valid after renegotiation', [1, 1], (c, a) => { c.o.tranWindow = A.int(a[0] ?? '', 'tran-window', 1, 30 * 24 * HOUR); }),
   sup('tls-exit', T, 'exit on TLS negotiation failure', [0, 0], (c) => { c.o.tlsExit = true; }),
-  notYet(sup('x509-track', T, 'export a certificate field to scripts', [1, 1], (c, a) => { c.o.x509Track.push(a[0] ?? ''); }), 'ovpn-ts does not run scripts yet'),
+  notYet(sup('x509-track', T, 'export a certificate field to scripts', [1, 1], (c, a) => { c.o.x509Track.push(a[0] ?? ''); }), 'the certificate fields are not exported to scripts yet'),
   sup('key-direction', T, 'direction (0 or 1) for an inline tls-auth key', [1, 1], (c, a) => { c.ce.keyDirection = A.keyDirection(a[0] ?? ''); }, { conn: true }),
   sup('tls-auth', T, 'HMAC-authenticate control packets with a static key [direction]', [1, 2], (c, a) => {
     c.ce.tlsAuth = { key: c.fileRef(a[0]), direction: a[1] === undefined ? undefined : A.keyDirection(a[1]) };

@@ -9,12 +9,12 @@
  * Policy (script-security, SSEC_*): below 2 a user script is not run: "WARNING: External program
  * may not be called ..." once, then "WARNING: Failed running command (--up/--down): disallowed by
  * script-security setting". A failed up (or a disallowed one) is fatal (S_FATAL): `up` throws an
- * OsError; route-up and route-pre-down failures are warnings; a failed down is logged as an error
+ * ScriptError (exit 1, as OpenVPN); route-up and route-pre-down failures are warnings; a failed down is logged as an error
  * (the process is ending anyway). Never logs the environment.
  */
 import type { X509Certificate } from 'node:crypto';
 import type { ClientOptions } from '../config/index.ts';
-import { OsError } from '../errors.ts';
+import { ScriptError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { hookArgv, scriptEnv, type HookFacts, type PeerCertInfo, type ProcessFacts, type TunnelFacts, type UpDownHook } from './env.ts';
 import { spawnRunner, type ScriptRunner } from './run.ts';
@@ -94,7 +94,7 @@ export class ScriptHooks {
   /** --up: fatal when it fails or is not allowed. */
   async up(t: TunnelFacts, context: HookFacts['context']): Promise<void> {
     const why = await this.#upDown('up', t, { scriptType: 'up', context });
-    if (why !== undefined) throw new OsError('OS', `WARNING: Failed running command (--up/--down): ${why}`);
+    if (why !== undefined) throw new ScriptError(`WARNING: Failed running command (--up/--down): ${why}`);
   }
 
   /** --route-up: after the routes (route-delay included); a failure is a warning. */

@@ -100,7 +100,7 @@ test('scripts: script-security 1 does not run up and ends the process as OpenVPN
     assert.match(log, /NOTE: starting with OpenVPN 2\.1, '--script-security 2' or higher is required/);
     assert.match(log, /WARNING: External program may not be called unless '--script-security 2' or higher is enabled/);
     assert.match(log, /WARNING: Failed running command \(--up\/--down\): disallowed by script-security setting/);
-    assert.notEqual(client.process.exitStatus(), '0');
+    assert.equal(client.process.exitStatus(), 'exit 1', 'OpenVPN exits with 1 when --up fails or is not allowed');
     assert.equal(existsSync(join(lab.dir, 'dump-ss1-up.txt')), false, 'the script did not run');
   });
 });
@@ -135,7 +135,7 @@ test('scripts: an up script exiting 1 ends ovpn-ts non-zero and leaves the names
     const log = client.log();
     assert.match(log, /up script says no/);
     assert.match(log, /WARNING: Failed running command \(--up\/--down\): external program exited with error status: 1/);
-    assert.notEqual(client.process.exitStatus(), '0');
+    assert.equal(client.process.exitStatus(), 'exit 1', 'OpenVPN exits with 1 when --up fails or is not allowed');
     assert.equal(existsSync(join(lab.dir, 'dump-fail-down.txt')), false, 'down does not run after a failed up (OpenVPN exits at once)');
     assert.deepEqual(await snapshot(lab), before);
   });
