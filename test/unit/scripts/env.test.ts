@@ -11,7 +11,7 @@ import { foreignOptions, hookArgv, scriptEnv, splitCommand, tlsEnv, type TunnelF
 import { ScriptHooks } from '../../../src/scripts/hooks.ts';
 import type { ScriptResult } from '../../../src/scripts/run.ts';
 import { MemoryLogger } from '../../../src/log.ts';
-import { OsError } from '../../../src/errors.ts';
+import { ScriptError } from '../../../src/errors.ts';
 import { BASE, PKI, memFs } from '../config/memfs.ts';
 
 /** The lab server's PUSH_REPLY (OpenVPN 2.6.14, profile udp-gcm-tlscrypt). */
@@ -102,7 +102,7 @@ test('ScriptHooks: script-security 1 does not run up and fails it as OpenVPN doe
   const rec = recorder();
   const log = new MemoryLogger();
   const hooks = new ScriptHooks(o, { log, runner: rec.runner, process: PROC });
-  await assert.rejects(hooks.up(facts(o), 'init'), (e: unknown) => e instanceof OsError && /disallowed by script-security setting/.test(e.message));
+  await assert.rejects(hooks.up(facts(o), 'init'), (e: unknown) => e instanceof ScriptError && /disallowed by script-security setting/.test(e.message));
   await hooks.routeUp(facts(o), false);
   assert.equal(rec.calls.length, 0);
   const msgs = log.records.map((r) => r.msg);
