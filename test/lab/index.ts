@@ -11,3 +11,4 @@ export * from './profiles.ts';
 export * from './server.ts';
 export * from './stock-client.ts';
 export * from './iperf.ts';
+export * from './state.ts';

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { startClient, startServer, withLab, type LabClient, type LabServer, type NetnsPair } from '../lab/index.ts';
+import { clientExited, networkSettled, networkSnapshot, startClient, startServer, withLab, type LabServer, type NetnsPair } from '../lab/index.ts';
 
 const HOOKS = ['up', 'route-up', 'route-pre-down', 'down'] as const;
 /** Keys whose values differ between two runs by nature (process ids, start times, the config file path). */
@@ -42,24 +42,13 @@ function readDump(lab: NetnsPair, kind: string, hook: string): Dump {
   return { argv: (lines[0] ?? '').replace(/^ARGV /, ''), env };
 }
 
-async function exited(client: LabClient): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`client did not exit within ${EXIT_TIMEOUT_MS} ms:\n${client.log()}`)), EXIT_TIMEOUT_MS);
-  });
-  try {
-    await Promise.race([client.process.exited, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 async function runWithDump(lab: NetnsPair, server: LabServer, kind: 'stock' | 'ovpn-ts'): Promise<Record<string, Dump>> {
   const script = dumpScript(lab, kind);
   const extra = ['script-security 2', `up "${script} first arg"`, `route-up ${script}`, `route-pre-down ${script}`, `down ${script}`, 'setenv LAB_VAR lab-value', 'setenv-safe SAFE yes'];
   const client = await startClient(lab, kind, server.clientConfig({ inline: true, extra }));
   await client.stop();
-  await exited(client);
+  await clientExited(client, EXIT_TIMEOUT_MS);
   return Object.fromEntries(HOOKS.map((h) => [h, readDump(lab, kind, h)]));
 }
 
@@ -95,7 +84,7 @@ test('scripts: script-security 1 does not run up and ends the process as OpenVPN
     const server = await startServer(lab, 'udp-gcm-tlscrypt');
     const script = dumpScript(lab, 'ss1');
     const client = await startClient(lab, 'ovpn-ts', server.clientConfig({ inline: true, extra: ['script-security 1', `up ${script}`] }), { waitFor: null });
-    await exited(client);
+    await clientExited(client, EXIT_TIMEOUT_MS);
     const log = client.log();
     assert.match(log, /NOTE: starting with OpenVPN 2\.1, '--script-security 2' or higher is required/);
     assert.match(log, /WARNING: External program may not be called unless '--script-security 2' or higher is enabled/);
@@ -105,20 +94,7 @@ test('scripts: script-security 1 does not run up and ends the process as OpenVPN
   });
 });
 
-async function snapshot(lab: NetnsPair): Promise<Record<string, unknown>> {
-  const run = async (...args: string[]): Promise<unknown> => JSON.parse((await lab.client.exec('ip', ['-j', ...args])).stdout) as unknown;
-  return { addr: await run('addr', 'show'), link: await run('link', 'show'), route4: await run('-4', 'route', 'show', 'table', 'all'), route6: await run('-6', 'route', 'show', 'table', 'all') };
-}
 
-/** Waits (bounded) until no address is tentative and no link lacks carrier, so snapshots compare stable state. */
-async function settled(lab: NetnsPair): Promise<void> {
-  for (let i = 0; ; i++) {
-    const text = (await lab.client.exec('ip', ['-j', 'addr', 'show'])).stdout;
-    if (!/"tentative"|NO-CARRIER/.test(text)) return;
-    if (i >= 40) throw new Error(`client namespace did not settle: ${text}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 test('scripts: an up script exiting 1 ends ovpn-ts non-zero and leaves the namespace clean', async () => {
   await withLab(async (lab) => {
@@ -128,15 +104,15 @@ test('scripts: an up script exiting 1 ends ovpn-ts non-zero and leaves the names
     writeFileSync(fail, '#!/bin/sh\necho "up script says no"\nexit 1\n');
     chmodSync(fail, 0o755);
     const down = dumpScript(lab, 'fail');
-    await settled(lab);
-    const before = await snapshot(lab);
+    await networkSettled(lab);
+    const before = await networkSnapshot(lab);
     const client = await startClient(lab, 'ovpn-ts', server.clientConfig({ inline: true, extra: ['script-security 2', `up ${fail}`, `down ${down}`] }), { waitFor: null });
-    await exited(client);
+    await clientExited(client, EXIT_TIMEOUT_MS);
     const log = client.log();
     assert.match(log, /up script says no/);
     assert.match(log, /WARNING: Failed running command \(--up\/--down\): external program exited with error status: 1/);
     assert.equal(client.process.exitStatus(), 'exit 1', 'OpenVPN exits with 1 when --up fails or is not allowed');
     assert.equal(existsSync(join(lab.dir, 'dump-fail-down.txt')), false, 'down does not run after a failed up (OpenVPN exits at once)');
-    assert.deepEqual(await snapshot(lab), before);
+    assert.deepEqual(await networkSnapshot(lab), before);
   });
 });

@@ -7,59 +7,27 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { startClient, startServer, withLab, type LabClient, type NetnsPair } from '../lab/index.ts';
+import { clientExited, networkSettled, networkSnapshot, startClient, startServer, withLab, type LabClient, type NetnsPair } from '../lab/index.ts';
 
 /** Bound on a client's exit after a signal or the server's death (ping-exit 3 + slack). */
 const EXIT_TIMEOUT_MS = 15_000;
 
-async function snapshot(lab: NetnsPair): Promise<Record<string, unknown>> {
-  const run = async (...args: string[]): Promise<unknown> => JSON.parse((await lab.client.exec('ip', ['-j', ...args])).stdout) as unknown;
-  return {
-    addr: await run('addr', 'show'),
-    link: await run('link', 'show'),
-    route4: await run('-4', 'route', 'show', 'table', 'all'),
-    route6: await run('-6', 'route', 'show', 'table', 'all'),
-  };
-}
 
-/** Bound on the lab's veth settling (carrier up, IPv6 duplicate address detection done). */
-const SETTLE_TIMEOUT_MS = 8_000;
 
-/** Waits until no address is tentative and no link lacks carrier, so snapshots compare stable state. */
-async function settled(lab: NetnsPair): Promise<void> {
-  const until = Date.now() + SETTLE_TIMEOUT_MS;
-  for (;;) {
-    const text = (await lab.client.exec('ip', ['-j', 'addr', 'show'])).stdout;
-    if (!/"tentative"|NO-CARRIER/.test(text)) return;
-    if (Date.now() > until) throw new Error(`client namespace did not settle: ${text}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
-async function exited(client: LabClient): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`client did not exit within ${EXIT_TIMEOUT_MS} ms:\n${client.log()}`)), EXIT_TIMEOUT_MS);
-  });
-  try {
-    await Promise.race([client.process.exited, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 async function setUp(lab: NetnsPair, extra: readonly string[] = []): Promise<{ before: Record<string, unknown>; start: () => Promise<LabClient>; freezeServer: () => void }> {
   // A default route as on a real host, so redirect-gateway adds a bypass route outside the tun.
   await lab.client.exec('ip', ['route', 'add', 'default', 'via', lab.serverAddr4]);
   const server = await startServer(lab, 'udp-gcm-tlscrypt', { extraServerLines: ['push "redirect-gateway def1"'] });
-  await settled(lab);
-  const before = await snapshot(lab);
+  await networkSettled(lab);
+  const before = await networkSnapshot(lab);
   const config = server.clientConfig({ inline: true, extra });
   return { before, start: () => startClient(lab, 'ovpn-ts', config), freezeServer: () => process.kill(server.pid, 'SIGSTOP') };
 }
 
 async function assertChanged(lab: NetnsPair, before: Record<string, unknown>): Promise<void> {
-  const during = await snapshot(lab);
+  const during = await networkSnapshot(lab);
   assert.notDeepEqual(during.route4, before.route4, 'the client added routes');
   assert.notDeepEqual(during.link, before.link, 'the client added a tun device');
 }
@@ -71,9 +39,9 @@ for (const sig of ['SIGTERM', 'SIGINT'] as const) {
       const client = await start();
       await assertChanged(lab, before);
       process.kill(client.pid, sig);
-      await exited(client);
+      await clientExited(client, EXIT_TIMEOUT_MS);
       assert.match(client.log(), new RegExp(`${sig}\\[hard,\\] received, process exiting`));
-      assert.deepEqual(await snapshot(lab), before);
+      assert.deepEqual(await networkSnapshot(lab), before);
     });
   });
 }
@@ -86,10 +54,10 @@ test('teardown: a fatal error (ping-exit, the server silent) restores everything
     // SIGSTOP, not a kill: a dead server's port answers ICMP unreachable (a restart, not an exit).
     // The lab's cleanup SIGKILLs it, which works on a stopped process.
     freezeServer();
-    await exited(client);
+    await clientExited(client, EXIT_TIMEOUT_MS);
     assert.match(client.log(), /ping-exit/);
     assert.notEqual(client.process.exitStatus(), '0', 'exit status');
-    assert.deepEqual(await snapshot(lab), before);
+    assert.deepEqual(await networkSnapshot(lab), before);
   });
 });
 
@@ -99,14 +67,14 @@ test('teardown: after SIGKILL the next start repairs what the killed run left', 
     const first = await start();
     await assertChanged(lab, before);
     first.process.killNow();
-    await exited(first);
+    await clientExited(first, EXIT_TIMEOUT_MS);
     // The kernel removed the tun device with its routes; the bypass route via veth-c is left over.
-    const left = await snapshot(lab);
+    const left = await networkSnapshot(lab);
     assert.notDeepEqual(left.route4, before.route4, 'the killed client left its bypass route');
     const second = await start();
     assert.match(second.log(), /repaired \d+ leftover network change\(s\) on tun\d+ from a previous run \(pid \d+/);
     await second.stop();
-    await exited(second);
-    assert.deepEqual(await snapshot(lab), before);
+    await clientExited(second, EXIT_TIMEOUT_MS);
+    assert.deepEqual(await networkSnapshot(lab), before);
   });
 });

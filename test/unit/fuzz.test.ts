@@ -8,9 +8,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SeededRandom } from '../../src/clock.ts';
 import { silentLogger } from '../../src/log.ts';
-import { Session, type SessionConfig } from '../../src/session.ts';
+import { Session } from '../../src/session.ts';
+import { serverReset, sessionConfig } from '../helpers/session.ts';
 import { encodeControlPacket, Opcode, TcpFramer } from '../../src/tls/packet.ts';
-import { NoneWrap, TlsCryptWrap } from '../../src/tls/wrap.ts';
+import { TlsCryptWrap } from '../../src/tls/wrap.ts';
 import { classifyControlMessage, splitControlMessages } from '../../src/tls/messages.ts';
 import { DataChannel } from '../../src/dataplane/data-channel.ts';
 import { createDataCrypto } from '../../src/dataplane/create-data-crypto.ts';
@@ -20,24 +21,6 @@ import { parsePushOptions } from '../../src/config/push.ts';
 
 const ROUNDS = 3000;
 
-function sessionConfig(wrap: SessionConfig['wrap']): SessionConfig {
-  return {
-    wrap,
-    resetOpcode: Opcode.CONTROL_HARD_RESET_CLIENT_V2,
-    wkcLength: 0,
-    maxControlPayload: 1100,
-    tlsTimeoutMs: 2000,
-    handWindowMs: 60_000,
-    serverPollTimeoutMs: 120_000,
-    pull: true,
-    occOptions: 'V4',
-    peerInfo: 'IV_VER=2.6\n',
-    authRetry: 'none',
-    renegotiateMs: 0,
-    controlProtection: 'none',
-    peerName: 'fuzz',
-  };
-}
 
 /** A copy of `base` cut to a random length, with one to four random bytes overwritten. */
 function mutate(r: SeededRandom, base: Uint8Array): Uint8Array {
@@ -50,10 +33,10 @@ function mutate(r: SeededRandom, base: Uint8Array): Uint8Array {
 
 test('Session: random and mutated control datagrams, before and after the server reset, never throw', () => {
   const r = new SeededRandom(20261125);
-  const s = new Session(sessionConfig(new NoneWrap()), new SeededRandom(1), silentLogger);
+  const s = new Session(sessionConfig({ peerName: 'fuzz' }), new SeededRandom(1), silentLogger);
   s.handle({ kind: 'start' }, 0, 1000);
   const serverSid = Uint8Array.of(5, 5, 5, 5, 5, 5, 5, 5);
-  const reset = encodeControlPacket({ opcode: Opcode.CONTROL_HARD_RESET_SERVER_V2, keyId: 0, sessionId: serverSid, acks: [0], remoteSessionId: s.localSessionId, messageId: 0, payload: new Uint8Array(0) });
+  const reset = serverReset(serverSid, s.localSessionId);
   const control = encodeControlPacket({ opcode: Opcode.CONTROL_V1, keyId: 0, sessionId: serverSid, acks: [1], remoteSessionId: s.localSessionId, messageId: 1, payload: r.bytes(40) });
   for (let i = 0; i < ROUNDS; i++) {
     const choice = i % 4;
@@ -67,7 +50,7 @@ test('Session: random and mutated control datagrams, before and after the server
 
 test('tls-crypt: random datagrams are all dropped as unauthenticated, none throws', () => {
   const r = new SeededRandom(7);
-  const s = new Session({ ...sessionConfig(new TlsCryptWrap({ key: r.bytes(256) })), controlProtection: 'tls-crypt' }, new SeededRandom(2), silentLogger);
+  const s = new Session(sessionConfig({ wrap: new TlsCryptWrap({ key: r.bytes(256) }), controlProtection: 'tls-crypt' }), new SeededRandom(2), silentLogger);
   s.handle({ kind: 'start' }, 0, 1000);
   for (let i = 0; i < ROUNDS; i++) {
     const bytes = r.bytes(Math.floor(r.float() * 200));

@@ -7,48 +7,20 @@
  * TLS error (exit code 5 when the client gives up) whose message names the likely causes, and
  * not with the generic "check your network connectivity".
  */
+import { serverReset as resetFromServer, sessionConfig } from '../helpers/session.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SeededRandom } from '../../src/clock.ts';
 import { MemoryLogger } from '../../src/log.ts';
 import { Session, type SessionAction, type SessionConfig } from '../../src/session.ts';
-import { encodeControlPacket, Opcode } from '../../src/tls/packet.ts';
-import { NoneWrap } from '../../src/tls/wrap.ts';
 import { KEY2_LENGTH } from '../../src/tls/keys.ts';
 
 const SERVER_SID = Uint8Array.of(7, 7, 7, 7, 7, 7, 7, 7);
 const HAND_WINDOW_MS = 5000;
 
-function config(): SessionConfig {
-  return {
-    wrap: new NoneWrap(),
-    resetOpcode: Opcode.CONTROL_HARD_RESET_CLIENT_V2,
-    wkcLength: 0,
-    maxControlPayload: 1100,
-    tlsTimeoutMs: 2000,
-    handWindowMs: HAND_WINDOW_MS,
-    serverPollTimeoutMs: 120_000,
-    pull: true,
-    occOptions: 'V4,dev-type tun',
-    peerInfo: 'IV_VER=2.6\n',
-    authRetry: 'none',
-    renegotiateMs: 0,
-    controlProtection: 'tls-crypt',
-    peerName: '[AF_INET]198.18.0.1:1194',
-  };
-}
+const config = (): SessionConfig => sessionConfig({ handWindowMs: HAND_WINDOW_MS, controlProtection: 'tls-crypt' });
 
-function serverReset(clientSid: Uint8Array): Uint8Array {
-  return encodeControlPacket({
-    opcode: Opcode.CONTROL_HARD_RESET_SERVER_V2,
-    keyId: 0,
-    sessionId: SERVER_SID,
-    acks: [0],
-    remoteSessionId: clientSid,
-    messageId: 0,
-    payload: new Uint8Array(0),
-  });
-}
+const serverReset = (clientSid: Uint8Array): Uint8Array => resetFromServer(SERVER_SID, clientSid);
 
 function restartOf(out: readonly SessionAction[]): Extract<SessionAction, { kind: 'restart' }> {
   const r = out.find((a) => a.kind === 'restart');

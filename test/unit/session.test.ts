@@ -7,48 +7,21 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SeededRandom } from '../../src/clock.ts';
+import { serverReset as resetFromServer, sessionConfig } from '../helpers/session.ts';
 import { MemoryLogger } from '../../src/log.ts';
-import { nextKeyId, Session, type SessionAction, type SessionConfig } from '../../src/session.ts';
-import { decodeControlPacket, encodeControlPacket, Opcode, type ControlPacket } from '../../src/tls/packet.ts';
-import { NoneWrap, TlsCryptV2Wrap } from '../../src/tls/wrap.ts';
+import { nextKeyId, Session, type SessionAction } from '../../src/session.ts';
+import { decodeControlPacket, Opcode, type ControlPacket } from '../../src/tls/packet.ts';
+import { TlsCryptV2Wrap } from '../../src/tls/wrap.ts';
 
 const SERVER_SID = Uint8Array.of(9, 9, 9, 9, 9, 9, 9, 9);
 
-function config(over: Partial<SessionConfig> = {}): SessionConfig {
-  return {
-    wrap: new NoneWrap(),
-    resetOpcode: Opcode.CONTROL_HARD_RESET_CLIENT_V2,
-    wkcLength: 0,
-    maxControlPayload: 1100,
-    tlsTimeoutMs: 2000,
-    handWindowMs: 60_000,
-    serverPollTimeoutMs: 120_000,
-    pull: true,
-    occOptions: 'V4,dev-type tun',
-    peerInfo: 'IV_VER=2.6\n',
-    authRetry: 'none',
-    renegotiateMs: 0,
-    controlProtection: 'none',
-    peerName: '[AF_INET]198.18.0.1:1194',
-    ...over,
-  };
-}
+const config = sessionConfig;
 
 function sent(actions: readonly SessionAction[]): ControlPacket[] {
   return actions.flatMap((a) => (a.kind === 'send' ? [decodeControlPacket(a.bytes)] : []));
 }
 
-function serverReset(clientSid: Uint8Array, payload = new Uint8Array(0)): Uint8Array {
-  return encodeControlPacket({
-    opcode: Opcode.CONTROL_HARD_RESET_SERVER_V2,
-    keyId: 0,
-    sessionId: SERVER_SID,
-    acks: [0],
-    remoteSessionId: clientSid,
-    messageId: 0,
-    payload,
-  });
-}
+const serverReset = (clientSid: Uint8Array, payload?: Uint8Array): Uint8Array => resetFromServer(SERVER_SID, clientSid, payload);
 
 test('start sends HARD_RESET_CLIENT_V2 (msg 0, no ACKs) and opens TLS for key 0', () => {
   const s = new Session(config(), new SeededRandom(1), new MemoryLogger());
