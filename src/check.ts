@@ -93,6 +93,7 @@ function scriptLines(o: ClientOptions): string[] {
 function fileLines(o: ClientOptions): string[] {
   const out: string[] = [];
   if (o.log !== undefined) out.push(`${o.log.path} (log${o.log.append ? ', appended' : ', truncated'})`);
+  if (o.status !== undefined) out.push(`${o.status.path} (status, rewritten every ${o.status.seconds} s)`);
   if (o.writepid !== undefined) out.push(`${o.writepid} (pid file)`);
   if (o.dev !== 'null') out.push('/run/ovpn-ts/<netns>-<device>.json (undo journal, so a later start repairs what a killed run left)');
   return out;

@@ -27,6 +27,7 @@ import { NullTunnel, type Tunnel } from './tunnel.ts';
 import { ScriptHooks } from './scripts/hooks.ts';
 import { packageVersion } from './version.ts';
 import { promptLine } from './prompt.ts';
+import { formatStatus, TrafficStats } from './status.ts';
 import { connectionOrder, hostToResolve } from './remotes.ts';
 
 type StopSignal = 'SIGTERM' | 'SIGINT';
@@ -70,6 +71,8 @@ export class Client {
   readonly #log: Logger;
   readonly #tunnel: Tunnel;
   readonly #material = new Map<number, Material>();
+  /** Traffic counters over the whole process (--status, SIGUSR2). */
+  readonly stats = new TrafficStats();
   /** auth-user-pass, read once (the password is dropped after use with auth-nocache). */
   #username: string | undefined;
   #password: string | undefined;
@@ -181,6 +184,7 @@ export class Client {
         this.#token = { token, user };
       },
       tunnel: this.#tunnel,
+      stats: this.stats,
       clock: systemClock,
       random: systemRandom,
       log: this.#log,
@@ -288,6 +292,10 @@ export async function runClient(o: ClientOptions, log: Logger): Promise<number> 
   const onInt = (): void => client.requestStop('SIGINT');
   const onUsr1 = (): void => client.requestRestart('SIGUSR1');
   const onHup = (): void => client.requestRestart('SIGHUP');
+  const onUsr2 = (): void => {
+    for (const line of formatStatus(client.stats, new Date()).trimEnd().split('\n')) log.info(line);
+  };
+  const status = o.status === undefined ? undefined : startStatusFile(o.status.path, o.status.seconds, client.stats, log);
   const onFatal = (err: unknown): void => {
     log.error(`internal error: ${err instanceof Error ? err.message : String(err)} (this is a bug; tearing down)`);
     process.exitCode = ExitCode.ERROR;
@@ -297,6 +305,7 @@ export async function runClient(o: ClientOptions, log: Logger): Promise<number> 
   process.on('SIGINT', onInt);
   process.on('SIGUSR1', onUsr1);
   process.on('SIGHUP', onHup);
+  process.on('SIGUSR2', onUsr2);
   process.on('uncaughtException', onFatal);
   process.on('unhandledRejection', onFatal);
   try {
@@ -308,6 +317,8 @@ export async function runClient(o: ClientOptions, log: Logger): Promise<number> 
     process.off('SIGINT', onInt);
     process.off('SIGUSR1', onUsr1);
     process.off('SIGHUP', onHup);
+    process.off('SIGUSR2', onUsr2);
+    status?.stop();
     process.off('uncaughtException', onFatal);
     process.off('unhandledRejection', onFatal);
   }
@@ -323,6 +334,27 @@ async function staticChallenge(o: ClientOptions, password: string): Promise<stri
   const response = await promptLine(`${sc.text} `, { echo: sc.echo });
   const b64 = (t: string): string => Buffer.from(t, 'utf8').toString('base64');
   return `SCRV1:${b64(password)}:${b64(response)}`;
+}
+
+/** `status FILE n`: rewrite the statistics every n seconds (and once more at exit). */
+function startStatusFile(path: string, seconds: number, stats: TrafficStats, log: Logger): { stop(): void } {
+  let warned = false;
+  const write = (): void => {
+    try {
+      writeFileSync(path, formatStatus(stats, new Date()));
+    } catch (e) {
+      if (!warned) log.warn(`cannot write the status file ${path}: ${(e as Error).message}`);
+      warned = true;
+    }
+  };
+  write();
+  const timer = setInterval(write, Math.max(1, seconds) * 1000);
+  return {
+    stop() {
+      clearInterval(timer);
+      write();
+    },
+  };
 }
 
 function writePid(path: string): void {

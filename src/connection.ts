@@ -34,6 +34,7 @@ import { DropReason, COMPRESSED_MESSAGE } from './dataplane/drop-reason.ts';
 import { classifyPayload, PING_STRING, writeOcc, OccOpcode } from './dataplane/framing.ts';
 import { Keepalive } from './keepalive.ts';
 import type { Tunnel } from './tunnel.ts';
+import type { TrafficStats } from './status.ts';
 
 export type AttemptOutcome =
   | { readonly kind: 'restart'; readonly reason: string; readonly message: string; readonly connected: boolean; readonly backoffSeconds?: number | undefined }
@@ -58,6 +59,8 @@ export interface AttemptDeps {
   readonly clock: Clock;
   readonly random: Random;
   readonly log: Logger;
+  /** Process-wide traffic counters (--status, SIGUSR2), kept across attempts. */
+  readonly stats: TrafficStats;
   /** Opens the transport; tests pass an in-memory link. Default: UDP or TCP per `proto`. */
   readonly openLink?: (opts: LinkOpenOptions, events: LinkEvents) => Promise<Link>;
   /** The attempt's one timer; loopback tests pass virtual-time timers. Default: setTimeout. */
@@ -198,6 +201,7 @@ export class Attempt {
 
   #onPacket(bytes: Uint8Array, from: Endpoint): void {
     if (this.#finished || bytes.byteLength === 0) return;
+    this.#d.stats.linkReadBytes += bytes.byteLength;
     const op = (bytes[0] ?? 0) >> 3;
     if (op === Opcode.DATA_V1 || op === Opcode.DATA_V2) this.#onData(bytes, from);
     else {
@@ -229,7 +233,11 @@ export class Attempt {
     this.#keepalive.received(now);
     if (this.#d.connection.float) this.#float(from);
     const kind = classifyPayload(this.#rx, n);
-    if (kind === 'ip') this.#d.tunnel.write(this.#rx, n);
+    this.#d.stats.authReadBytes += bytes.byteLength;
+    if (kind === 'ip') {
+      this.#d.stats.tunWriteBytes += n;
+      this.#d.tunnel.write(this.#rx, n);
+    }
     else if (kind === 'occ-exit') void this.#restart('remote-exit', 'the server is shutting down (OCC exit)');
   }
 
@@ -243,19 +251,26 @@ export class Attempt {
 
   /** Seals a payload (ping, OCC) with the primary key and sends it. */
   #sendData(payload: Uint8Array): void {
-    this.sendFromTunnel(payload, payload.byteLength);
+    this.#seal(payload, payload.byteLength);
   }
 
-  /** Seals packet[0, len) (from the tunnel's drain loop, or a ping/OCC) and sends it. */
+  /** Packets the tunnel read from the OS (its drain loop calls this): seal and send. */
   readonly sendFromTunnel = (packet: Uint8Array, len: number): void => {
+    this.#d.stats.tunReadBytes += len;
+    this.#seal(packet, len);
+  };
+
+  /** Seals packet[0, len) with the primary key and sends it. */
+  #seal(packet: Uint8Array, len: number): void {
     const data = this.#data;
     const link = this.#link;
     if (data === undefined || link === undefined) return;
     const n = data.sealPacket(packet, len, this.#tx);
     if (n <= 0) return;
     link.send(this.#tx.subarray(0, n));
+    this.#d.stats.linkWriteBytes += n;
     this.#keepalive.sent(this.#d.clock.now());
-  };
+  }
 
   #onLinkError(err: Error): void {
     const code = (err as NodeJS.ErrnoException).code;
@@ -290,6 +305,7 @@ export class Attempt {
       case 'send':
         this.#log.verb(9, `WRITE [${a.bytes.byteLength}] ${opcodeName((a.bytes[0] ?? 0) >> 3)} kid=${(a.bytes[0] ?? 0) & 7}`);
         this.#link?.send(a.bytes);
+        this.#d.stats.linkWriteBytes += a.bytes.byteLength;
         return;
       case 'tls-open':
         this.#openTls(a.keyId);

@@ -82,10 +82,10 @@ export const GENERAL_DIRECTIVES: readonly DirectiveSpec[] = [
   notYet(sup('daemon', L, 'run in the background [name]', [0, 1], (c, a) => { c.o.daemon = a[0] ?? 'openvpn'; }), 'ovpn-ts stays in the foreground; run it under systemd or an init script'),
   sup('suppress-timestamps', L, 'no timestamps in the log', [0, 0], (c) => { c.o.suppressTimestamps = true; }),
   notYet(sup('machine-readable-output', L, 'prefix log lines with a machine-readable level', [0, 0], (c) => { c.o.machineReadableOutput = true; }), 'use --log-json for machine-readable logs'),
-  notYet(sup('status', L, 'write a status file every n seconds', [1, 2], (c, a) => {
+  sup('status', L, 'write a status file every n seconds', [1, 2], (c, a) => {
     c.o.status = { path: c.resolve(a[0] ?? ''), seconds: a[1] === undefined ? 60 : A.int(a[1], 'status interval', 1, 86_400) };
-  }), 'no status file is written yet'),
-  notYet(sup('status-version', L, 'status file format 1..3', [1, 1], (c, a) => { c.o.statusVersion = A.int(a[0] ?? '', 'status-version', 1, 3); }), 'no status file is written yet'),
+  }),
+  sup('status-version', L, 'status file format 1..3', [1, 1], (c, a) => { c.o.statusVersion = A.int(a[0] ?? '', 'status-version', 1, 3); }),
   sup('writepid', G, 'write the process id to a file', [1, 1], (c, a) => { c.o.writepid = c.resolve(a[0] ?? ''); }),
   notYet(sup('user', G, 'drop privileges to this user after setup', [1, 1], (c, a) => { c.o.user = a[0]; }), 'ovpn-ts keeps its privileges (it needs CAP_NET_ADMIN to restore routes on exit)'),
   notYet(sup('group', G, 'drop privileges to this group after setup', [1, 1], (c, a) => { c.o.group = a[0]; }), 'ovpn-ts keeps its privileges (it needs CAP_NET_ADMIN to restore routes on exit)'),

@@ -19,6 +19,7 @@ import { loadConfig, type ClientOptions, type ConfigFs } from '../../src/config/
 import { Attempt, type AttemptOutcome } from '../../src/connection.ts';
 import { MemoryLogger } from '../../src/log.ts';
 import { loadCredentials, loadMaterial, type Credentials } from '../../src/material.ts';
+import { TrafficStats } from '../../src/status.ts';
 import { MemoryLinkPair, VirtualTimers, type LinkConditions, type PacketTap } from '../../src/link/memory-link.ts';
 import type { Endpoint } from '../../src/link/link.ts';
 import { parseStaticKey } from '../../src/tls/static-key.ts';
@@ -160,6 +161,7 @@ export class Loopback {
       remote: SERVER,
       material,
       credentials,
+      stats: new TrafficStats(),
       tunnel: this.tunnel,
       clock: this.clock,
       random,

@@ -4,6 +4,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { startClient, startServer, withLab } from '../lab/index.ts';
 
 const INIT = /Initialization Sequence Completed/g;
@@ -32,5 +34,28 @@ test('SIGUSR1 and SIGHUP reconnect without exiting; SIGTERM exits 0', { timeout:
     await client.stop();
     assert.equal(client.process.exitStatus(), 'exit 0', client.log());
     assert.match(client.log(), /SIGTERM\[hard,\] received, process exiting/);
+  });
+});
+
+test('status FILE 1 is rewritten with growing counters; SIGUSR2 logs the same statistics', { timeout: 60_000 }, async () => {
+  await withLab(async (lab) => {
+    const server = await startServer(lab, 'udp-gcm-tlscrypt');
+    const file = join(lab.dir, 'status.txt');
+    const client = await startClient(lab, 'ovpn-ts', server.clientConfig({ inline: true, extra: ['dev null', 'verb 3', `status ${file} 1`] }));
+    const read = (): Record<string, string> => {
+      const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
+      assert.equal(lines[0], 'OpenVPN STATISTICS');
+      assert.equal(lines.at(-1), 'END');
+      return Object.fromEntries(lines.slice(1, -1).map((l) => [l.slice(0, l.indexOf(',')), l.slice(l.indexOf(',') + 1)]));
+    };
+    assert.ok(await until(() => existsSync(file) && Number(read()['TCP/UDP read bytes']) > 0, 5_000), 'status file with link traffic');
+    const first = read();
+    assert.match(first['Updated'] ?? '', /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+    assert.deepEqual(Object.keys(first), ['Updated', 'TUN/TAP read bytes', 'TUN/TAP write bytes', 'TCP/UDP read bytes', 'TCP/UDP write bytes', 'Auth read bytes']);
+    // keepalive pings (ping 2 pushed by the lab) make the counters grow
+    assert.ok(await until(() => Number(read()['Auth read bytes']) > Number(first['Auth read bytes']), 8_000), 'counters grow as pings arrive');
+    process.kill(client.pid, 'SIGUSR2');
+    assert.ok(await until(() => /OpenVPN STATISTICS[\s\S]*TCP\/UDP write bytes,[1-9]\d*[\s\S]*END/.test(client.log()), 5_000), client.log());
+    await client.stop();
   });
 });
