@@ -20,6 +20,18 @@ export async function networkSnapshot(lab: NetnsPair): Promise<Record<string, un
   };
 }
 
+export interface JsonRoute {
+  readonly dst: string;
+  readonly dev?: string;
+  readonly gateway?: string;
+}
+
+/** `ip -j -4|-6 route show` of the client namespace (main table). */
+export async function clientRoutes(lab: NetnsPair, family: 4 | 6): Promise<JsonRoute[]> {
+  const r = await lab.client.exec('ip', ['-j', `-${family}`, 'route', 'show']);
+  return JSON.parse(r.stdout) as JsonRoute[];
+}
+
 /** Waits until no address is tentative and no link lacks carrier. */
 export async function networkSettled(lab: NetnsPair): Promise<void> {
   const until = Date.now() + SETTLE_TIMEOUT_MS;

@@ -8,21 +8,12 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { iperf3, ping, startClient, startServer, withLab, type NetnsPair, type LabServer, type ProfileName } from '../lab/index.ts';
+import { clientRoutes, iperf3, ping, startClient, startServer, withLab, type NetnsPair, type LabServer, type ProfileName } from '../lab/index.ts';
 
 const PINGS = 3;
 const IPERF_SECONDS = 2;
 
-interface JsonRoute {
-  readonly dst: string;
-  readonly dev?: string;
-  readonly gateway?: string;
-}
-
-export async function routes(lab: NetnsPair, family: 4 | 6): Promise<JsonRoute[]> {
-  const r = await lab.client.exec('ip', ['-j', `-${family}`, 'route', 'show']);
-  return JSON.parse(r.stdout) as JsonRoute[];
-}
+const routes = clientRoutes;
 
 async function tunDev(lab: NetnsPair): Promise<string> {
   const r = await lab.client.exec('ip', ['-j', 'link', 'show', 'type', 'tun']);
