@@ -33,6 +33,12 @@ export interface Logger {
   scope(category: LogCategory): Logger;
 }
 
+/** OpenVPN's time_string(): local time as `YYYY-MM-DD HH:MM:SS` (log lines, status file). */
+export function openvpnTime(d: Date): string {
+  const p = (n: number): string => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
 export const silentLogger: Logger = {
   error() {},
   warn() {},

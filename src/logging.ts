@@ -9,7 +9,7 @@
  * with `[redacted]` here as a last line of defence; callers never pass secrets in the first place.
  */
 import winston from 'winston';
-import type { LogCategory, LogFields, Logger } from './log.ts';
+import { openvpnTime, type LogCategory, type LogFields, type Logger } from './log.ts';
 
 export interface LogSettings {
   readonly verb: number;
@@ -40,12 +40,6 @@ function redactFields(fields: LogFields | undefined): Record<string, unknown> {
   return out;
 }
 
-function timestamp(): string {
-  const d = new Date();
-  const p = (n: number): string => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
-}
-
 function textFormat(suppressTimestamps: boolean): winston.Logform.Format {
   return winston.format.printf((info) => {
     const fields = info['fields'] as Record<string, unknown> | undefined;
@@ -56,7 +50,7 @@ function textFormat(suppressTimestamps: boolean): winston.Logform.Format {
             .map(([k, v]) => `${k}=${String(v)}`)
             .join(' ')})`;
     const text = `${String(info.message)}${extra}`;
-    return suppressTimestamps ? text : `${timestamp()} ${text}`;
+    return suppressTimestamps ? text : `${openvpnTime(new Date())} ${text}`;
   });
 }
 

@@ -13,6 +13,7 @@
  *
  * Pure: the counters are plain numbers the shell increments; formatting takes the time.
  */
+import { openvpnTime } from './log.ts';
 
 export class TrafficStats {
   tunReadBytes = 0;
@@ -23,16 +24,10 @@ export class TrafficStats {
   authReadBytes = 0;
 }
 
-/** OpenVPN's time_string(): local time as `YYYY-MM-DD HH:MM:SS`. */
-export function statusTime(d: Date): string {
-  const p = (n: number): string => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
-}
-
 export function formatStatus(s: TrafficStats, now: Date): string {
   return [
     'OpenVPN STATISTICS',
-    `Updated,${statusTime(now)}`,
+    `Updated,${openvpnTime(now)}`,
     `TUN/TAP read bytes,${s.tunReadBytes}`,
     `TUN/TAP write bytes,${s.tunWriteBytes}`,
     `TCP/UDP read bytes,${s.linkReadBytes}`,

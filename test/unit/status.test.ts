@@ -4,7 +4,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatStatus, statusTime, TrafficStats } from '../../src/status.ts';
+import { openvpnTime } from '../../src/log.ts';
+import { formatStatus, TrafficStats } from '../../src/status.ts';
 
 test('OpenVPN STATISTICS block with the counters in OpenVPN order', () => {
   const s = new TrafficStats();
@@ -28,5 +29,5 @@ test('OpenVPN STATISTICS block with the counters in OpenVPN order', () => {
       '',
     ].join('\n'),
   );
-  assert.equal(statusTime(new Date(2026, 0, 2, 3, 4, 5)), '2026-01-02 03:04:05');
+  assert.equal(openvpnTime(new Date(2026, 0, 2, 3, 4, 5)), '2026-01-02 03:04:05');
 });

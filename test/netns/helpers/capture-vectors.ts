@@ -14,6 +14,7 @@
  * Never: run outside the lab namespaces, or keep a process running (the lab stops them by PID).
  */
 import { execFileSync } from 'node:child_process';
+import { Opcode } from '../../../src/tls/packet.ts';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
@@ -28,8 +29,6 @@ import {
 const RELAY_PORT = 11940;
 /** Datagrams kept per direction (the handshake; data packets are skipped). */
 const KEEP_PER_DIRECTION = 6;
-const DATA_V2 = 9;
-const DATA_V1 = 6;
 
 const RELAY_JS = `
 const fs = require('fs'), dgram = require('dgram');
@@ -72,7 +71,7 @@ async function captureOne(lab: NetnsPair, profile: ProfileName, relayPort: numbe
   const all = readFileSync(logFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Logged);
   const isControl = (p: Logged): boolean => {
     const op = parseInt(p.hex.slice(0, 2), 16) >> 3;
-    return op !== DATA_V1 && op !== DATA_V2;
+    return op !== Opcode.DATA_V1 && op !== Opcode.DATA_V2;
   };
   const pick = (dir: Logged['dir']): string[] => all.filter((p) => p.dir === dir && isControl(p)).slice(0, KEEP_PER_DIRECTION).map((p) => p.hex);
   const push = /PUSH: Received control message: '(PUSH_REPLY[^']*)'/.exec(client.log());
