@@ -376,7 +376,7 @@ export class Attempt {
       void this.#restart('pull-filter', `pushed option rejected by pull-filter reject "${r.rejectedBy.filter.prefix}": ${r.rejectedBy.option.split(/\s/)[0] ?? ''}`);
       return;
     }
-    const neg = negotiateDataChannel(r.options, this.#d.options, serverOptions);
+    const neg = negotiateDataChannel(r, this.#d.options, serverOptions);
     if (!neg.ok) {
       void this.#finish({ kind: 'exit', error: new NegotiationError(`OPTIONS ERROR: ${neg.error}`) });
       return;

@@ -57,14 +57,22 @@ export function compressionMode(o: ClientOptions): CompressionMode {
   }
 }
 
+/** A PUSH_REPLY as applied: the resulting options and which directives it contained. */
+export interface AppliedPush {
+  readonly options: ClientOptions;
+  readonly present: ReadonlySet<string>;
+}
+
 /**
- * @param pushed  options after the PUSH_REPLY was applied
- * @param local   options as configured (to tell a pushed cipher from a configured one)
+ * @param push    the options after the PUSH_REPLY was applied, and what it contained: a pushed
+ *                `cipher` equal to the config's own `cipher` line is still the server's choice
+ * @param local   options as configured (force-tls-key-material-export)
  * @param serverOcc the options string from the server's key-method 2 message
  */
-export function negotiateDataChannel(pushed: ClientOptions, local: ClientOptions, serverOcc: string): Negotiated {
+export function negotiateDataChannel(push: AppliedPush, local: ClientOptions, serverOcc: string): Negotiated {
+  const pushed = push.options;
   let cipher: string | undefined;
-  const pushedCipher = pushed.cipher !== local.cipher ? pushed.cipher : undefined;
+  const pushedCipher = push.present.has('cipher') ? pushed.cipher : undefined;
   if (pushedCipher !== undefined) {
     if (!pushed.dataCiphers.some((c) => sameCipher(c, pushedCipher))) {
       return { ok: false, error: `the server pushed cipher ${pushedCipher}, which is not in data-ciphers (${pushed.dataCiphers.join(':')}): add it to data-ciphers if you trust it` };

@@ -30,6 +30,8 @@ export interface PushResult {
   readonly options: ClientOptions;
   readonly ignored: readonly PushIgnored[];
   readonly warnings: readonly ConfigWarning[];
+  /** The directive names the reply actually set (after pull-filter): `cipher` is pushed even when it equals the local value. */
+  readonly present: ReadonlySet<string>;
   /** Set when a `pull-filter reject` rule matched: the caller must restart (SIGUSR1), as OpenVPN. */
   readonly rejectedBy?: { readonly option: string; readonly filter: PullFilter };
 }
@@ -57,11 +59,12 @@ export function parsePushOptions(
   const ce = draft.connections[connection];
   const applier = new Applier(NO_FS, draft, ce ?? defaultConnection());
   const ignored: PushIgnored[] = [];
+  const present = new Set<string>();
   for (let i = 0; i < pushed.length; i++) {
     const option = pushed[i] ?? '';
     const pos = { file: PUSH_FILE, line: i + 1 };
     const filter = matchPullFilter(filters, option);
-    if (filter?.action === 'reject') return { options: draft, ignored, warnings: applier.warnings, rejectedBy: { option, filter } };
+    if (filter?.action === 'reject') return { options: draft, ignored, warnings: applier.warnings, present, rejectedBy: { option, filter } };
     if (filter?.action === 'ignore') {
       ignored.push({ option, pos, reason: `removed by pull-filter ignore "${filter.prefix}"` });
       continue;
@@ -80,7 +83,9 @@ export function parsePushOptions(
     }
     const before = applier.errors.length;
     applier.apply({ name, args, pos, from: 'push', cwd: '/' });
-    for (const e of applier.errors.splice(before)) ignored.push({ option, pos, reason: e.detail });
+    const errors = applier.errors.splice(before);
+    for (const e of errors) ignored.push({ option, pos, reason: e.detail });
+    if (errors.length === 0) present.add(name);
   }
-  return { options: draft, ignored, warnings: applier.warnings };
+  return { options: draft, ignored, warnings: applier.warnings, present };
 }

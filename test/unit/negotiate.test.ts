@@ -7,15 +7,23 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { defaultOptions, type ClientOptions } from '../../src/config/options.ts';
 import { parsePushOptions } from '../../src/config/push.ts';
-import { compressionMode, negotiateDataChannel } from '../../src/negotiate.ts';
+import { compressionMode, negotiateDataChannel, type AppliedPush } from '../../src/negotiate.ts';
 
 const local = defaultOptions() as ClientOptions;
-const push = (options: string[], base: ClientOptions = local): ClientOptions => parsePushOptions(options, base).options;
+const push = (options: string[], base: ClientOptions = local): AppliedPush => parsePushOptions(options, base);
 
 test('a 2.6 server: pushed cipher, tls-ekm via protocol-flags, peer-id, keepalive', () => {
   const n = negotiateDataChannel(push(['cipher AES-256-GCM', 'protocol-flags cc-exit tls-ekm', 'peer-id 3', 'ping 10', 'ping-restart 60']), local, '');
   assert.ok(n.ok);
   assert.deepEqual(n.params, { cipher: 'AES-256-GCM', auth: undefined, peerId: 3, useEkm: true, compression: 'none', pingSeconds: 10, pingRestartSeconds: 60, ccExit: true });
+});
+
+test('a pushed cipher equal to the config\'s own cipher line is the server\'s choice (provider files carry one)', () => {
+  const provider = { ...local, cipher: 'AES-256-CBC', dataCiphers: ['AES-256-CBC'], auth: 'SHA256' } as ClientOptions;
+  const n = negotiateDataChannel(push(['cipher AES-256-CBC', 'peer-id 0'], provider), provider, 'V4,dev-type tun,link-mtu 1602,tun-mtu 1500,proto UDPv4,auth SHA256,keysize 256,tls-auth,key-method 2,tls-server');
+  assert.ok(n.ok, n.ok ? '' : n.error);
+  assert.equal(n.params.cipher, 'AES-256-CBC');
+  assert.equal(n.params.auth, 'SHA256');
 });
 
 test('a pushed cipher outside data-ciphers is refused with the fix', () => {
