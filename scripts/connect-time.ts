@@ -6,7 +6,7 @@
  *
  *   lab: ovts-s-<id> openvpn server  <──veth──>  ovts-c-<id>: for i in 1..N, alternating:
  *        spawn `openvpn --config c.ovpn`          ──▶ wait for the line, stop (SIGTERM)
- *        spawn `node dist/src/cli.js --config c`  ──▶ wait for the line, stop (SIGTERM)
+ *        spawn `node dist/src/cli/main.js --config c`  ──▶ wait for the line, stop (SIGTERM)
  *
  * Usage (root, after the build):  node dist/scripts/connect-time.js [N=5]
  * Never runs anything outside the lab namespaces; stops clients by PID.

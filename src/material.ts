@@ -13,7 +13,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import type forgeType from 'node-forge';
-import { ConfigError } from './errors.ts';
+import { ConfigError } from './base/errors.ts';
 import type { ClientOptions, FileRef } from './config/options.ts';
 import type { TlsCredentials } from './tls/tls-engine.ts';
 import { parseStaticKey, parseTlsCryptV2ClientKey } from './tls/static-key.ts';

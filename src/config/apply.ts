@@ -6,7 +6,7 @@
  *
  *   entries --(lookup, where/arity/inline/connection checks)--> spec.apply(ctx) --> Draft<ClientOptions>
  */
-import { ConfigError, type ConfigCode, type SourcePos } from '../errors.ts';
+import { ConfigError, type ConfigCode, type SourcePos } from '../base/errors.ts';
 import { ArgError } from './args.ts';
 import { DIRECTIVES, INLINE_TAGS } from './directives.ts';
 import type { ConfigFs, ConfigWarning, DirectiveEntry } from './entry.ts';

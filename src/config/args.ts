@@ -3,7 +3,7 @@
  * addresses and netmasks. Stricter than OpenVPN's atoi(): "70000", "12x", "-1" are errors.
  * Each parser throws ArgError(detail); the applier turns it into a positioned ConfigError.
  */
-import { isIPv4, isIPv6 } from 'node:net';
+import { parseIPv4, parseIPv6 } from '../base/ip.ts';
 
 export class ArgError extends Error {}
 
@@ -26,7 +26,7 @@ export function oneOf<const T extends string>(value: string, what: string, allow
 }
 
 export function ipv4(value: string, what = 'IPv4 address'): string {
-  if (!isIPv4(value)) throw new ArgError(`${what} "${value}" is not a valid dotted-quad IPv4 address`);
+  if (parseIPv4(value) === undefined) throw new ArgError(`${what} "${value}" is not a valid dotted-quad IPv4 address`);
   return value;
 }
 
@@ -44,7 +44,7 @@ export function netmask(value: string, what = 'netmask'): string {
 }
 
 export function ipv6(value: string, what = 'IPv6 address'): string {
-  if (!isIPv6(value)) throw new ArgError(`${what} "${value}" is not a valid IPv6 address`);
+  if (parseIPv6(value) === undefined) throw new ArgError(`${what} "${value}" is not a valid IPv6 address`);
   return value;
 }
 

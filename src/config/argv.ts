@@ -4,7 +4,7 @@
  * `--config FILE` is read IN PLACE (it may repeat); a lone non-option word means `--config WORD`.
  * Later entries override earlier ones when applied. Pure: files come through ConfigFs.
  */
-import { ConfigError, ConfigErrors } from '../errors.ts';
+import { ConfigError, ConfigErrors } from '../base/errors.ts';
 import { CMDLINE_FILE, type ConfigFs, type DirectiveEntry } from './entry.ts';
 import { MAX_PARMS } from './lexer.ts';
 import { ConfigReader } from './reader.ts';

@@ -4,7 +4,7 @@
  *
  *   file / argv / push text --(lexer, reader, argv)--> DirectiveEntry[] --(apply)--> ClientOptions
  */
-import type { SourcePos } from '../errors.ts';
+import type { SourcePos } from '../base/errors.ts';
 
 /** The filesystem as the config layer sees it. `readFile` throws an Error with `.code` (ENOENT, EACCES, EISDIR). */
 export interface ConfigFs {

@@ -6,7 +6,7 @@
  *
  * Pure: the filesystem arrives as a ConfigFs (nodeConfigFs in production, a Map in tests).
  */
-import { ConfigErrors, type ConfigError } from '../errors.ts';
+import { ConfigErrors, type ConfigError } from '../base/errors.ts';
 import { Applier } from './apply.ts';
 import { readArgv } from './argv.ts';
 import { CMDLINE_FILE, type ConfigFs, type ConfigWarning, type DirectiveEntry } from './entry.ts';

@@ -11,7 +11,7 @@
  * (`x#y` is one token); a backslash before anything other than `\`, `"` or white space is an error.
  * Stricter than OpenVPN: more than MAX_PARMS tokens is an error (OpenVPN silently drops them).
  */
-import { ConfigError, type SourcePos } from '../errors.ts';
+import { ConfigError, type SourcePos } from '../base/errors.ts';
 
 /** options.h MAX_PARMS: a directive plus at most 15 arguments. */
 export const MAX_PARMS = 16;

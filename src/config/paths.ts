@@ -1,19 +1,29 @@
 /**
- * Path resolution the OpenVPN way, and friendly file-access messages. Pure (node:path is string math).
+ * Path resolution the OpenVPN way, and friendly file-access messages. Pure (POSIX path string math).
  *
  * OpenVPN opens relative file names against the process working directory as changed by `cd`,
  * never against the folder of the config file. When a relative name is missing but exists next
  * to the config file, we say so: that is the most common "works in the GUI, fails here" mistake.
  */
-import { posix as path } from 'node:path';
 import type { ConfigFs } from './entry.ts';
 
+/** POSIX `resolve(cwd, name)`: absolute, with `.`, `..` and repeated slashes folded. */
 export function resolvePath(cwd: string, name: string): string {
-  return path.resolve(cwd, name);
+  const parts: string[] = [];
+  for (const p of (name.startsWith('/') ? name : `${cwd}/${name}`).split('/')) {
+    if (p === '' || p === '.') continue;
+    if (p === '..') parts.pop();
+    else parts.push(p);
+  }
+  return `/${parts.join('/')}`;
 }
 
+/** POSIX `dirname`. */
 export function dirOf(file: string): string {
-  return path.dirname(file);
+  const trimmed = file.replace(/\/+$/, '');
+  const i = trimmed.lastIndexOf('/');
+  if (i < 0) return '.';
+  return i === 0 ? '/' : trimmed.slice(0, i);
 }
 
 function errnoOf(err: unknown): string {
@@ -40,8 +50,8 @@ export function tryRead(fs: ConfigFs, file: string): { ok: true; bytes: Uint8Arr
 
 /** The " (hint: …)" suffix when `name` is relative, missing in `cwd`, but present in `configDir`. */
 export function nextToConfigHint(fs: ConfigFs, name: string, cwd: string, configDir: string | undefined): string {
-  if (configDir === undefined || path.isAbsolute(name) || path.resolve(configDir, name) === path.resolve(cwd, name)) return '';
-  const beside = path.resolve(configDir, name);
+  if (configDir === undefined || name.startsWith('/') || resolvePath(configDir, name) === resolvePath(cwd, name)) return '';
+  const beside = resolvePath(configDir, name);
   if (!tryRead(fs, beside).ok) return '';
   return ` (hint: ${beside} exists next to the config file; relative paths resolve against the working directory ${cwd}, as in OpenVPN: add "cd ${configDir}" or run from that directory)`;
 }

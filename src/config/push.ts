@@ -7,7 +7,7 @@
  *
  *   "route 10.0.0.0 255.0.0.0" --pull-filter--> tokenize --pushable?--> row.apply --> new options
  */
-import type { SourcePos } from '../errors.ts';
+import type { SourcePos } from '../base/errors.ts';
 import { Applier } from './apply.ts';
 import { DIRECTIVES } from './directives.ts';
 import { PUSH_FILE, type ConfigFs, type ConfigWarning } from './entry.ts';

@@ -9,7 +9,7 @@
  * Never throws for config mistakes: they are collected in `errors` (all of them, file:line each).
  * Limits (stricter than OpenVPN, which has none but its line buffer): see the constants below.
  */
-import { ConfigError, type SourcePos } from '../errors.ts';
+import { ConfigError, type SourcePos } from '../base/errors.ts';
 import { CMDLINE_FILE, type ConfigFs, type DirectiveEntry, type EntrySource } from './entry.ts';
 import { tokenizeLine } from './lexer.ts';
 import { checkDirectory, dirOf, nextToConfigHint, resolvePath, tryRead } from './paths.ts';

@@ -4,7 +4,7 @@
  * the directive concerned, or at `TOP:0` (the config as a whole) when something is missing.
  * Pure.
  */
-import { ConfigError, type ConfigCode, type SourcePos } from '../errors.ts';
+import { ConfigError, type ConfigCode, type SourcePos } from '../base/errors.ts';
 import type { ConfigWarning } from './entry.ts';
 import type { ClientOptions } from './options.ts';
 

@@ -1,15 +1,13 @@
 /**
- * The table of data-channel ciphers and HMAC digests ovpn-ts knows, with their sizes, and
- * availability probing against the OpenSSL that Node was built with.
+ * The table of data-channel ciphers and HMAC digests ovpn-ts knows, with their sizes, and why
+ * one cannot be used (given what the process's crypto can run: the CryptoCaps port).
  *
  * Names are compared case-insensitively, as OpenVPN does (`cipher_kt_get` goes through
  * OpenSSL's case-insensitive `EVP_get_cipherbyname`; `translate_cipher_name_from_openvpn`
  * in ovpn:src/openvpn/crypto_openssl.c maps the few aliases).
  *
- * Pure except for `isCipherAvailable`/`isAuthAvailable`, which ask node:crypto once and cache
- * the answer. Never holds keys.
+ * Pure: availability is asked of a CryptoCaps (cipher-probe.ts asks node:crypto). Never holds keys.
  */
-import { createCipheriv, createHmac, getCiphers, getHashes } from 'node:crypto';
 
 /** Authentication tag length of every AEAD data cipher (OPENVPN_AEAD_TAG_LENGTH, ovpn:src/openvpn/crypto.h). */
 export const AEAD_TAG_LENGTH = 16;
@@ -117,40 +115,15 @@ export function lookupAuth(name: string): AuthSpec | undefined {
   return AUTHS.find((a) => a.name === want);
 }
 
-const availability = new Map<string, boolean>();
-
-function probe(key: string, attempt: () => void): boolean {
-  const known = availability.get(key);
-  if (known !== undefined) return known;
-  let ok = true;
-  try {
-    attempt();
-  } catch {
-    ok = false;
-  }
-  availability.set(key, ok);
-  return ok;
+/** Which table entries this process's crypto can run: probed by the shell (cipher-probe.ts), a set in tests. */
+export interface CryptoCaps {
+  cipher(spec: CipherSpec): boolean;
+  auth(spec: AuthSpec): boolean;
 }
 
-/** Whether Node's OpenSSL can run this cipher (listed by getCiphers() and actually instantiable). */
-export function isCipherAvailable(spec: CipherSpec): boolean {
-  return probe(`c:${spec.nodeName}`, () => {
-    if (!getCiphers().includes(spec.nodeName)) throw new Error('not listed');
-    const opts = spec.mode === 'aead' ? { authTagLength: spec.tagLength } : {};
-    createCipheriv(spec.nodeName, Buffer.alloc(spec.keyLength), Buffer.alloc(spec.ivLength), opts as never);
-  });
-}
-
-export function isAuthAvailable(spec: AuthSpec): boolean {
-  return probe(`h:${spec.nodeName}`, () => {
-    if (!getHashes().includes(spec.nodeName)) throw new Error('not listed');
-    createHmac(spec.nodeName, Buffer.alloc(1)).update('x').digest();
-  });
-}
-
-/** The ciphers this process can use, in table order: what IV_CIPHERS may announce. */
-export function availableCiphers(): readonly CipherSpec[] {
-  return CIPHERS.filter(isCipherAvailable);
+/** The ciphers `caps` can run, in table order: what IV_CIPHERS may announce. */
+export function availableCiphers(caps: CryptoCaps): readonly CipherSpec[] {
+  return CIPHERS.filter((c) => caps.cipher(c));
 }
 
 const SAFE_LIST = 'AES-256-GCM:AES-128-GCM:CHACHA20-POLY1305';
@@ -159,7 +132,7 @@ const SAFE_LIST = 'AES-256-GCM:AES-128-GCM:CHACHA20-POLY1305';
  * Why ovpn-ts cannot use this cipher (and, with CBC, this `auth`), or undefined if it can.
  * The text names the fix, for the shell to log as one clear error.
  */
-export function unsupportedCipherReason(cipherName: string, authName?: string): string | undefined {
+export function unsupportedCipherReason(caps: CryptoCaps, cipherName: string, authName?: string): string | undefined {
   if (cipherName.trim().toLowerCase() === 'none') {
     return 'cipher none (no encryption) is not supported by ovpn-ts: set `data-ciphers ' + SAFE_LIST + '` on the server';
   }
@@ -167,20 +140,20 @@ export function unsupportedCipherReason(cipherName: string, authName?: string): 
   if (spec === undefined) {
     return `data cipher ${cipherName} is unknown to ovpn-ts: set \`data-ciphers ${SAFE_LIST}\` on the server`;
   }
-  if (!isCipherAvailable(spec)) {
+  if (!caps.cipher(spec)) {
     const why = spec.legacy ? " (it needs OpenSSL's legacy provider, which Node does not load)" : '';
     return `data cipher ${spec.name} is not available in Node's OpenSSL${why}: add ${SAFE_LIST} to \`data-ciphers\` on the server`;
   }
-  if (spec.mode === 'cbc') return unsupportedAuthReason(spec, authName ?? 'SHA1');
+  if (spec.mode === 'cbc') return unsupportedAuthReason(caps, spec, authName ?? 'SHA1');
   return undefined;
 }
 
-function unsupportedAuthReason(spec: CipherSpec, authName: string): string | undefined {
+function unsupportedAuthReason(caps: CryptoCaps, spec: CipherSpec, authName: string): string | undefined {
   if (authName.trim().toLowerCase() === 'none') {
     return `${spec.name} without an HMAC (auth none) is not supported by ovpn-ts: use an AEAD cipher (${SAFE_LIST}) or an \`auth\` digest such as SHA256`;
   }
   const auth = lookupAuth(authName);
-  if (auth === undefined || !isAuthAvailable(auth)) {
+  if (auth === undefined || !caps.auth(auth)) {
     return `auth digest ${authName} is not supported by ovpn-ts: use SHA1, SHA256, SHA384 or SHA512 (\`auth\` on both sides), or an AEAD cipher`;
   }
   return undefined;

@@ -6,8 +6,9 @@
  * Throws LocalProtocolError for a cipher the caller should have refused earlier with
  * unsupportedCipherReason(); never logs or prints key bytes.
  */
-import { LocalProtocolError } from '../errors.ts';
+import { LocalProtocolError } from '../base/errors.ts';
 import { lookupAuth, lookupCipher, unsupportedCipherReason } from './cipher-suite.ts';
+import { NodeCryptoCaps } from './cipher-probe.ts';
 import type { DataCrypto, DirectionKey } from './data-crypto.ts';
 import { NodeDataCrypto } from './node-crypto.ts';
 
@@ -17,6 +18,8 @@ export interface CreateDataCryptoOptions {
   /** Default: 'evp' where it loads, else 'node'. Asking for 'evp' where it cannot load throws. */
   readonly backend?: CryptoBackend;
 }
+
+const nodeCaps = new NodeCryptoCaps();
 
 type EvpModule = typeof import('./evp.ts');
 
@@ -46,7 +49,7 @@ export function createDataCrypto(
   key: DirectionKey,
   options: CreateDataCryptoOptions = {},
 ): DataCrypto {
-  const reason = unsupportedCipherReason(cipherName, authName);
+  const reason = unsupportedCipherReason(nodeCaps, cipherName, authName);
   const cipher = lookupCipher(cipherName);
   if (reason !== undefined || cipher === undefined) throw new LocalProtocolError(reason ?? `unknown cipher ${cipherName}`);
   const auth = cipher.mode === 'cbc' ? lookupAuth(authName ?? 'SHA1') : undefined;

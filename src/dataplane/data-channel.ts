@@ -13,7 +13,7 @@
  * Hot path: no allocation, no exceptions, no logging; every outcome is a number (a length or a
  * negative DropReason) and is counted in `counters`. Pure: `nowSeconds` comes from the caller.
  */
-import { ReplayWindow } from '../replay.ts';
+import { ReplayWindow } from '../base/replay.ts';
 import type { DataCrypto } from './data-crypto.ts';
 import { DROP_REASON_SLOTS, DropReason } from './drop-reason.ts';
 import type { CompressionMode } from './framing.ts';

@@ -23,7 +23,8 @@
  */
 import { DropReason } from './drop-reason.ts';
 
-export type CompressionMode = 'none' | 'lzo-stub' | 'lzo' | 'stub' | 'lz4' | 'stub-v2' | 'lz4-v2';
+import type { CompressionMode } from './compression.ts';
+export type { CompressionMode } from './compression.ts';
 
 /** comp.h / lzo.h / comp-lz4.h framing bytes. */
 export const NO_COMPRESS_BYTE = 0xfa;

@@ -15,8 +15,8 @@
  * as the packets sent are. Packets are copied on send (the sender may reuse its buffer) and
  * each delivery gets its own copy. Never: a socket, a real timer, the real clock.
  */
-import type { FakeClock, SeededRandom } from '../clock.ts';
-import { LocalProtocolError } from '../errors.ts';
+import type { FakeClock, SeededRandom } from '../base/clock.ts';
+import { LocalProtocolError } from '../base/errors.ts';
 import type { Endpoint, Link, LinkEvents } from './link.ts';
 
 /** A timer port driven by a FakeClock: callbacks run only when the test advances time. */

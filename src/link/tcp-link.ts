@@ -4,7 +4,7 @@
  * close by the server is reported as a link error (the client restarts, as OpenVPN does).
  */
 import net from 'node:net';
-import { OsError } from '../errors.ts';
+import { OsError } from '../base/errors.ts';
 import { frameTcp, TcpFramer } from '../tls/packet.ts';
 import type { Endpoint, Link, LinkEvents } from './link.ts';
 

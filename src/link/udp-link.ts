@@ -7,7 +7,7 @@
  * and the shell sees every sender.
  */
 import dgram from 'node:dgram';
-import { OsError } from '../errors.ts';
+import { OsError } from '../base/errors.ts';
 import type { Endpoint, Link, LinkEvents } from './link.ts';
 
 export interface UdpLinkOptions {

@@ -10,7 +10,7 @@
  * A route that already exists is an error naming it (the backend's EEXIST), never replaced.
  * Never: log, read the clock, touch the OS other than through the NetBackend port.
  */
-import { OsError } from '../errors.ts';
+import { OsError } from '../base/errors.ts';
 import { describeAddr, describeRoute, errnoOf, type NetBackend } from './backend.ts';
 import type { NetOp } from './plan.ts';
 

@@ -11,8 +11,8 @@
  * naming the change and the reason, and an `ErrnoError` cause carrying the errno name (EEXIST ...).
  * Never: shell out to `ip`, log, or replace an existing route silently.
  */
-import { OsError, type OsCode } from '../errors.ts';
-import type { Family } from './ip.ts';
+import { OsError, type OsCode } from '../base/errors.ts';
+import type { Family } from '../base/ip.ts';
 
 /** RT_TABLE_MAIN (linux/rtnetlink.h). */
 export const RT_TABLE_MAIN = 254;

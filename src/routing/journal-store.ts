@@ -8,7 +8,8 @@
  *
  * Never: log, repair a journal of a live process or of another network namespace.
  */
-import { mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { writeFileAtomic } from '../platform/atomic-file.ts';
 import { join } from 'node:path';
 import { NetJournal, type JournalJson } from './apply.ts';
 
@@ -76,9 +77,7 @@ export class FileJournalStore implements JournalStore {
     mkdirSync(this.#dir, { recursive: true, mode: 0o700 });
     const body: FileShape = { pid: this.#pid, netns: this.#netns, journal: journal.toJSON() };
     const file = this.#file(journal.dev);
-    const tmp = `${file}.${this.#pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(body), { mode: 0o600 });
-    renameSync(tmp, file);
+    writeFileAtomic(file, JSON.stringify(body), 0o600);
   }
 
   remove(dev: string): void {

@@ -6,7 +6,7 @@
  * Nth mutating call.
  * Never: touch the OS.
  */
-import type { OsCode } from '../errors.ts';
+import type { OsCode } from '../base/errors.ts';
 import {
   IP6_RT_PRIO_USER,
   RT_TABLE_MAIN,
@@ -19,7 +19,7 @@ import {
   type NetBackend,
   type RouteSpec,
 } from './backend.ts';
-import { canonicalAddr, inPrefix, networkOf, type Family } from './ip.ts';
+import { canonicalAddr, inPrefix, networkOf, type Family } from '../base/ip.ts';
 
 export interface MemoryBackendOptions {
   /** Links that exist at start (like `lo`, `eth0`, `tun0`). */

@@ -14,7 +14,7 @@
  * Never: shell out to `ip`, log.
  */
 import { FlagsNew, createRtNetlink, type RtNetlinkSocket, type rt } from 'netlink';
-import type { OsCode } from '../errors.ts';
+import type { OsCode } from '../base/errors.ts';
 import {
   RT_TABLE_MAIN,
   describeAddr,
@@ -26,7 +26,7 @@ import {
   type NetBackend,
   type RouteSpec,
 } from './backend.ts';
-import { familyOf, formatIPv4, formatIPv6, parseIPv4, parseIPv6, type Family } from './ip.ts';
+import { familyOf, formatIPv4, formatIPv6, parseIPv4, parseIPv6, type Family } from '../base/ip.ts';
 
 // linux/socket.h
 const AF_INET = 2;

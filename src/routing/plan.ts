@@ -13,7 +13,7 @@
  * Never: I/O, clock, logging.
  */
 import { type AddrSpec, type BestRoute, type RouteSpec } from './backend.ts';
-import { canonicalAddr, familyOf, netmaskToPrefix, networkOf, parseCidr, parseIPv4, formatIPv4, prefixToMaskV4 } from './ip.ts';
+import { canonicalAddr, familyOf, netmaskToPrefix, networkOf, parseCidr, parseIPv4, formatIPv4, prefixToMaskV4 } from '../base/ip.ts';
 
 export type Topology = 'subnet' | 'net30' | 'p2p';
 

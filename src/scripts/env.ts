@@ -21,7 +21,7 @@
 import type { ClientOptions, ConnectionEntry, DnsServer, Route, RouteIpv6 } from '../config/index.ts';
 import { tokenizeLine } from '../config/lexer.ts';
 import type { Endpoint } from '../link/link.ts';
-import { canonicalAddr, familyOf } from '../routing/ip.ts';
+import { canonicalAddr, familyOf } from '../base/ip.ts';
 
 export type ScriptEnv = Record<string, string>;
 export type UpDownHook = 'up' | 'down' | 'route-pre-down';

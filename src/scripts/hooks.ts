@@ -14,8 +14,8 @@
  */
 import type { X509Certificate } from 'node:crypto';
 import type { ClientOptions } from '../config/index.ts';
-import { ScriptError } from '../errors.ts';
-import type { Logger } from '../log.ts';
+import { ScriptError } from '../base/errors.ts';
+import type { Logger } from '../log/logger.ts';
 import { hookArgv, scriptEnv, type HookFacts, type PeerCertInfo, type ProcessFacts, type TunnelFacts, type UpDownHook } from './env.ts';
 import { spawnRunner, type ScriptRunner } from './run.ts';
 

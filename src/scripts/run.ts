@@ -10,7 +10,7 @@
  *        `--exit--> { status } | { error: 'could not execute external program' }
  */
 import { spawn } from 'node:child_process';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../log/logger.ts';
 
 /** run_command.h OPENVPN_EXECVE_FAILURE: the exit status of a child whose execve() failed. */
 export const OPENVPN_EXECVE_FAILURE = 127;

@@ -10,11 +10,11 @@
  * Pure: `now` (ms) and wall seconds are parameters; nothing here does I/O or logging. Malformed
  * or unauthenticated packets are dropped and counted in `drops`, never thrown.
  */
-import { bytesEqual } from '../bytes.ts';
-import { RemoteProtocolError } from '../errors.ts';
+import { bytesEqual } from '../base/bytes.ts';
+import { RemoteProtocolError } from '../base/errors.ts';
 import { decodeControlPacket, encodeControlPacket, Opcode, type ControlPacket } from './packet.ts';
 import { CONTROL_SEND_ACK_MAX, ReliableReceiver, ReliableSender } from './reliable.ts';
-import { PacketIdSend, type ControlWrap } from './wrap.ts';
+import { PacketIdSend, type ControlWrap } from './control-wrap.ts';
 
 export type ControlEvent =
   /** The server's hard reset (its msg 0) arrived in order; payload = early-negotiation TLVs. */

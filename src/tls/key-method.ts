@@ -22,10 +22,10 @@
  *
  * Pure. Never logs; the encoded message contains the password: never hex-dump it.
  */
-import { ByteReader, ByteWriter } from '../bytes.ts';
-import { ConfigError, LocalProtocolError, RemoteProtocolError } from '../errors.ts';
-import type { SourcePos } from '../errors.ts';
-import type { Random } from '../clock.ts';
+import { ByteReader, ByteWriter } from '../base/bytes.ts';
+import { ConfigError, LocalProtocolError, RemoteProtocolError } from '../base/errors.ts';
+import type { SourcePos } from '../base/errors.ts';
+import type { Random } from '../base/clock.ts';
 import { PRE_MASTER_LENGTH, RANDOM_LENGTH } from './keys.ts';
 
 /** `KEY_METHOD_2` and `KEY_METHOD_MASK`, src/openvpn/ssl.h. */

@@ -23,9 +23,9 @@
  * Pure: node:crypto HMAC only (through prf.ts). Key material stays in Uint8Array: never
  * stringify, hex-dump or log it.
  */
-import { LocalProtocolError } from '../errors.ts';
-import { concatBytes } from '../bytes.ts';
-import { tls1Prf } from './prf.ts';
+import { LocalProtocolError } from '../base/errors.ts';
+import { concatBytes } from '../base/bytes.ts';
+import { tls1Prf, type HmacFn } from './prf.ts';
 
 /** `KEY_EXPANSION_ID` ("OpenVPN", src/openvpn/ssl.h) + " master secret". */
 export const PRF_MASTER_SECRET_LABEL = 'OpenVPN master secret';
@@ -65,7 +65,7 @@ function checkLength(name: string, b: Uint8Array, want: number): void {
 const encoder = new TextEncoder();
 
 /** key2 (256 bytes) by the legacy OpenVPN PRF, as `generate_key_expansion_openvpn_prf`. */
-export function deriveKeysPrf(src: PrfKeySources): Uint8Array {
+export function deriveKeysPrf(hmac: HmacFn, src: PrfKeySources): Uint8Array {
   checkLength('pre_master', src.clientPreMaster, PRE_MASTER_LENGTH);
   checkLength('client random1', src.clientRandom1, RANDOM_LENGTH);
   checkLength('server random1', src.serverRandom1, RANDOM_LENGTH);
@@ -74,7 +74,7 @@ export function deriveKeysPrf(src: PrfKeySources): Uint8Array {
   checkLength('client session id', src.clientSessionId, SESSION_ID_LENGTH);
   checkLength('server session id', src.serverSessionId, SESSION_ID_LENGTH);
   const masterSeed = concatBytes(encoder.encode(PRF_MASTER_SECRET_LABEL), src.clientRandom1, src.serverRandom1);
-  const master = tls1Prf(src.clientPreMaster, masterSeed, MASTER_SECRET_LENGTH);
+  const master = tls1Prf(hmac, src.clientPreMaster, masterSeed, MASTER_SECRET_LENGTH);
   const expansionSeed = concatBytes(
     encoder.encode(PRF_KEY_EXPANSION_LABEL),
     src.clientRandom2,
@@ -82,7 +82,7 @@ export function deriveKeysPrf(src: PrfKeySources): Uint8Array {
     src.clientSessionId,
     src.serverSessionId,
   );
-  const key2 = tls1Prf(master, expansionSeed, KEY2_LENGTH);
+  const key2 = tls1Prf(hmac, master, expansionSeed, KEY2_LENGTH);
   master.fill(0);
   return key2;
 }

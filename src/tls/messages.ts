@@ -22,8 +22,8 @@
  *
  * Pure. Never logs; never put message text containing credentials (CR_RESPONSE) in errors.
  */
-import { LocalProtocolError, RemoteProtocolError } from '../errors.ts';
-import { concatBytes } from '../bytes.ts';
+import { LocalProtocolError, RemoteProtocolError } from '../base/errors.ts';
+import { concatBytes } from '../base/bytes.ts';
 
 /** Longest message we buffer without a NUL: one maximal TLS record (RFC 8446 §5.1). */
 export const MAX_CONTROL_MESSAGE_BYTES = 16384;

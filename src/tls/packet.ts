@@ -18,8 +18,8 @@
  *
  * TCP: every packet is preceded by its length as u16 big-endian.
  */
-import { ByteReader, ByteWriter } from '../bytes.ts';
-import { RemoteProtocolError } from '../errors.ts';
+import { ByteReader, ByteWriter } from '../base/bytes.ts';
+import { RemoteProtocolError } from '../base/errors.ts';
 
 /** ssl_pkt.h P_* opcodes. */
 export const Opcode = {

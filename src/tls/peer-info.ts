@@ -12,7 +12,7 @@
  *
  * Pure. Never logs.
  */
-import { LocalProtocolError } from '../errors.ts';
+import { LocalProtocolError } from '../base/errors.ts';
 
 /** IV_PROTO bits, src/openvpn/ssl.h (`IV_PROTO_*`); bit 0 is reserved. */
 export const IV_PROTO = {

@@ -21,7 +21,8 @@
  * Pure (text in, bytes out). Errors are ConfigError with the file and line, and never
  * contain key material.
  */
-import { ConfigError } from '../errors.ts';
+import { fromBase64 } from '../base/bytes.ts';
+import { ConfigError } from '../base/errors.ts';
 
 export const STATIC_KEY_HEAD = '-----BEGIN OpenVPN Static key V1-----';
 export const STATIC_KEY_FOOT = '-----END OpenVPN Static key V1-----';
@@ -139,7 +140,7 @@ export function parseTlsCryptV2ClientKey(text: string, origin: KeyOrigin = INLIN
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(body) || body.length % 4 !== 0) {
     throw fail(head + 1, 'tls-crypt-v2 client key is not valid base64');
   }
-  const raw = new Uint8Array(Buffer.from(body, 'base64'));
+  const raw = fromBase64(body);
   if (raw.byteLength < TLS_CRYPT_V2_CLIENT_KEY_LEN + TLS_CRYPT_V2_MIN_WKC_LEN) {
     throw fail(head + 1, `tls-crypt-v2 client key too short: ${raw.byteLength} bytes`);
   }

@@ -16,7 +16,7 @@
 import { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import type { X509Certificate } from 'node:crypto';
-import { TlsError } from '../errors.ts';
+import { TlsError } from '../base/errors.ts';
 
 export interface TlsCredentials {
   /** PEM text of the CA certificates (`ca`). */

@@ -14,7 +14,7 @@
  * The ioctl numbers are the asm-generic _IOW encoding (x86, arm, riscv), not mips/powerpc/sparc.
  */
 import koffi from 'koffi';
-import { OsError } from '../errors.ts';
+import { OsError } from '../base/errors.ts';
 import { IFNAMSIZ, tunRequestName, type TunDevice } from './device.ts';
 
 // linux/if_tun.h

@@ -2,13 +2,15 @@
  * Building blocks for driving the client Session by hand in unit tests: a default
  * SessionConfig (overridable) and the server's HARD_RESET_SERVER_V2 answer to our reset.
  */
-import type { SessionConfig } from '../../src/session.ts';
+import type { SessionConfig } from '../../src/core/session.ts';
 import { encodeControlPacket, Opcode } from '../../src/tls/packet.ts';
 import { NoneWrap } from '../../src/tls/wrap.ts';
+import { nodeHmac } from '../../src/tls/node-hmac.ts';
 
 export function sessionConfig(over: Partial<SessionConfig> = {}): SessionConfig {
   return {
     wrap: new NoneWrap(),
+    hmac: nodeHmac,
     resetOpcode: Opcode.CONTROL_HARD_RESET_CLIENT_V2,
     wkcLength: 0,
     maxControlPayload: 1100,

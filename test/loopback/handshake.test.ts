@@ -7,12 +7,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AuthFailedError, ExitCode, exitCodeFor } from '../../src/errors.ts';
+import { AuthFailedError, ExitCode, exitCodeFor } from '../../src/base/errors.ts';
 import type { LinkConditions } from '../../src/link/memory-link.ts';
 import { icmpEchoRequest, parsePacket } from '../contract/tun/packets.ts';
 import { checksumsValid, ICMP_ECHO_REPLY } from './icmp.ts';
 import { Loopback } from './harness.ts';
-import { bytesEqual } from '../../src/bytes.ts';
+import { bytesEqual } from '../../src/base/bytes.ts';
 import { decodeControlPacket, Opcode } from '../../src/tls/packet.ts';
 import { PRF_PUSH } from './server.ts';
 

@@ -14,17 +14,18 @@
  * loadConfig and loadMaterial, as the CLI does.
  */
 import { readFileSync } from 'node:fs';
-import { FakeClock, SeededRandom } from '../../src/clock.ts';
+import { FakeClock, SeededRandom } from '../../src/base/clock.ts';
 import { loadConfig, type ClientOptions, type ConfigFs } from '../../src/config/index.ts';
-import { Attempt, type AttemptOutcome } from '../../src/connection.ts';
-import { MemoryLogger } from '../../src/log.ts';
+import { Attempt, type AttemptOutcome } from '../../src/shell/attempt.ts';
+import { MemoryLogger } from '../../src/log/logger.ts';
 import { loadCredentials, loadMaterial, type Credentials } from '../../src/material.ts';
-import { TrafficStats } from '../../src/status.ts';
+import { TrafficStats } from '../../src/shell/status.ts';
 import { MemoryLinkPair, VirtualTimers, type LinkConditions, type PacketTap } from '../../src/link/memory-link.ts';
 import type { Endpoint } from '../../src/link/link.ts';
 import { parseStaticKey } from '../../src/tls/static-key.ts';
-import type { SendFromTunnel, Tunnel } from '../../src/tunnel.ts';
+import type { SendFromTunnel, Tunnel } from '../../src/tunnel/tunnel.ts';
 import { TestServer } from './server.ts';
+import { NodeCryptoCaps } from '../../src/dataplane/cipher-probe.ts';
 
 /** Relative to the repository root, where the tests run (as the other tiers do). */
 const PKI_DIR = 'test/fixtures/pki/';
@@ -165,6 +166,7 @@ export class Loopback {
       tunnel: this.tunnel,
       clock: this.clock,
       random,
+      caps: new NodeCryptoCaps(),
       log: this.log,
       openLink: async (_opts, events) => this.pair.openA(events),
       timers: this.timers,

@@ -5,8 +5,8 @@
  *
  * Test code: it reads the client's password to check it, and never prints it.
  */
-import { ByteReader, ByteWriter } from '../../src/bytes.ts';
-import { RemoteProtocolError } from '../../src/errors.ts';
+import { ByteReader, ByteWriter } from '../../src/base/bytes.ts';
+import { RemoteProtocolError } from '../../src/base/errors.ts';
 import { KEY_METHOD_2, KEY_METHOD_MASK } from '../../src/tls/key-method.ts';
 import { PRE_MASTER_LENGTH, RANDOM_LENGTH } from '../../src/tls/keys.ts';
 

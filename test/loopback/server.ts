@@ -11,9 +11,9 @@
  * Time comes from VirtualTimers (retransmissions run when the test advances virtual time).
  * Test code: it checks the client's password but never prints it.
  */
-import type { Random } from '../../src/clock.ts';
-import { bytesEqual, concatBytes } from '../../src/bytes.ts';
-import { RemoteProtocolError } from '../../src/errors.ts';
+import type { Random } from '../../src/base/clock.ts';
+import { bytesEqual, concatBytes } from '../../src/base/bytes.ts';
+import { RemoteProtocolError } from '../../src/base/errors.ts';
 import type { Link, LinkEvents } from '../../src/link/link.ts';
 import type { VirtualTimers } from '../../src/link/memory-link.ts';
 import { decodeControlPacket, encodeControlPacket, Opcode, SID_SIZE, type ControlPacket } from '../../src/tls/packet.ts';
@@ -28,6 +28,7 @@ import { splitKey2 } from '../../src/dataplane/data-crypto.ts';
 import { classifyPayload, PING_STRING } from '../../src/dataplane/framing.ts';
 import { decodeClientKm2, encodeServerKm2, type ClientKm2 } from './server-km2.ts';
 import { echoReply, isEchoRequest } from './icmp.ts';
+import { nodeHmac } from '../../src/tls/node-hmac.ts';
 
 /** The PUSH_REPLY of the brief: EKM keys, P_DATA_V2 with peer-id 3. */
 export const DEFAULT_PUSH =
@@ -284,7 +285,7 @@ export class TestServer {
     const ekm = /(^|,)(protocol-flags [^,]*tls-ekm|key-derivation tls-ekm)/.test(push);
     const key2 = ekm
       ? tls.exportKeyingMaterial(KEY2_LENGTH, EKM_LABEL)
-      : deriveKeysPrf({
+      : deriveKeysPrf(nodeHmac, {
           clientPreMaster: km2.preMaster,
           clientRandom1: km2.random1,
           serverRandom1: this.#random1,

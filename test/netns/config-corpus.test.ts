@@ -4,7 +4,7 @@
  *
  * Done-criterion being checked: "ovpn-ts --check --config X accepts every realistic config that
  * the stock OpenVPN 2.6 client accepts". So every corpus file must be accepted by the stock client
- * (a file it rejects is a bug in the corpus) AND by `node dist/src/cli.js --check --config X`
+ * (a file it rejects is a bug in the corpus) AND by `node dist/src/cli/main.js --check --config X`
  * (exit 0). The stock client runs in throwaway namespaces with only loopback (helpers/stock-check.ts).
  *
  * Run with cwd = repository root, as root. Never: touch the host network, leave an openvpn process
@@ -119,7 +119,7 @@ test('stock openvpn 2.6 accepts every good config', { concurrency: STOCK_CONCURR
 });
 
 test('ovpn-ts --check accepts every good config', { concurrency: CLI_CONCURRENCY }, async (t) => {
-  const cli = join(ROOT, 'dist', 'src', 'cli.js');
+  const cli = join(ROOT, 'dist', 'src', 'cli', 'main.js');
   await Promise.all(corpus().map((name) => t.test(name, async () => {
     assert.ok(existsSync(cli), `${cli} does not exist (build the project first)`);
     const res = await runCliCheck(`${GOOD_REL}/${name}`, ROOT);

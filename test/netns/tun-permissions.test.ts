@@ -33,7 +33,7 @@ interface Result {
 }
 
 function run(prefix: readonly string[]): Promise<Result> {
-  const cli = join(repoRoot(), 'dist', 'src', 'cli.js');
+  const cli = join(repoRoot(), 'dist', 'src', 'cli', 'main.js');
   return new Promise((resolve) => {
     execFile('ip', ['netns', 'exec', NS, ...prefix, process.execPath, cli, '--config', config], { timeout: 15_000 }, (err, stdout, stderr) => {
       resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : null, out: stdout + stderr });

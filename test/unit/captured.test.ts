@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bytesEqual, fromHex } from '../../src/bytes.ts';
+import { bytesEqual, fromHex } from '../../src/base/bytes.ts';
 import { decodeControlPacket, Opcode, type ControlPacket } from '../../src/tls/packet.ts';
 import { parseStaticKey, parseTlsCryptV2ClientKey } from '../../src/tls/static-key.ts';
 import { TlsAuthWrap, TlsCryptV2Wrap, TlsCryptWrap, EARLY_NEG_START, type ControlWrap } from '../../src/tls/wrap.ts';

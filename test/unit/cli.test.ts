@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { repoRoot } from '../helpers/repo.ts';
 
 const ROOT = repoRoot();
-const CLI = join(ROOT, 'dist', 'src', 'cli.js');
+const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 const BAD = join(ROOT, 'test', 'fixtures', 'configs', 'bad');
 
 interface Run {

@@ -6,9 +6,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SeededRandom } from '../../src/clock.ts';
-import { silentLogger } from '../../src/log.ts';
-import { Session } from '../../src/session.ts';
+import { SeededRandom } from '../../src/base/clock.ts';
+import { silentLogger } from '../../src/log/logger.ts';
+import { Session } from '../../src/core/session.ts';
 import { serverReset, sessionConfig } from '../helpers/session.ts';
 import { encodeControlPacket, Opcode, TcpFramer } from '../../src/tls/packet.ts';
 import { TlsCryptWrap } from '../../src/tls/wrap.ts';

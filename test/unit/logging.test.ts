@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import { createShellLogger, type LogSettings } from '../../src/logging.ts';
+import { createShellLogger, type LogSettings } from '../../src/log/winston-logger.ts';
 
 function sink(): { stream: Writable; text: () => string } {
   const chunks: string[] = [];

@@ -12,7 +12,7 @@ import { repoRoot } from '../helpers/repo.ts';
 import { loadConfig } from '../../src/config/index.ts';
 import { nodeConfigFs } from '../../src/config/node-fs.ts';
 import { certificateWarnings, loadCredentials, loadMaterial } from '../../src/material.ts';
-import { ConfigError } from '../../src/errors.ts';
+import { ConfigError } from '../../src/base/errors.ts';
 
 const pkiPath = (name: string): string => join(repoRoot(), 'test', 'fixtures', 'pki', name);
 const clientPem = readFileSync(pkiPath('client.crt'), 'utf8');

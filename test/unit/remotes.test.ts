@@ -4,9 +4,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SeededRandom } from '../../src/clock.ts';
+import { SeededRandom } from '../../src/base/clock.ts';
 import { defaultConnection, defaultOptions, type ClientOptions } from '../../src/config/options.ts';
-import { connectionOrder, hostToResolve } from '../../src/remotes.ts';
+import { connectionOrder, hostToResolve } from '../../src/core/remotes.ts';
 
 function opts(over: Partial<ClientOptions>): ClientOptions {
   const base = defaultOptions();

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ReplayWindow, type ReplayVerdict } from '../../src/replay.ts';
+import { ReplayWindow, type ReplayVerdict } from '../../src/base/replay.ts';
 
 type Step = readonly ['check' | 'accept', number, number | undefined, number, ReplayVerdict?];
 

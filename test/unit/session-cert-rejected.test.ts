@@ -10,9 +10,9 @@
 import { serverReset as resetFromServer, sessionConfig } from '../helpers/session.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SeededRandom } from '../../src/clock.ts';
-import { MemoryLogger } from '../../src/log.ts';
-import { Session, type SessionAction, type SessionConfig } from '../../src/session.ts';
+import { SeededRandom } from '../../src/base/clock.ts';
+import { MemoryLogger } from '../../src/log/logger.ts';
+import { Session, type SessionAction, type SessionConfig } from '../../src/core/session.ts';
 import { KEY2_LENGTH } from '../../src/tls/keys.ts';
 
 const SERVER_SID = Uint8Array.of(7, 7, 7, 7, 7, 7, 7, 7);

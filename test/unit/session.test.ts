@@ -6,10 +6,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SeededRandom } from '../../src/clock.ts';
+import { SeededRandom } from '../../src/base/clock.ts';
 import { serverReset as resetFromServer, sessionConfig } from '../helpers/session.ts';
-import { MemoryLogger } from '../../src/log.ts';
-import { nextKeyId, Session, type SessionAction } from '../../src/session.ts';
+import { MemoryLogger } from '../../src/log/logger.ts';
+import { nextKeyId, Session, type SessionAction } from '../../src/core/session.ts';
 import { decodeControlPacket, Opcode, type ControlPacket } from '../../src/tls/packet.ts';
 import { TlsCryptV2Wrap } from '../../src/tls/wrap.ts';
 

@@ -4,8 +4,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openvpnTime } from '../../src/log.ts';
-import { formatStatus, TrafficStats } from '../../src/status.ts';
+import { openvpnTime } from '../../src/log/logger.ts';
+import { formatStatus, TrafficStats } from '../../src/shell/status.ts';
 
 test('OpenVPN STATISTICS block with the counters in OpenVPN order', () => {
   const s = new TrafficStats();

@@ -4,7 +4,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { fromHex, hex } from '../../../src/bytes.ts';
+import { fromHex, hex } from '../../../src/base/bytes.ts';
 import type { AuthSpec, CipherSpec } from '../../../src/dataplane/cipher-suite.ts';
 import { availableCiphers, lookupAuth, lookupCipher, PACKET_ID_LENGTH } from '../../../src/dataplane/cipher-suite.ts';
 import type { DataCrypto, DirectionKey } from '../../../src/dataplane/data-crypto.ts';
@@ -12,6 +12,9 @@ import { sealedLength, sealPrefixLength } from '../../../src/dataplane/data-cryp
 import { DropReason } from '../../../src/dataplane/drop-reason.ts';
 import { NodeDataCrypto } from '../../../src/dataplane/node-crypto.ts';
 import { loadVector, type KnownDataChannelVector } from '../../unit/dataplane/vectors.ts';
+import { NodeCryptoCaps } from '../../../src/dataplane/cipher-probe.ts';
+
+const caps = new NodeCryptoCaps();
 
 export type CryptoFactory = (cipher: CipherSpec, auth: AuthSpec | undefined, key: DirectionKey) => DataCrypto;
 
@@ -55,7 +58,7 @@ function open(c: DataCrypto, s: Sealed, hdrLen: number): { n: number; out: Uint8
 
 function suites(): { cipher: CipherSpec; auth: AuthSpec | undefined }[] {
   const out: { cipher: CipherSpec; auth: AuthSpec | undefined }[] = [];
-  for (const cipher of availableCiphers()) {
+  for (const cipher of availableCiphers(caps)) {
     if (cipher.mode === 'aead') out.push({ cipher, auth: undefined });
     else out.push({ cipher, auth: lookupAuth('SHA256') });
   }

@@ -3,7 +3,7 @@
  * 127.0.0.1 (two connected dgram sockets; no root needed).
  */
 import dgram from 'node:dgram';
-import { FakeClock, SeededRandom } from '../../../src/clock.ts';
+import { FakeClock, SeededRandom } from '../../../src/base/clock.ts';
 import type { Endpoint } from '../../../src/link/link.ts';
 import { MemoryLinkPair, VirtualTimers } from '../../../src/link/memory-link.ts';
 import { openUdpLink } from '../../../src/link/udp-link.ts';

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeClock, SeededRandom } from '../../../src/clock.ts';
+import { FakeClock, SeededRandom } from '../../../src/base/clock.ts';
 import type { LinkEvents } from '../../../src/link/link.ts';
 import { MemoryLinkPair, VirtualTimers, type LinkConditions } from '../../../src/link/memory-link.ts';
 

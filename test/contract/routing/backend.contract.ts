@@ -3,7 +3,7 @@
  * fresh network namespace through backend-runner.ts). It returns what it saw; backend.test.ts
  * asserts the same expectations on both results.
  */
-import { OsError } from '../../../src/errors.ts';
+import { OsError } from '../../../src/base/errors.ts';
 import { errnoOf, type AddrSpec, type BestRoute, type NetBackend, type RouteSpec } from '../../../src/routing/backend.ts';
 import { applyOps, type UndoReport } from '../../../src/routing/apply.ts';
 import type { NetOp } from '../../../src/routing/plan.ts';

@@ -322,9 +322,9 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-/** Runs `node dist/src/cli.js --check --config FILE` (bounded) with cwd = repository root. */
+/** Runs `node dist/src/cli/main.js --check --config FILE` (bounded) with cwd = repository root. */
 export async function runCliCheck(configPath: string, repoRoot: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<CliResult> {
-  const cli = join(repoRoot, 'dist', 'src', 'cli.js');
+  const cli = join(repoRoot, 'dist', 'src', 'cli', 'main.js');
   try {
     const { stdout, stderr } = await run(process.execPath, [cli, '--check', '--config', configPath], {
       cwd: repoRoot,

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { ConfigErrors } from '../../../src/errors.ts';
+import { ConfigErrors } from '../../../src/base/errors.ts';
 import { loadConfig } from '../../../src/config/index.ts';
 import { nodeConfigFs } from '../../../src/config/node-fs.ts';
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
-import { ConfigErrors } from '../../../src/errors.ts';
+import { ConfigErrors } from '../../../src/base/errors.ts';
 import { loadConfig } from '../../../src/config/index.ts';
 import { ConfigReader, MAX_CONFIG_BYTES, MAX_DIRECTIVES } from '../../../src/config/reader.ts';
 import { BASE, PKI, memFs } from './memfs.ts';

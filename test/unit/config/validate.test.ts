@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigErrors } from '../../../src/errors.ts';
+import { ConfigErrors } from '../../../src/base/errors.ts';
 import { loadConfig } from '../../../src/config/index.ts';
 import { BASE, PKI, memFs } from './memfs.ts';
 

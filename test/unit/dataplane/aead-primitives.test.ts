@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createCipheriv, createDecipheriv } from 'node:crypto';
-import { fromHex, hex } from '../../../src/bytes.ts';
+import { fromHex, hex } from '../../../src/base/bytes.ts';
 import { loadEvp } from '../../../src/dataplane/evp.ts';
 import { loadVector, type AeadPrimitiveVector } from './vectors.ts';
 

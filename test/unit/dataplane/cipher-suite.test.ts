@@ -6,6 +6,9 @@ import {
   lookupCipher,
   unsupportedCipherReason,
 } from '../../../src/dataplane/cipher-suite.ts';
+import { NodeCryptoCaps } from '../../../src/dataplane/cipher-probe.ts';
+
+const caps = new NodeCryptoCaps();
 
 describe('cipher-suite', () => {
   it('looks names up case-insensitively, with aliases', () => {
@@ -36,24 +39,24 @@ describe('cipher-suite', () => {
   });
 
   it('the default data-ciphers and AES-CBC are available here', () => {
-    const names = availableCiphers().map((c) => c.name);
+    const names = availableCiphers(caps).map((c) => c.name);
     for (const n of ['AES-128-GCM', 'AES-192-GCM', 'AES-256-GCM', 'CHACHA20-POLY1305', 'AES-128-CBC', 'AES-256-CBC']) {
       assert.ok(names.includes(n), n);
-      assert.equal(unsupportedCipherReason(n, 'SHA256'), undefined, n);
+      assert.equal(unsupportedCipherReason(caps, n, 'SHA256'), undefined, n);
     }
   });
 
   it('explains unusable ciphers with the server-side fix', () => {
-    const bf = unsupportedCipherReason('BF-CBC', 'SHA1');
-    if (availableCiphers().some((c) => c.name === 'BF-CBC')) {
+    const bf = unsupportedCipherReason(caps, 'BF-CBC', 'SHA1');
+    if (availableCiphers(caps).some((c) => c.name === 'BF-CBC')) {
       assert.equal(bf, undefined);
     } else {
       assert.match(bf ?? '', /BF-CBC .*legacy provider.*data-ciphers/);
     }
-    assert.match(unsupportedCipherReason('ROT13') ?? '', /unknown.*data-ciphers AES-256-GCM/);
-    assert.match(unsupportedCipherReason('none') ?? '', /cipher none/);
-    assert.match(unsupportedCipherReason('AES-256-CBC', 'none') ?? '', /auth none/);
-    assert.match(unsupportedCipherReason('AES-256-CBC', 'WHIRLPOOL') ?? '', /auth digest WHIRLPOOL/);
-    assert.equal(unsupportedCipherReason('AES-256-GCM', 'none'), undefined, 'auth is irrelevant for AEAD');
+    assert.match(unsupportedCipherReason(caps, 'ROT13') ?? '', /unknown.*data-ciphers AES-256-GCM/);
+    assert.match(unsupportedCipherReason(caps, 'none') ?? '', /cipher none/);
+    assert.match(unsupportedCipherReason(caps, 'AES-256-CBC', 'none') ?? '', /auth none/);
+    assert.match(unsupportedCipherReason(caps, 'AES-256-CBC', 'WHIRLPOOL') ?? '', /auth digest WHIRLPOOL/);
+    assert.equal(unsupportedCipherReason(caps, 'AES-256-GCM', 'none'), undefined, 'auth is irrelevant for AEAD');
   });
 });

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { LocalProtocolError } from '../../../src/errors.ts';
+import { LocalProtocolError } from '../../../src/base/errors.ts';
 import { createDataCrypto, defaultBackend, evpBackendStatus } from '../../../src/dataplane/create-data-crypto.ts';
 import { EvpDataCrypto } from '../../../src/dataplane/evp.ts';
 import { NodeDataCrypto } from '../../../src/dataplane/node-crypto.ts';

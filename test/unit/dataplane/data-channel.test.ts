@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { hex } from '../../../src/bytes.ts';
+import { hex } from '../../../src/base/bytes.ts';
 import { createDataCrypto } from '../../../src/dataplane/create-data-crypto.ts';
 import type { DataKeys } from '../../../src/dataplane/data-crypto.ts';
 import { splitKey2 } from '../../../src/dataplane/data-crypto.ts';

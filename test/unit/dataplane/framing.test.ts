@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { hex } from '../../../src/bytes.ts';
+import { hex } from '../../../src/base/bytes.ts';
 import { DropReason } from '../../../src/dataplane/drop-reason.ts';
 import type { CompressionMode } from '../../../src/dataplane/framing.ts';
 import {

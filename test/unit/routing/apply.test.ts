@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { OsError } from '../../../src/errors.ts';
+import { OsError } from '../../../src/base/errors.ts';
 import { errnoOf } from '../../../src/routing/backend.ts';
 import { MemoryNetBackend } from '../../../src/routing/memory-backend.ts';
 import { NetJournal, applyOps, repair } from '../../../src/routing/apply.ts';

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { planNetwork, type NetOp, type PlanInput } from '../../../src/routing/plan.ts';
 import { describeOp } from '../../../src/routing/apply.ts';
-import { canonicalAddr, netmaskToPrefix, networkOf, parseCidr } from '../../../src/routing/ip.ts';
+import { canonicalAddr, netmaskToPrefix, networkOf, parseCidr } from '../../../src/base/ip.ts';
 
 const text = (ops: readonly NetOp[]): string[] => ops.map(describeOp);
 const base = { dev: 'tun0', mtu: 1500 } as const;

@@ -10,8 +10,8 @@ import { loadConfig, parsePushOptions, type ClientOptions } from '../../../src/c
 import { foreignOptions, hookArgv, scriptEnv, splitCommand, tlsEnv, type TunnelFacts } from '../../../src/scripts/env.ts';
 import { ScriptHooks } from '../../../src/scripts/hooks.ts';
 import type { ScriptResult } from '../../../src/scripts/run.ts';
-import { MemoryLogger } from '../../../src/log.ts';
-import { ScriptError } from '../../../src/errors.ts';
+import { MemoryLogger } from '../../../src/log/logger.ts';
+import { ScriptError } from '../../../src/base/errors.ts';
 import { BASE, PKI, memFs } from '../config/memfs.ts';
 
 /** The lab server's PUSH_REPLY (OpenVPN 2.6.14, profile udp-gcm-tlscrypt). */

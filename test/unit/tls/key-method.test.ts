@@ -5,9 +5,9 @@
 import { readVector } from '../../helpers/repo.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ByteReader, ByteWriter, concatBytes, hex } from '../../../src/bytes.ts';
-import { ConfigError, RemoteProtocolError } from '../../../src/errors.ts';
-import { SeededRandom } from '../../../src/clock.ts';
+import { ByteReader, ByteWriter, concatBytes, hex } from '../../../src/base/bytes.ts';
+import { ConfigError, RemoteProtocolError } from '../../../src/base/errors.ts';
+import { SeededRandom } from '../../../src/base/clock.ts';
 import {
   decodeServerKeyMethod2,
   encodeClientKeyMethod2,

@@ -5,8 +5,8 @@
 import { readVector } from '../../helpers/repo.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fromHex, hex } from '../../../src/bytes.ts';
-import { LocalProtocolError } from '../../../src/errors.ts';
+import { fromHex, hex } from '../../../src/base/bytes.ts';
+import { LocalProtocolError } from '../../../src/base/errors.ts';
 import {
   dataChannelKeys,
   deriveKeysPrf,
@@ -16,6 +16,7 @@ import {
   PRF_MASTER_SECRET_LABEL,
 } from '../../../src/tls/keys.ts';
 import type { PrfKeySources } from '../../../src/tls/keys.ts';
+import { nodeHmac } from '../../../src/tls/node-hmac.ts';
 
 function loadKeyVectors(name: string): unknown {
   return readVector('keys', name);
@@ -65,26 +66,26 @@ test('labels are OpenVPN\'s (ssl.h KEY_EXPANSION_ID, ssl_backend.h EXPORT_KEY_DA
 });
 
 test('deriveKeysPrf matches the OpenSSL-computed key2', () => {
-  const key2 = deriveKeysPrf(sources());
+  const key2 = deriveKeysPrf(nodeHmac, sources());
   assert.equal(key2.byteLength, 256);
   assert.equal(hex(key2), v.key2);
 });
 
 test('the session ids are part of the key-expansion seed (rfc draft omits them)', () => {
-  const base = hex(deriveKeysPrf(sources()));
+  const base = hex(deriveKeysPrf(nodeHmac, sources()));
   const swapped = { ...sources(), clientSessionId: fromHex(v.serverSessionId), serverSessionId: fromHex(v.clientSessionId) };
-  assert.notEqual(hex(deriveKeysPrf(swapped)), base);
+  assert.notEqual(hex(deriveKeysPrf(nodeHmac, swapped)), base);
   const otherR1 = { ...sources(), serverRandom1: new Uint8Array(32) };
-  assert.notEqual(hex(deriveKeysPrf(otherR1)), base);
+  assert.notEqual(hex(deriveKeysPrf(nodeHmac, otherR1)), base);
 });
 
 test('deriveKeysPrf rejects wrong input lengths', () => {
-  assert.throws(() => deriveKeysPrf({ ...sources(), clientPreMaster: new Uint8Array(47) }), LocalProtocolError);
-  assert.throws(() => deriveKeysPrf({ ...sources(), serverSessionId: new Uint8Array(9) }), LocalProtocolError);
+  assert.throws(() => deriveKeysPrf(nodeHmac, { ...sources(), clientPreMaster: new Uint8Array(47) }), LocalProtocolError);
+  assert.throws(() => deriveKeysPrf(nodeHmac, { ...sources(), serverSessionId: new Uint8Array(9) }), LocalProtocolError);
 });
 
 test('real OpenVPN 2.6.14 client: PRF derivation + AES-256-GCM slicing give its logged keys and IVs', () => {
-  const key2 = deriveKeysPrf({
+  const key2 = deriveKeysPrf(nodeHmac, {
     clientPreMaster: fromHex(captured.clientPreMaster),
     clientRandom1: fromHex(captured.clientRandom1),
     serverRandom1: fromHex(captured.serverRandom1),

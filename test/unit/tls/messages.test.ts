@@ -5,8 +5,8 @@
 import { readVector } from '../../helpers/repo.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { concatBytes, hex } from '../../../src/bytes.ts';
-import { LocalProtocolError } from '../../../src/errors.ts';
+import { concatBytes, hex } from '../../../src/base/bytes.ts';
+import { LocalProtocolError } from '../../../src/base/errors.ts';
 import {
   classifyControlMessage,
   encodeControlMessage,

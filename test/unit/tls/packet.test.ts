@@ -6,8 +6,8 @@
 import { readVector } from '../../helpers/repo.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fromHex, hex } from '../../../src/bytes.ts';
-import { RemoteProtocolError } from '../../../src/errors.ts';
+import { fromHex, hex } from '../../../src/base/bytes.ts';
+import { RemoteProtocolError } from '../../../src/base/errors.ts';
 import {
   decodeControlPacket,
   encodeControlPacket,

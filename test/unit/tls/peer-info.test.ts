@@ -2,7 +2,7 @@
 import { readVector } from '../../helpers/repo.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LocalProtocolError } from '../../../src/errors.ts';
+import { LocalProtocolError } from '../../../src/base/errors.ts';
 import { buildPeerInfo, IV_PROTO, ivProtoValue } from '../../../src/tls/peer-info.ts';
 import type { PeerInfoParams } from '../../../src/tls/peer-info.ts';
 

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SeededRandom } from '../../../src/clock.ts';
+import { SeededRandom } from '../../../src/base/clock.ts';
 import { Opcode } from '../../../src/tls/packet.ts';
 import { ReliableReceiver, ReliableSender } from '../../../src/tls/reliable.ts';
 

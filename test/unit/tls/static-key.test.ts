@@ -6,8 +6,8 @@
 import { readVector } from '../../helpers/repo.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { hex } from '../../../src/bytes.ts';
-import { ConfigError } from '../../../src/errors.ts';
+import { hex } from '../../../src/base/bytes.ts';
+import { ConfigError } from '../../../src/base/errors.ts';
 import {
   keyDirectionSlices,
   parseStaticKey,

@@ -6,7 +6,7 @@
 import { readVector } from '../../helpers/repo.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fromHex, hex } from '../../../src/bytes.ts';
+import { fromHex, hex } from '../../../src/base/bytes.ts';
 import { decodeControlPacket, encodeControlPacket, Opcode, type ControlOpcode } from '../../../src/tls/packet.ts';
 import { keyDirectionSlices, parseStaticKey, parseTlsCryptV2ClientKey } from '../../../src/tls/static-key.ts';
 import {

@@ -12,17 +12,21 @@
  * (src/scripts/hooks.ts); `sig` is OpenVPN's signal text for them (sigterm, ping-restart, ...).
  */
 import type { X509Certificate } from 'node:crypto';
-import type { ClientOptions } from './config/index.ts';
-import type { Endpoint } from './link/link.ts';
-import type { ScriptHooks } from './scripts/hooks.ts';
-import { peerChain } from './scripts/hooks.ts';
-import type { TunnelFacts } from './scripts/env.ts';
+import type { ClientOptions } from '../config/index.ts';
+import type { Endpoint } from '../link/link.ts';
+import type { ScriptHooks } from '../scripts/hooks.ts';
+import { peerChain } from '../scripts/hooks.ts';
+import type { TunnelFacts } from '../scripts/env.ts';
 
 export type SendFromTunnel = (packet: Uint8Array, len: number) => void;
 
 /** What the connection knows that scripts see (ssl_verify.c: the server's certificate chain). */
 export interface OpenInfo {
   readonly peerCert?: X509Certificate | undefined;
+  /** Which <connection> profile is in use (tun-mtu, mssfix); the first when undefined. */
+  readonly connectionIndex?: number | undefined;
+  /** The negotiated data channel, for the MSS clamp (a CBC fallback has more overhead than GCM). */
+  readonly dataChannel?: { readonly cipher: string; readonly auth: string | undefined } | undefined;
 }
 
 export interface Tunnel {

@@ -1,5 +1,5 @@
 /**
- * IP address text <-> value helpers for route planning (pure).
+ * IP address text <-> value helpers (pure): config checks, remotes and route planning.
  *
  * IPv4 addresses are unsigned 32-bit numbers; IPv6 addresses are 16-byte arrays and are formatted
  * in RFC 5952 canonical form, so that two spellings of one address compare equal as text.

@@ -14,50 +14,27 @@
  */
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { setPriority } from 'node:os';
-import type { ClientOptions, ConnectionEntry } from './config/index.ts';
-import { ExitCode, exitCodeFor, NotImplementedError, OvpnError, OsError, TimeoutError } from './errors.ts';
-import type { Logger } from './log.ts';
-import { systemClock, systemRandom } from './clock.ts';
-import { loadCredentials, loadMaterial, type Credentials, type Material } from './material.ts';
-import { Attempt } from './connection.ts';
-import type { Endpoint } from './link/link.ts';
-import { NullTunnel, type Tunnel } from './tunnel.ts';
-import { ScriptHooks } from './scripts/hooks.ts';
-import { packageVersion } from './version.ts';
-import { promptLine } from './prompt.ts';
+import type { ClientOptions, ConnectionEntry } from '../config/index.ts';
+import { ExitCode, NotImplementedError, OsError, TimeoutError } from '../base/errors.ts';
+import type { Logger } from '../log/logger.ts';
+import { systemClock, systemRandom, systemTimers } from './system.ts';
+import { writeFileAtomic } from '../platform/atomic-file.ts';
+import { startStatusFile } from './status-file.ts';
+import { RetryPolicy } from '../core/retry.ts';
+import { NodeCryptoCaps } from '../dataplane/cipher-probe.ts';
+import { loadCredentials, loadMaterial, type Credentials, type Material } from '../material.ts';
+import { Attempt, type AttemptOutcome } from './attempt.ts';
+import type { Endpoint } from '../link/link.ts';
+import { NullTunnel, type Tunnel } from '../tunnel/tunnel.ts';
+import { ScriptHooks } from '../scripts/hooks.ts';
+import { packageVersion } from '../cli/version.ts';
+import { promptLine } from '../prompt.ts';
 import { formatStatus, TrafficStats } from './status.ts';
-import { connectionOrder, hostToResolve } from './remotes.ts';
+import { connectionOrder, hostToResolve } from '../core/remotes.ts';
 
 type StopSignal = 'SIGTERM' | 'SIGINT';
-
-/** A failed attempt that the client may retry: why it failed, and the exit code if it gives up. */
-interface RetryOutcome {
-  readonly connected: boolean;
-  readonly nextRemote: boolean;
-  readonly backoffSeconds?: number | undefined;
-  /** The attempt ended on a TLS error (handshake, certificate check), for `tls-exit`. */
-  readonly tlsError: boolean;
-  /** Exit code if the client stops retrying after this failure (connect-retry-max, tls-exit). */
-  readonly exitCode: ExitCode;
-}
-
-/** Exit code of a restart reason when the client gives up: TLS errors 5, auth 4, the rest 1. */
-export function exitCodeForRestart(reason: string): ExitCode {
-  if (reason === 'tls-error') return ExitCode.TLS;
-  if (reason === 'auth-failed') return ExitCode.AUTH;
-  return ExitCode.ERROR;
-}
-
-/** init.c socket_restart_pause: back off after every full round of the remote list past the 5th. */
-export function retryDelaySeconds(ce: ConnectionEntry, failures: number, remotes: number, serverBackoff?: number): number {
-  let sec = ce.connectRetry;
-  const backoff = Math.floor(failures / Math.max(1, remotes)) - 4;
-  if (backoff > 0) sec = Math.max(sec, 1) * 2 ** Math.min(backoff, 15);
-  if (serverBackoff !== undefined) sec = Math.max(sec, serverBackoff);
-  return Math.min(sec, Math.max(ce.connectRetryMax, serverBackoff ?? 0));
-}
 
 async function resolveRemote(ce: ConnectionEntry, name: string): Promise<Endpoint> {
   const family = ce.af === 'inet6' ? 6 : ce.af === 'inet' ? 4 : 0;
@@ -70,6 +47,7 @@ export class Client {
   readonly #o: ClientOptions;
   readonly #log: Logger;
   readonly #tunnel: Tunnel;
+  readonly #caps = new NodeCryptoCaps();
   readonly #material = new Map<number, Material>();
   /** Traffic counters over the whole process (--status, SIGUSR2). */
   readonly stats = new TrafficStats();
@@ -94,54 +72,39 @@ export class Client {
     if (this.#stop !== undefined) return;
     this.#stop = signal;
     this.#wake?.();
-    void this.#attempt?.stop(signal.toLowerCase());
+    this.#attempt?.stop(signal.toLowerCase());
   }
 
   requestRestart(signal: string): void {
     this.#log.info(`${signal}[soft,connection-reset] received, process restarting`);
-    void this.#attempt?.stop(signal.toLowerCase());
+    this.#attempt?.stop(signal.toLowerCase(), true);
   }
 
   async run(): Promise<number> {
     const o = this.#o;
     const connections = connectionOrder(o, systemRandom);
     if (connections.length === 0) throw new NotImplementedError(`no remote uses proto ${o.protoForce ?? ''} (proto-force)`);
-    const remotes = connections.length;
-    let index = 0;
-    let failures = 0;
+    const policy = new RetryPolicy({ connections, tlsExit: o.tlsExit, connectRetryMaxTries: o.connectRetryMaxTries });
     let result: number = ExitCode.OK;
     try {
       while (this.#stop === undefined) {
-        const ce = connections[index];
+        const ce = connections[policy.index];
         if (ce === undefined) break;
         const outcome = await this.#attemptOnce(ce, o.connections.indexOf(ce));
         if (this.#stop !== undefined) break;
-        // SIGUSR1/SIGHUP stopped the attempt: connect again at once, to the same remote
-        if (outcome === 'stopped') continue;
-        if (outcome instanceof OvpnError) {
-          this.#log.error(outcome.message);
-          result = exitCodeFor(outcome);
+        if (outcome.kind === 'restart') {
+          this.#log.error(`${outcome.message} (${outcome.reason}); restarting`);
+          if (outcome.reason === 'auth-failed') this.#onAuthFailed();
+        }
+        const next = policy.next(outcome);
+        if (next.kind === 'exit') {
+          if (next.message !== undefined) this.#log.error(next.message);
+          result = next.code;
           break;
         }
-        if (outcome.connected) failures = 0;
-        else failures++;
-        if (o.tlsExit && outcome.tlsError) {
-          // options.c --tls-exit: a TLS failure ends the process instead of restarting it.
-          this.#log.error('TLS error with --tls-exit set, exiting');
-          result = outcome.exitCode;
-          break;
-        }
-        const maxTries = o.connectRetryMaxTries;
-        if (maxTries !== undefined && failures >= maxTries * remotes) {
-          // init.c next_connection_entry: every remote failed connect-retry-max times.
-          this.#log.error(`All connections have been connect-retry-max (${maxTries}) times unsuccessful, exiting`);
-          result = outcome.exitCode;
-          break;
-        }
-        if (!outcome.connected || outcome.nextRemote) index = (index + 1) % remotes;
-        const delay = retryDelaySeconds(ce, failures, remotes, outcome.backoffSeconds);
-        this.#log.info(`Restart pause, ${delay} second(s)`);
-        await this.#sleep(delay * 1000);
+        if (outcome.kind === 'stopped') continue;
+        this.#log.info(`Restart pause, ${next.delaySeconds} second(s)`);
+        await this.#sleep(next.delaySeconds * 1000);
       }
     } finally {
       await this.#tunnel.close(this.#stop?.toLowerCase() ?? 'error');
@@ -151,20 +114,21 @@ export class Client {
     return result;
   }
 
-  async #attemptOnce(ce: ConnectionEntry, index: number): Promise<'stopped' | OvpnError | RetryOutcome> {
+  async #attemptOnce(ce: ConnectionEntry, index: number): Promise<AttemptOutcome> {
     let remote: Endpoint;
     try {
       remote = await resolveRemote(ce, hostToResolve(ce.remote, this.#o.remoteRandomHostname, systemRandom));
       this.#resolveFailingSince = undefined;
     } catch (e) {
-      this.#log.error(`RESOLVE: Cannot resolve host address: ${ce.remote}:${ce.remotePort} (${(e as Error).message})`);
+      const message = `RESOLVE: Cannot resolve host address: ${ce.remote}:${ce.remotePort} (${(e as Error).message})`;
       const now = systemClock.now();
       this.#resolveFailingSince ??= now;
       const limit = this.#o.resolvRetry;
       if (limit !== 'infinite' && now - this.#resolveFailingSince >= limit * 1000) {
-        return new TimeoutError(`could not resolve ${ce.remote} for ${limit} s (resolv-retry ${limit}): giving up`);
+        this.#log.error(message);
+        return { kind: 'exit', error: new TimeoutError(`could not resolve ${ce.remote} for ${limit} s (resolv-retry ${limit}): giving up`) };
       }
-      return { connected: false, nextRemote: true, tlsError: false, exitCode: ExitCode.ERROR };
+      return { kind: 'restart', reason: 'resolve', message, connected: false };
     }
     let material = this.#material.get(index);
     if (material === undefined) {
@@ -173,6 +137,7 @@ export class Client {
       this.#material.set(index, material);
     }
     const credentials = await this.#credentials();
+    if (this.#stop !== undefined) return { kind: 'stopped', signal: this.#stop.toLowerCase() };
     const attempt = new Attempt({
       options: this.#o,
       connection: ce,
@@ -187,27 +152,14 @@ export class Client {
       stats: this.stats,
       clock: systemClock,
       random: systemRandom,
+      caps: this.#caps,
       log: this.#log,
     });
     this.#attempt = attempt;
-    if (this.#stop !== undefined) return 'stopped';
-    const outcome = await attempt.run();
-    this.#attempt = undefined;
-    switch (outcome.kind) {
-      case 'stopped':
-        return 'stopped';
-      case 'exit':
-        return outcome.error;
-      case 'restart':
-        this.#log.error(`${outcome.message} (${outcome.reason}); restarting`);
-        if (outcome.reason === 'auth-failed') this.#onAuthFailed();
-        return {
-          connected: outcome.connected,
-          nextRemote: outcome.reason === 'connection-refused',
-          backoffSeconds: outcome.backoffSeconds,
-          tlsError: outcome.reason === 'tls-error' || outcome.reason === 'hand-window',
-          exitCode: exitCodeForRestart(outcome.reason),
-        };
+    try {
+      return await attempt.run();
+    } finally {
+      this.#attempt = undefined;
     }
   }
 
@@ -245,9 +197,9 @@ export class Client {
 
   #sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const t = setTimeout(done, ms);
+      const t = systemTimers.set(ms, done);
       function done(): void {
-        clearTimeout(t);
+        systemTimers.clear(t);
         resolve();
       }
       this.#wake = done;
@@ -336,36 +288,15 @@ async function staticChallenge(o: ClientOptions, password: string): Promise<stri
   return `SCRV1:${b64(password)}:${b64(response)}`;
 }
 
-/** `status FILE n`: rewrite the statistics every n seconds (and once more at exit). */
-function startStatusFile(path: string, seconds: number, stats: TrafficStats, log: Logger): { stop(): void } {
-  let warned = false;
-  const write = (): void => {
-    try {
-      writeFileSync(path, formatStatus(stats, new Date()));
-    } catch (e) {
-      if (!warned) log.warn(`cannot write the status file ${path}: ${(e as Error).message}`);
-      warned = true;
-    }
-  };
-  write();
-  const timer = setInterval(write, Math.max(1, seconds) * 1000);
-  return {
-    stop() {
-      clearInterval(timer);
-      write();
-    },
-  };
-}
-
 function writePid(path: string): void {
   try {
-    writeFileSync(path, `${process.pid}\n`);
+    writeFileAtomic(path, `${process.pid}\n`);
   } catch (e) {
     throw new OsError('OS', `cannot write the pid file ${path} (writepid): ${(e as Error).message}`, { cause: e });
   }
 }
 
 async function openTunTunnel(o: ClientOptions, log: Logger): Promise<Tunnel> {
-  const { TunTunnel } = await import('./tun-tunnel.ts');
+  const { TunTunnel } = await import('../tunnel/tun-tunnel.ts');
   return TunTunnel.create(o, log.scope('tun'));
 }

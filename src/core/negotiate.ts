@@ -12,9 +12,9 @@
  *
  * Pure: options in, a decision or an error message out.
  */
-import type { ClientOptions } from './config/index.ts';
-import type { CompressionMode } from './dataplane/framing.ts';
-import { lookupCipher, unsupportedCipherReason } from './dataplane/cipher-suite.ts';
+import type { ClientOptions } from '../config/index.ts';
+import type { CompressionMode } from '../dataplane/compression.ts';
+import { lookupCipher, unsupportedCipherReason, type CryptoCaps } from '../dataplane/cipher-suite.ts';
 
 export interface DataParams {
   readonly cipher: string;
@@ -68,8 +68,9 @@ export interface AppliedPush {
  *                `cipher` equal to the config's own `cipher` line is still the server's choice
  * @param local   options as configured (force-tls-key-material-export)
  * @param serverOcc the options string from the server's key-method 2 message
+ * @param caps    which ciphers and digests this process can run
  */
-export function negotiateDataChannel(push: AppliedPush, local: ClientOptions, serverOcc: string): Negotiated {
+export function negotiateDataChannel(push: AppliedPush, local: ClientOptions, serverOcc: string, caps: CryptoCaps): Negotiated {
   const pushed = push.options;
   let cipher: string | undefined;
   const pushedCipher = push.present.has('cipher') ? pushed.cipher : undefined;
@@ -92,7 +93,7 @@ export function negotiateDataChannel(push: AppliedPush, local: ClientOptions, se
     }
   }
   const spec = lookupCipher(cipher);
-  const reason = unsupportedCipherReason(cipher, pushed.auth);
+  const reason = unsupportedCipherReason(caps, cipher, pushed.auth);
   if (spec === undefined || reason !== undefined) return { ok: false, error: reason ?? `unknown cipher ${cipher}` };
   const compression = compressionMode(pushed);
   const flags = new Set(pushed.protocolFlags);

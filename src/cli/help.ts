@@ -4,7 +4,7 @@
  * tries one learns why at once.
  */
 import yargs from 'yargs';
-import { DIRECTIVES, TOPICS } from './config/index.ts';
+import { DIRECTIVES, TOPICS } from '../config/index.ts';
 
 const USAGE = `Usage: ovpn-ts --config FILE [--directive args ...]
 

@@ -1,8 +1,8 @@
 /**
- * Clock and Random ports. Only the shell reads real time or real randomness; the core is
- * handed `now` (monotonic milliseconds) and bytes from a Random.
+ * Clock and Random ports, and their test twins. Only the shell reads real time or real
+ * randomness (src/shell/system.ts); the core is handed `now` (monotonic milliseconds) and
+ * bytes from a Random. Never: read the real clock or draw real randomness here.
  */
-import { randomBytes } from 'node:crypto';
 
 export interface Clock {
   /** Monotonic milliseconds. */
@@ -11,18 +11,15 @@ export interface Clock {
   wallSeconds(): number;
 }
 
+/** The one-shot timer port: the shell's only way to wait (system.ts; VirtualTimers in tests). */
+export interface Timers {
+  set(ms: number, cb: () => void): unknown;
+  clear(handle: unknown): void;
+}
+
 export interface Random {
   bytes(n: number): Uint8Array;
 }
-
-export const systemClock: Clock = {
-  now: () => performance.now(),
-  wallSeconds: () => Math.floor(Date.now() / 1000),
-};
-
-export const systemRandom: Random = {
-  bytes: (n) => new Uint8Array(randomBytes(n)),
-};
 
 /** A clock tests move by hand. */
 export class FakeClock implements Clock {

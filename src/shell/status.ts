@@ -13,7 +13,7 @@
  *
  * Pure: the counters are plain numbers the shell increments; formatting takes the time.
  */
-import { openvpnTime } from './log.ts';
+import { openvpnTime } from '../log/logger.ts';
 
 export class TrafficStats {
   tunReadBytes = 0;

@@ -4,10 +4,10 @@
  * start, `remote-random-hostname` prefixes a random label to host names (for DNS-based load
  * balancing). Pure: randomness comes in as a port.
  */
-import { isIP } from 'node:net';
-import type { ClientOptions, ConnectionEntry } from './config/index.ts';
-import type { Random } from './clock.ts';
-import { hex } from './bytes.ts';
+import { familyOf } from '../base/ip.ts';
+import type { ClientOptions, ConnectionEntry } from '../config/index.ts';
+import type { Random } from '../base/clock.ts';
+import { hex } from '../base/bytes.ts';
 
 export function connectionOrder(o: ClientOptions, random: Random): ConnectionEntry[] {
   const list = o.protoForce === undefined ? [...o.connections] : o.connections.filter((c) => c.proto === o.protoForce);
@@ -27,6 +27,6 @@ export function connectionOrder(o: ClientOptions, random: Random): ConnectionEnt
 
 /** The name to resolve: with remote-random-hostname, `<12 hex digits>.host` (socket.c). */
 export function hostToResolve(host: string, randomHostname: boolean, random: Random): string {
-  if (!randomHostname || isIP(host) !== 0) return host;
+  if (!randomHostname || familyOf(host) !== undefined) return host;
   return `${hex(random.bytes(6))}.${host}`;
 }

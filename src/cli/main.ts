@@ -11,10 +11,10 @@
  * error; an unexpected one is reported as a bug with its message only (stack at --verb 5+).
  */
 import process from 'node:process';
-import { ConfigErrors, ExitCode, exitCodeFor, OvpnError, UsageError } from './errors.ts';
-import { loadConfig } from './config/index.ts';
-import { nodeConfigFs } from './config/node-fs.ts';
-import { createShellLogger } from './logging.ts';
+import { ConfigErrors, ExitCode, exitCodeFor, OvpnError, UsageError } from '../base/errors.ts';
+import { loadConfig } from '../config/index.ts';
+import { nodeConfigFs } from '../config/node-fs.ts';
+import { createShellLogger } from '../log/winston-logger.ts';
 
 const OWN_FLAGS = new Set(['--help', '-h', '--version', '--check', '--log-json']);
 
@@ -38,7 +38,7 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream, 
   const loaded = loadConfig(rest, nodeConfigFs);
   for (const w of loaded.warnings) err.write(`${w.pos.file}:${w.pos.line}: ${w.directive}: warning: ${w.message}\n`);
   if (own.has('--check')) {
-    const { renderCheck } = await import('./check.ts');
+    const { renderCheck } = await import('../check.ts');
     out.write(renderCheck(loaded.options));
     return ExitCode.OK;
   }
@@ -52,7 +52,7 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream, 
     suppressTimestamps: o.suppressTimestamps,
   });
   try {
-    const { runClient } = await import('./client.ts');
+    const { runClient } = await import('../shell/client.ts');
     return await runClient(o, shell.logger);
   } finally {
     await shell.close();
@@ -74,7 +74,7 @@ function report(e: unknown, err: NodeJS.WritableStream): number {
 }
 
 const entry = process.argv[1] ?? '';
-if (entry.endsWith('/cli.js') || entry.endsWith('/ovpn-ts')) {
+if (entry.endsWith('/cli/main.js') || entry.endsWith('/ovpn-ts')) {
   main(process.argv.slice(2), process.stdout, process.stderr).then(
     (code) => {
       process.exitCode = code;

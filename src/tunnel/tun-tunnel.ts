@@ -15,22 +15,22 @@
  * failed"); a route that exists already is named, never replaced. Device, link and address
  * failures are fatal. Never: shell out, allocate or throw per packet, log packet contents.
  */
-import type { ClientOptions, ConnectionEntry } from './config/index.ts';
-import { NotImplementedError, OsError } from './errors.ts';
-import type { Logger } from './log.ts';
-import type { Endpoint } from './link/link.ts';
+import type { ClientOptions, ConnectionEntry } from '../config/index.ts';
+import { NotImplementedError, OsError } from '../base/errors.ts';
+import type { Logger } from '../log/logger.ts';
+import type { Endpoint } from '../link/link.ts';
 import type { SendFromTunnel, Tunnel } from './tunnel.ts';
-import type { TunDevice } from './tun/device.ts';
-import type { LinuxTunOptions } from './tun/linux-tun.ts';
-import type { NetBackend } from './routing/backend.ts';
-import { applyOps, describeOp, NetJournal, repair, type JournalEntry } from './routing/apply.ts';
-import { planNetwork, type NetGateway, type NetOp, type PlanInput, type RedirectGateway } from './routing/plan.ts';
-import { familyOf, inPrefix, networkOf } from './routing/ip.ts';
-import type { JournalStore } from './routing/journal-store.ts';
-import { clampMss, mssForFrame } from './dataplane/mss.ts';
+import type { TunDevice } from '../tun/device.ts';
+import type { LinuxTunOptions } from '../tun/linux-tun.ts';
+import type { NetBackend } from '../routing/backend.ts';
+import { applyOps, describeOp, NetJournal, repair, type JournalEntry } from '../routing/apply.ts';
+import { planNetwork, type NetGateway, type NetOp, type PlanInput, type RedirectGateway } from '../routing/plan.ts';
+import { familyOf, inPrefix, networkOf } from '../base/ip.ts';
+import type { JournalStore } from '../routing/journal-store.ts';
+import { clampMss, mssForFrame } from '../dataplane/mss.ts';
 import type { OpenInfo } from './tunnel.ts';
-import { peerChain, ScriptHooks } from './scripts/hooks.ts';
-import type { TunnelFacts } from './scripts/env.ts';
+import { peerChain, ScriptHooks } from '../scripts/hooks.ts';
+import type { TunnelFacts } from '../scripts/env.ts';
 
 /** Packets drained per wake-up before yielding to the event loop (socket reads, timers). */
 const DRAIN_BATCH = 64;
@@ -69,6 +69,8 @@ export class TunTunnelImpl implements Tunnel {
   /** Bumped on detach/close so a pump armed by an earlier open stops. */
   #gen = 0;
   #closed = false;
+  /** The open in progress, if any (settled, never rejects). */
+  #opening: Promise<void> | undefined;
   /** What the scripts of the current device configuration see; set once `up` ran (or would have). */
   #facts: TunnelFacts | undefined;
   /** Counters (status output, tests). */
@@ -107,9 +109,21 @@ export class TunTunnelImpl implements Tunnel {
     return dev;
   }
 
-  async open(pushed: ClientOptions, remote: Endpoint, send: SendFromTunnel, info?: OpenInfo): Promise<void> {
+  /**
+   * Configures the device for this connection. A detach or close that arrives meanwhile (a
+   * signal during the up script or route-delay) waits for it, so every change it makes is
+   * journaled before the undo runs.
+   */
+  open(pushed: ClientOptions, remote: Endpoint, send: SendFromTunnel, info?: OpenInfo): Promise<void> {
+    const p = this.#open(pushed, remote, send, info);
+    this.#opening = p.catch(() => undefined);
+    return p;
+  }
+
+  async #open(pushed: ClientOptions, remote: Endpoint, send: SendFromTunnel, info?: OpenInfo): Promise<void> {
     if (this.#closed) throw new OsError('TUN_OPEN', 'the tunnel is closed');
-    const ce = connectionFor(pushed, remote);
+    const ce = pushed.connections[info?.connectionIndex ?? 0] ?? pushed.connections[0];
+    if (ce === undefined) throw new OsError('OS', 'no connection profile');
     if (ce.fragment !== undefined) {
       throw new NotImplementedError(`fragment ${ce.fragment}: not supported by ovpn-ts (remove 'fragment' from the config and the server; use tun-mtu/mssfix instead)`);
     }
@@ -133,7 +147,7 @@ export class TunTunnelImpl implements Tunnel {
       for (const w of plan.warnings) this.#log.warn(w);
       await this.#apply(dev.name, ops, pushed, await this.#factsFor(pushed, remote, dev.name, ce.tunMtu, info));
     }
-    this.#mss = mssForFrame(frameOf(pushed, ce, remote));
+    this.#mss = mssForFrame(frameOf(pushed, ce, remote, info?.dataChannel));
     this.#log.verb(3, `mssfix: TCP MSS clamped to ${this.#mss} (IPv6 ${Math.max(0, this.#mss - 20)})`);
     this.#send = send;
     this.#startPump(dev);
@@ -151,6 +165,7 @@ export class TunTunnelImpl implements Tunnel {
   }
 
   async detach(signal = 'sigusr1'): Promise<void> {
+    await this.#opening;
     this.#gen++;
     this.#send = undefined;
     if (this.#o.persistTun) {
@@ -164,6 +179,7 @@ export class TunTunnelImpl implements Tunnel {
   async close(signal = 'sigterm'): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await this.#opening;
     this.#gen++;
     this.#send = undefined;
     await this.#teardown(signal, true);
@@ -396,19 +412,13 @@ export function redirectOf(p: ClientOptions): RedirectGateway | undefined {
   };
 }
 
-/** The connection entry in use: the one naming the server we reached, else the first. */
-function connectionFor(p: ClientOptions, remote: Endpoint): ConnectionEntry {
-  const ce = p.connections.find((c) => c.remote === remote.address && c.remotePort === remote.port) ?? p.connections[0];
-  if (ce === undefined) throw new OsError('OS', 'no connection profile');
-  return ce;
-}
-
 const HMAC_SIZES: Readonly<Record<string, number>> = { MD5: 16, SHA1: 20, SHA224: 28, SHA256: 32, SHA384: 48, SHA512: 64, NONE: 0 };
 
-function frameOf(p: ClientOptions, ce: ConnectionEntry, remote: Endpoint): Parameters<typeof mssForFrame>[0] {
-  const cipher = (p.cipher ?? p.dataCiphers[0] ?? 'AES-256-GCM').toUpperCase();
+/** The frame the MSS clamp is sized for: the negotiated data channel (the configured one before that). */
+function frameOf(p: ClientOptions, ce: ConnectionEntry, remote: Endpoint, dc: OpenInfo['dataChannel']): Parameters<typeof mssForFrame>[0] {
+  const cipher = (dc?.cipher ?? p.cipher ?? p.dataCiphers[0] ?? 'AES-256-GCM').toUpperCase();
   const aead = /GCM|CHACHA20-POLY1305/.test(cipher);
-  const auth = p.auth.toUpperCase().replace('-', '');
+  const auth = (dc === undefined ? p.auth : (dc.auth ?? 'NONE')).toUpperCase().replace('-', '');
   const algo = p.compress?.algo;
   return {
     mssfix: ce.mssfix,
@@ -428,9 +438,9 @@ function frameOf(p: ClientOptions, ce: ConnectionEntry, remote: Endpoint): Param
 export const TunTunnel = {
   async create(o: ClientOptions, log: Logger): Promise<Tunnel> {
     const [{ openLinuxTun }, { NetlinkBackend }, { FileJournalStore }] = await Promise.all([
-      import('./tun/linux-tun.ts'),
-      import('./routing/netlink-backend.ts'),
-      import('./routing/journal-store.ts'),
+      import('../tun/linux-tun.ts'),
+      import('../routing/netlink-backend.ts'),
+      import('../routing/journal-store.ts'),
     ]);
     const net = new NetlinkBackend();
     const hooks = Object.keys(o.scripts).length === 0 ? undefined : new ScriptHooks(o, { log });

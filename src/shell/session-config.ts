@@ -3,15 +3,16 @@
  * the control-channel wrap, the size of TLS chunks that keeps every control datagram within
  * max-packet-size, the OCC options string and the peer-info we announce. Pure.
  */
-import type { ClientOptions, ConnectionEntry } from './config/index.ts';
-import type { Credentials, Material } from './material.ts';
-import type { SessionConfig } from './session.ts';
-import { Opcode, SID_SIZE } from './tls/packet.ts';
-import { NoneWrap, TlsAuthWrap, TlsCryptV2Wrap, TlsCryptWrap, type ControlWrap } from './tls/wrap.ts';
-import { buildPeerInfo, DEFAULT_TUN_MAX_MTU } from './tls/peer-info.ts';
-import { occOptionsString } from './tls/key-method.ts';
-import { isCipherAvailable, lookupCipher } from './dataplane/cipher-suite.ts';
-import { packageVersion } from './version.ts';
+import type { ClientOptions, ConnectionEntry } from '../config/index.ts';
+import type { Credentials, Material } from '../material.ts';
+import type { SessionConfig } from '../core/session.ts';
+import { Opcode, SID_SIZE } from '../tls/packet.ts';
+import { NoneWrap, TlsAuthWrap, TlsCryptV2Wrap, TlsCryptWrap, type ControlWrap } from '../tls/wrap.ts';
+import { nodeHmac } from '../tls/node-hmac.ts';
+import { buildPeerInfo, DEFAULT_TUN_MAX_MTU } from '../tls/peer-info.ts';
+import { occOptionsString } from '../tls/key-method.ts';
+import { lookupCipher, type CryptoCaps } from '../dataplane/cipher-suite.ts';
+import { packageVersion } from '../cli/version.ts';
 
 /** IP + UDP (or TCP + length prefix) header bytes, by transport and family. */
 function transportOverhead(ce: ConnectionEntry, ipv6: boolean): number {
@@ -37,10 +38,10 @@ export function makeWrap(o: ClientOptions, m: Material): ControlWrap {
 }
 
 /** The data ciphers this process can run, in the configured order (unusable ones dropped). */
-export function usableDataCiphers(o: ClientOptions): string[] {
+export function usableDataCiphers(o: ClientOptions, caps: CryptoCaps): string[] {
   return o.dataCiphers.filter((name) => {
     const spec = lookupCipher(name);
-    return spec !== undefined && isCipherAvailable(spec);
+    return spec !== undefined && caps.cipher(spec);
   });
 }
 
@@ -51,10 +52,11 @@ export function buildSessionConfig(
   credentials: Credentials | undefined,
   peerName: string,
   ipv6: boolean,
+  caps: CryptoCaps,
 ): SessionConfig {
   const wrap = makeWrap(o, m);
   const wkcLength = m.control.mode === 'tls-crypt-v2' ? m.control.wkc.byteLength : 0;
-  const ciphers = usableDataCiphers(o);
+  const ciphers = usableDataCiphers(o, caps);
   const peerInfo = buildPeerInfo({
     version: `2.6_ovpn-ts-${packageVersion()}`,
     tunMtuMax: Math.max(DEFAULT_TUN_MAX_MTU, ce.tunMtu, ce.tunMtuMax ?? 0),
@@ -76,6 +78,7 @@ export function buildSessionConfig(
   });
   return {
     wrap,
+    hmac: nodeHmac,
     resetOpcode: m.control.mode === 'tls-crypt-v2' ? Opcode.CONTROL_HARD_RESET_CLIENT_V3 : Opcode.CONTROL_HARD_RESET_CLIENT_V2,
     wkcLength,
     maxControlPayload: ce.maxPacketSize - transportOverhead(ce, ipv6) - CONTROL_HEADER - wrap.overhead,

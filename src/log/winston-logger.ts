@@ -9,7 +9,7 @@
  * with `[redacted]` here as a last line of defence; callers never pass secrets in the first place.
  */
 import winston from 'winston';
-import { openvpnTime, type LogCategory, type LogFields, type Logger } from './log.ts';
+import { openvpnTime, type LogCategory, type LogFields, type Logger } from './logger.ts';
 
 export interface LogSettings {
   readonly verb: number;

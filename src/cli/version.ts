@@ -3,11 +3,12 @@
  * can actually run (probed against Node's OpenSSL, not assumed).
  */
 import { createRequire } from 'node:module';
-import { availableCiphers } from './dataplane/cipher-suite.ts';
+import { availableCiphers } from '../dataplane/cipher-suite.ts';
+import { NodeCryptoCaps } from '../dataplane/cipher-probe.ts';
 
 export function packageVersion(): string {
   const require = createRequire(import.meta.url);
-  for (const p of ['../package.json', '../../package.json']) {
+  for (const p of ['../../package.json', '../../../package.json']) {
     try {
       return (require(p) as { version: string }).version;
     } catch {
@@ -18,7 +19,7 @@ export function packageVersion(): string {
 }
 
 export function versionText(): string {
-  const ciphers = availableCiphers().map((c) => c.name);
+  const ciphers = availableCiphers(new NodeCryptoCaps()).map((c) => c.name);
   return [
     `ovpn-ts ${packageVersion()} (OpenVPN 2.6 compatible client) [Node ${process.versions.node}] [OpenSSL ${process.versions.openssl}]`,
     `Data-channel ciphers: ${ciphers.join(', ')}`,

@@ -16,15 +16,16 @@
  *
  * Never logs secrets: KM2 carries the password and is never logged or dumped.
  */
-import { AuthFailedError, LocalProtocolError, RemoteProtocolError, ServerHaltError, type OvpnError, type TlsError } from './errors.ts';
-import type { Logger } from './log.ts';
-import type { Random } from './clock.ts';
-import { hex } from './bytes.ts';
-import { ControlTransport } from './tls/control-transport.ts';
-import { Opcode, parseEarlyNegotiationTlvs, SID_SIZE } from './tls/packet.ts';
-import type { ControlWrap } from './tls/wrap.ts';
-import { decodeServerKeyMethod2, encodeClientKeyMethod2, newClientKeySource, type ClientKeySource } from './tls/key-method.ts';
-import { deriveKeysPrf, KEY2_LENGTH } from './tls/keys.ts';
+import { AuthFailedError, LocalProtocolError, RemoteProtocolError, ServerHaltError, type OvpnError, type TlsError } from '../base/errors.ts';
+import type { Logger } from '../log/logger.ts';
+import type { Random } from '../base/clock.ts';
+import { hex } from '../base/bytes.ts';
+import { ControlTransport } from '../tls/control-transport.ts';
+import { Opcode, parseEarlyNegotiationTlvs, SID_SIZE } from '../tls/packet.ts';
+import type { ControlWrap } from '../tls/control-wrap.ts';
+import type { HmacFn } from '../tls/prf.ts';
+import { decodeServerKeyMethod2, encodeClientKeyMethod2, newClientKeySource, type ClientKeySource } from '../tls/key-method.ts';
+import { deriveKeysPrf, KEY2_LENGTH } from '../tls/keys.ts';
 import {
   classifyControlMessage,
   encodeControlMessage,
@@ -33,7 +34,7 @@ import {
   splitControlMessages,
   type AuthFailed,
   type ControlMessage,
-} from './tls/messages.ts';
+} from '../tls/messages.ts';
 
 /** OpenVPN's client states (manage.h OPENVPN_STATE_*), as shown in logs. */
 export type ClientState = 'CONNECTING' | 'WAIT' | 'AUTH' | 'GET_CONFIG' | 'ASSIGN_IP' | 'ADD_ROUTES' | 'CONNECTED' | 'RECONNECTING' | 'EXITING';
@@ -84,6 +85,8 @@ export type SessionAction =
 
 export interface SessionConfig {
   readonly wrap: ControlWrap;
+  /** HMAC for the legacy PRF key derivation (a port: node-hmac.ts). */
+  readonly hmac: HmacFn;
   /** P_CONTROL_HARD_RESET_CLIENT_V3 with tls-crypt-v2, V2 otherwise. */
   readonly resetOpcode: typeof Opcode.CONTROL_HARD_RESET_CLIENT_V2 | typeof Opcode.CONTROL_HARD_RESET_CLIENT_V3;
   readonly wkcLength: number;
@@ -479,7 +482,7 @@ export class Session {
   #prfKeys(k: KeyCtx): Uint8Array {
     const serverSid = this.#transport.peerSessionId;
     if (k.server === undefined || serverSid === undefined) throw new LocalProtocolError('PRF keys before the server KM2');
-    return deriveKeysPrf({
+    return deriveKeysPrf(this.#cfg.hmac, {
       clientPreMaster: k.source.preMaster,
       clientRandom1: k.source.random1,
       serverRandom1: k.server.random1,

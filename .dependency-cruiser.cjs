@@ -1,0 +1,79 @@
+/**
+ * The layering, enforced on every build (`npm run lint:layers`, run by `npm run build`).
+ * Which code may do I/O is a list of adapters; everything else is pure. The core's own
+ * compile (tsconfig.core.json, no Node types) adds the rest: no process, Buffer or timers.
+ */
+const ADAPTERS = [
+  '^src/cli/', // composition root: argv, stdout, process
+  '^src/shell/', // the I/O shell: signals, timers, sockets, resolution
+  '^src/platform/', // small OS helpers the adapters share (atomic files)
+  '^src/log/winston-logger[.]ts$',
+  '^src/material[.]ts$', // reads keys and certificates; node-forge for legacy PKCS#12
+  '^src/prompt[.]ts$',
+  '^src/check[.]ts$',
+  '^src/config/node-fs[.]ts$',
+  '^src/link/(udp|tcp)-link[.]ts$',
+  '^src/tls/(tls-engine|wrap|node-hmac|verify)[.]ts$', // node:tls, node:crypto
+  '^src/dataplane/(evp|node-crypto|create-data-crypto|cipher-probe)[.]ts$', // koffi EVP, node:crypto
+  '^src/tun/linux-tun[.]ts$',
+  '^src/tunnel/',
+  '^src/routing/(netlink-backend|journal-store)[.]ts$',
+  '^src/scripts/(run|hooks)[.]ts$',
+];
+
+module.exports = {
+  forbidden: [
+    {
+      name: 'pure-modules-do-no-io',
+      comment: 'Only the adapters listed in .dependency-cruiser.cjs may import Node built-ins or npm packages.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: ADAPTERS },
+      to: { dependencyTypes: ['core', 'npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-no-pkg', 'npm-unknown'], dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'core-knows-no-adapters',
+      comment: 'The sans-IO core (src/core, src/base) never imports an adapter, not even its types.',
+      severity: 'error',
+      from: { path: '^src/(core|base)/' },
+      to: { path: ADAPTERS },
+    },
+    {
+      name: 'core-imports-nothing-from-outside',
+      comment: 'Node built-ins and npm packages are out of reach of the core, type-only imports included.',
+      severity: 'error',
+      from: { path: '^src/(core|base)/' },
+      to: { dependencyTypes: ['core', 'npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-no-pkg', 'npm-unknown'] },
+    },
+    {
+      name: 'only-the-composition-root-uses-the-shell',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/(cli|shell)/' },
+      to: { path: '^src/shell/' },
+    },
+    {
+      name: 'tls-and-dataplane-stay-apart',
+      comment: 'The control channel and the data path share no runtime code.',
+      severity: 'error',
+      from: { path: '^src/tls/' },
+      to: { path: '^src/dataplane/', dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'dataplane-and-tls-stay-apart',
+      severity: 'error',
+      from: { path: '^src/dataplane/' },
+      to: { path: '^src/tls/', dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'src-never-imports-tests',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { path: '^(test|scripts)/' },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { extensions: ['.ts', '.js'] },
+  },
+};

@@ -1,0 +1,420 @@
+/**
+ * One connection attempt: the I/O shell around one ClientCore. It owns the link, the TLS
+ * engines, the data channel and the attempt's single timer, performs the core's actions and
+ * feeds it what happened. It decides nothing about the protocol.
+ *
+ *   link ──▶ opcode? ── data ──▶ DataChannel.open ──▶ tunnel.write / core (ping, OCC, float)
+ *              └────── control ─▶ ClientCore.handle ──▶ actions (send, TLS, keys, tunnel, end)
+ *   TLS engine (async) ─ciphertext/plaintext/secure─▶ ClientCore.handle (tagged by engine id)
+ *   tunnel ──▶ DataChannel.seal ──▶ link           timer ──▶ ClientCore.handle({timer})
+ *
+ * Inputs are queued so the core never runs re-entrantly, even when Node's TLS calls back
+ * synchronously from inside an action. Teardown is one path (#teardown) that always
+ * completes and always resolves run(), whatever fails inside it.
+ */
+import type { X509Certificate } from 'node:crypto';
+import type { ClientOptions, ConnectionEntry } from '../config/index.ts';
+import { OsError, OvpnError, TlsError } from '../base/errors.ts';
+import type { Logger } from '../log/logger.ts';
+import type { Clock, Random, Timers } from '../base/clock.ts';
+import { ClientCore, fmtEndpoint, type CoreAction, type CoreInput, type Outcome } from '../core/client-core.ts';
+import type { DataParams } from '../core/negotiate.ts';
+import type { Endpoint, Link, LinkEvents } from '../link/link.ts';
+import { openUdpLink } from '../link/udp-link.ts';
+import { createClientTlsEngine, type TlsEngine } from '../tls/tls-engine.ts';
+import { checkPeerCertificate, commonName, remoteCertTlsPolicy, type PeerCertPolicy } from '../tls/verify.ts';
+import { EKM_LABEL, KEY2_LENGTH } from '../tls/keys.ts';
+import { Opcode, opcodeName } from '../tls/packet.ts';
+import type { Credentials, Material } from '../material.ts';
+import { buildSessionConfig } from './session-config.ts';
+import { DataChannel } from '../dataplane/data-channel.ts';
+import { createDataCrypto } from '../dataplane/create-data-crypto.ts';
+import type { CryptoCaps } from '../dataplane/cipher-suite.ts';
+import { splitKey2 } from '../dataplane/data-crypto.ts';
+import { DropReason, COMPRESSED_MESSAGE } from '../dataplane/drop-reason.ts';
+import { classifyPayload, PING_STRING, writeOcc, OccOpcode } from '../dataplane/framing.ts';
+import type { Tunnel } from '../tunnel/tunnel.ts';
+import type { TrafficStats } from './status.ts';
+import { systemTimers } from './system.ts';
+
+export type { Outcome as AttemptOutcome } from '../core/client-core.ts';
+
+const BUF_SIZE = 65536 + 256;
+
+export interface AttemptDeps {
+  readonly options: ClientOptions;
+  readonly connection: ConnectionEntry;
+  readonly connectionIndex: number;
+  readonly remote: Endpoint;
+  readonly material: Material;
+  /** Username and password for KM2 (the password may be an auth-token from an earlier push). */
+  readonly credentials?: Credentials | undefined;
+  /** Called when the server pushes an auth-token, so later attempts can use it. */
+  readonly onAuthToken?: (token: string, user: string | undefined) => void;
+  readonly tunnel: Tunnel;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly caps: CryptoCaps;
+  readonly log: Logger;
+  /** Process-wide traffic counters (--status, SIGUSR2), kept across attempts. */
+  readonly stats: TrafficStats;
+  /** Opens the transport; tests pass an in-memory link. Default: UDP or TCP per `proto`. */
+  readonly openLink?: (opts: LinkOpenOptions, events: LinkEvents) => Promise<Link>;
+  /** The attempt's one timer; loopback tests pass virtual-time timers. Default: setTimeout. */
+  readonly timers?: Timers;
+}
+
+export interface LinkOpenOptions {
+  readonly remote: Endpoint;
+  readonly proto: 'udp' | 'tcp';
+  readonly float: boolean;
+  readonly local: { readonly address?: string | undefined; readonly port?: number | undefined } | undefined;
+  /** connect-timeout (TCP), ms. */
+  readonly connectTimeoutMs: number;
+}
+
+async function defaultOpenLink(opts: LinkOpenOptions, events: LinkEvents): Promise<Link> {
+  if (opts.proto === 'tcp') {
+    const { openTcpLink } = await import('../link/tcp-link.ts');
+    return openTcpLink(opts, events);
+  }
+  return openUdpLink(opts, events);
+}
+
+function certPolicy(o: ClientOptions): PeerCertPolicy {
+  const tls = o.remoteCertTls === undefined ? {} : remoteCertTlsPolicy(o.remoteCertTls);
+  return {
+    ...tls,
+    ...(o.remoteCertKu === undefined ? {} : { remoteCertKu: o.remoteCertKu }),
+    ...(o.remoteCertEku === undefined ? {} : { remoteCertEku: o.remoteCertEku }),
+    verifyX509Name: o.verifyX509Name,
+    nsCertType: o.nsCertType,
+  };
+}
+
+export class Attempt {
+  readonly #d: AttemptDeps;
+  readonly #log: Logger;
+  readonly #core: ClientCore;
+  readonly #tls = new Map<number, TlsEngine>();
+  readonly #queue: CoreInput[] = [];
+  readonly #timers: Timers;
+  readonly #rx = new Uint8Array(BUF_SIZE);
+  readonly #tx = new Uint8Array(BUF_SIZE);
+  #feeding = false;
+  #link: Link | undefined;
+  #timer: unknown;
+  #data: DataChannel | undefined;
+  #opening: Promise<void> | undefined;
+  #peerCert: X509Certificate | undefined;
+  /** Where data comes from (float moves it). */
+  #remote: Endpoint;
+  /** packet-id-exhausted was reported for the current keys. */
+  #renegRequested = false;
+  #ending = false;
+  #resolve: ((o: Outcome) => void) | undefined;
+  #compressedLogged = false;
+  #dataDrops = 0;
+
+  constructor(deps: AttemptDeps) {
+    this.#d = deps;
+    this.#log = deps.log;
+    this.#timers = deps.timers ?? systemTimers;
+    this.#remote = deps.remote;
+    const session = buildSessionConfig(deps.options, deps.connection, deps.material, deps.credentials, fmtEndpoint(deps.remote), deps.remote.family === 6, deps.caps);
+    this.#core = new ClientCore(
+      {
+        session,
+        options: deps.options,
+        connectionIndex: deps.connectionIndex,
+        proto: deps.connection.proto,
+        float: deps.connection.float,
+        remote: deps.remote,
+        explicitExitNotify: deps.connection.explicitExitNotify,
+        caps: deps.caps,
+        onAuthToken: deps.onAuthToken,
+      },
+      deps.random,
+      deps.log,
+      deps.clock.now(),
+    );
+  }
+
+  get connected(): boolean {
+    return this.#core.connected;
+  }
+
+  /** Runs the attempt until it ends; never rejects. */
+  async run(): Promise<Outcome> {
+    const done = new Promise<Outcome>((resolve) => {
+      this.#resolve = resolve;
+    });
+    const { remote, connection } = this.#d;
+    try {
+      this.#link = await (this.#d.openLink ?? defaultOpenLink)(
+        {
+          remote,
+          proto: connection.proto,
+          float: connection.float,
+          local: connection.bind || connection.local !== undefined || connection.localPort !== undefined ? { address: connection.local, port: connection.localPort } : undefined,
+          connectTimeoutMs: connection.connectTimeout * 1000,
+        },
+        { packet: (bytes, from) => this.#onPacket(bytes, from), error: (err) => this.#onLinkError(err) },
+      );
+    } catch (e) {
+      return { kind: 'restart', reason: 'link', message: (e as Error).message, connected: false };
+    }
+    if (this.#ending) {
+      this.#link.close();
+      return { kind: 'stopped', signal: 'sigterm' };
+    }
+    this.#log.info(`${connection.proto.toUpperCase()}${remote.family === 6 ? 'v6' : 'v4'} link remote: ${fmtEndpoint(remote)}`);
+    this.#feed({ kind: 'start' });
+    return done;
+  }
+
+  /** A signal: SIGTERM/SIGINT leave (explicit-exit-notify first), SIGUSR1/SIGHUP reconnect. */
+  stop(signal = 'sigterm', restart = false): void {
+    if (this.#link === undefined) {
+      this.#ending = true;
+      return;
+    }
+    this.#feed({ kind: 'stop', signal, restart });
+  }
+
+  #onPacket(bytes: Uint8Array, from: Endpoint): void {
+    if (this.#ending || bytes.byteLength === 0) return;
+    this.#d.stats.linkReadBytes += bytes.byteLength;
+    const op = (bytes[0] ?? 0) >> 3;
+    if (op === Opcode.DATA_V1 || op === Opcode.DATA_V2) this.#onData(bytes, from);
+    else {
+      this.#log.verb(9, `READ [${bytes.byteLength}] ${opcodeName(op)} kid=${(bytes[0] ?? 0) & 7}`);
+      this.#feed({ kind: 'control-packet', bytes: bytes.slice() });
+    }
+  }
+
+  /** The data path: open into #rx, then the tunnel; the core hears only of the rare cases. */
+  #onData(bytes: Uint8Array, from: Endpoint): void {
+    const data = this.#data;
+    if (data === undefined) {
+      this.#dataDrops++;
+      return;
+    }
+    const n = data.openPacket(bytes, bytes.byteLength, this.#rx, this.#d.clock.wallSeconds());
+    if (n < 0) {
+      if (n === DropReason.COMPRESSED && !this.#compressedLogged) {
+        this.#compressedLogged = true;
+        this.#log.error(COMPRESSED_MESSAGE);
+      }
+      if (n === DropReason.AUTH || n === DropReason.DECRYPT || n === DropReason.REPLAY || n === DropReason.REPLAY_OLD) this.#feed({ kind: 'data-error' });
+      return;
+    }
+    this.#core.dataReceived(this.#d.clock.now());
+    if (from.port !== this.#remote.port || from.address !== this.#remote.address) this.#feed({ kind: 'peer-moved', from });
+    this.#d.stats.authReadBytes += bytes.byteLength;
+    const kind = classifyPayload(this.#rx, n);
+    if (kind === 'ip') {
+      this.#d.stats.tunWriteBytes += n;
+      this.#d.tunnel.write(this.#rx, n);
+    } else if (kind === 'occ-exit') this.#feed({ kind: 'occ-exit' });
+  }
+
+  /** Packets the tunnel read from the OS (its drain loop calls this): seal and send. */
+  readonly sendFromTunnel = (packet: Uint8Array, len: number): void => {
+    this.#d.stats.tunReadBytes += len;
+    this.#seal(packet, len);
+  };
+
+  /** Seals packet[0, len) with the primary key into #tx and sends it (the link copies what it queues). */
+  #seal(packet: Uint8Array, len: number): void {
+    const data = this.#data;
+    const link = this.#link;
+    if (data === undefined || link === undefined || this.#ending) return;
+    const n = data.sealPacket(packet, len, this.#tx);
+    if (n <= 0) return;
+    link.send(this.#tx.subarray(0, n));
+    this.#d.stats.linkWriteBytes += n;
+    const now = this.#d.clock.now();
+    this.#core.dataSent(now);
+    if (data.needsRenegotiation && !this.#renegRequested) {
+      this.#renegRequested = true;
+      this.#feed({ kind: 'packet-id-exhausted' });
+    }
+  }
+
+  #onLinkError(err: Error): void {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ECONNRESET' && this.#link?.proto === 'tcp') this.#feed({ kind: 'link-closed' });
+    else this.#feed({ kind: 'link-error', code, message: err.message });
+  }
+
+  #feed(input: CoreInput): void {
+    if (this.#ending) return;
+    this.#queue.push(input);
+    if (this.#feeding) return;
+    this.#feeding = true;
+    try {
+      for (let next = this.#queue.shift(); next !== undefined && !this.#ending; next = this.#queue.shift()) {
+        for (const a of this.#core.handle(next, this.#d.clock.now(), this.#d.clock.wallSeconds())) this.#apply(a);
+      }
+    } catch (e) {
+      // A bug, not a protocol event: end the attempt cleanly rather than leave it half-alive.
+      const err = e instanceof OvpnError ? e : new OsError('OS', `internal error: ${(e as Error).message}`, { cause: e });
+      void this.#teardown({ kind: 'exit', error: err });
+    } finally {
+      this.#feeding = false;
+    }
+    this.#rearm();
+  }
+
+  #apply(a: CoreAction): void {
+    switch (a.kind) {
+      case 'send':
+        this.#log.verb(9, `WRITE [${a.bytes.byteLength}] ${opcodeName((a.bytes[0] ?? 0) >> 3)} kid=${(a.bytes[0] ?? 0) & 7}`);
+        this.#link?.send(a.bytes);
+        this.#d.stats.linkWriteBytes += a.bytes.byteLength;
+        return;
+      case 'tls-open':
+        this.#openTls(a.engine);
+        return;
+      case 'tls-feed':
+        this.#tls.get(a.engine)?.feedCiphertext(a.bytes);
+        return;
+      case 'tls-write':
+        this.#tls.get(a.engine)?.writePlaintext(a.bytes);
+        return;
+      case 'tls-close':
+        this.#tls.get(a.engine)?.destroy();
+        this.#tls.delete(a.engine);
+        return;
+      case 'install-keys':
+        this.#installKeys(a.keyId, a.key2, a.params);
+        return;
+      case 'open-tunnel':
+        this.#opening = this.#openTunnel(a.gen, a.pushed, a.params);
+        return;
+      case 'send-data':
+        this.#sendPayload(a.payload);
+        return;
+      case 'set-remote':
+        this.#remote = a.remote;
+        this.#link?.setRemote?.(a.remote);
+        return;
+      case 'state':
+        this.#log.verb(4, `MANAGEMENT: >STATE:${a.state}`);
+        return;
+      case 'end':
+        void this.#teardown(a.outcome);
+        return;
+    }
+  }
+
+  #sendPayload(payload: 'ping' | 'occ-exit'): void {
+    if (payload === 'ping') {
+      this.#seal(PING_STRING, PING_STRING.byteLength);
+      return;
+    }
+    // its own buffer: sealing writes into #tx, which must not also be the source
+    const occ = new Uint8Array(32);
+    this.#seal(occ, writeOcc(occ, OccOpcode.EXIT));
+  }
+
+  #openTls(engineId: number): void {
+    const engine = createClientTlsEngine(this.#d.material.tls, {
+      ciphertext: (bytes) => this.#feed({ kind: 'tls-ciphertext', engine: engineId, bytes: bytes.slice() }),
+      plaintext: (bytes) => this.#feed({ kind: 'tls-plaintext', engine: engineId, bytes: bytes.slice() }),
+      secure: (peer, protocol, cipher) => this.#onSecure(engineId, peer, protocol, cipher),
+      error: (error) => this.#feed({ kind: 'tls-failed', engine: engineId, error }),
+    });
+    this.#tls.set(engineId, engine);
+  }
+
+  #onSecure(engineId: number, peer: X509Certificate | undefined, protocol: string | null, cipher: string): void {
+    if (peer === undefined) {
+      this.#feed({ kind: 'tls-failed', engine: engineId, error: new TlsError('the server sent no certificate') });
+      return;
+    }
+    const refused = checkPeerCertificate(peer, certPolicy(this.#d.options));
+    if (refused !== undefined) {
+      this.#feed({ kind: 'tls-failed', engine: engineId, error: new TlsError(refused) });
+      return;
+    }
+    this.#log.verb(2, `VERIFY OK: depth=0, ${peer.subject.split('\n').join(', ')}`);
+    this.#peerCert = peer;
+    this.#log.info(`Control Channel: ${protocol ?? 'TLS'}, cipher ${protocol ?? ''} ${cipher}, peer certificate: CN=${commonName(peer)}`);
+    const engine = this.#tls.get(engineId);
+    if (engine === undefined) return;
+    this.#feed({ kind: 'tls-established', engine: engineId, ekm: engine.exportKeyingMaterial(KEY2_LENGTH, EKM_LABEL) });
+  }
+
+  #installKeys(keyId: number, key2: Uint8Array, p: DataParams): void {
+    const keys = splitKey2(key2, 'client');
+    key2.fill(0);
+    const o = this.#d.options;
+    const data = this.#data ?? new DataChannel({ compression: p.compression, replayWindow: o.replayWindow.size, replaySeconds: o.replayWindow.seconds });
+    data.install(keyId, createDataCrypto(p.cipher, p.auth, keys.send), createDataCrypto(p.cipher, p.auth, keys.recv), p.peerId);
+    this.#data = data;
+    this.#renegRequested = false;
+  }
+
+  async #openTunnel(gen: number, pushed: ClientOptions, p: DataParams): Promise<void> {
+    try {
+      await this.#d.tunnel.open(pushed, this.#d.remote, this.sendFromTunnel, {
+        peerCert: this.#peerCert,
+        connectionIndex: this.#d.connectionIndex,
+        dataChannel: { cipher: p.cipher, auth: p.auth },
+      });
+      this.#feed({ kind: 'tunnel-opened', gen });
+    } catch (e) {
+      this.#feed({ kind: 'tunnel-failed', gen, error: e instanceof OvpnError ? e : new OsError('OS', (e as Error).message, { cause: e }) });
+    }
+  }
+
+  #rearm(): void {
+    if (this.#ending) return;
+    this.#timers.clear(this.#timer);
+    const now = this.#d.clock.now();
+    const at = Math.min(this.#core.nextDeadline() ?? Infinity, now + 60_000);
+    this.#timer = this.#timers.set(Math.max(0, Math.ceil(at - now)), () => this.#feed({ kind: 'timer' }));
+  }
+
+  /** The one teardown path: every step runs, whatever the one before did, and run() resolves. */
+  async #teardown(outcome: Outcome): Promise<void> {
+    if (this.#ending) return;
+    this.#ending = true;
+    this.#timers.clear(this.#timer);
+    try {
+      for (const engine of this.#tls.values()) engine.destroy();
+      this.#tls.clear();
+      this.#logDataDrops();
+      this.#data?.close();
+      this.#link?.close();
+      // A tunnel still being configured finishes first, so the changes it makes are undone too.
+      await this.#opening?.catch(() => undefined);
+      // init.c signal_description: the restart reason (ping-restart...), or the stopping signal.
+      await this.#d.tunnel.detach(outcome.kind === 'restart' ? outcome.reason : outcome.kind === 'stopped' ? outcome.signal : 'error');
+    } catch (e) {
+      this.#log.error(`teardown: ${(e as Error).message}`);
+    } finally {
+      this.#resolve?.(outcome);
+    }
+  }
+
+  /** At --verb 3, like OpenVPN's statistics at exit: data packets dropped, by reason (forged, replayed...). */
+  #logDataDrops(): void {
+    const d = this.#data;
+    if (d === undefined) return;
+    const parts = Object.entries(DropReason)
+      .map(([name, code]) => [name, d.counters.drops[-code] ?? 0] as const)
+      .filter(([, n]) => n > 0)
+      .map(([name, n]) => `${name}=${n}`);
+    this.#log.verb(3, `data channel drops: ${parts.length === 0 ? 'none' : parts.join(' ')}`);
+  }
+
+  /** Counters for status output and tests. */
+  stats(): { readonly dataDrops: number; readonly controlDrops: Readonly<Record<string, number>> } {
+    let drops = this.#dataDrops;
+    for (const v of this.#data?.counters.drops ?? []) drops += v;
+    return { dataDrops: drops, controlDrops: this.#core.controlDrops };
+  }
+}
