@@ -1,0 +1,338 @@
+/**
+ * The client core on a fake clock: every decision the shell used to make, driven input by
+ * input. TLS is not involved: the server's KM2 and control messages are fed in as the TLS
+ * engine's plaintext, EKM as bytes, exactly as the shell would.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FakeClock, SeededRandom } from '../../src/base/clock.ts';
+import { AuthFailedError, NegotiationError } from '../../src/base/errors.ts';
+import { MemoryLogger } from '../../src/log/logger.ts';
+import { defaultOptions, type ClientOptions } from '../../src/config/options.ts';
+import { ClientCore, EXIT_NOTIFY_GRACE_MS, type CoreAction, type CoreInput, type Outcome } from '../../src/core/client-core.ts';
+import type { CryptoCaps } from '../../src/dataplane/cipher-suite.ts';
+import { decodeControlPacket, Opcode } from '../../src/tls/packet.ts';
+import { encodeControlMessage } from '../../src/tls/messages.ts';
+import { serverReset, sessionConfig } from '../helpers/session.ts';
+import { encodeServerKm2 } from '../loopback/server-km2.ts';
+
+const SERVER_SID = Uint8Array.of(9, 9, 9, 9, 9, 9, 9, 9);
+const REMOTE = { address: '198.18.0.1', port: 1194, family: 4 } as const;
+const ALL_CAPS: CryptoCaps = { cipher: () => true, auth: () => true };
+const GCM_PUSH = 'PUSH_REPLY,cipher AES-256-GCM,protocol-flags cc-exit tls-ekm,peer-id 3,ping 10,ping-restart 60,ifconfig 10.8.0.2 255.255.255.0,topology subnet';
+
+interface Setup {
+  readonly proto?: 'udp' | 'tcp';
+  readonly float?: boolean;
+  readonly explicitExitNotify?: number;
+  readonly options?: Partial<ClientOptions>;
+  readonly renegotiateMs?: number;
+}
+
+class Driver {
+  readonly clock = new FakeClock(0);
+  readonly core: ClientCore;
+  readonly log = new MemoryLogger();
+  readonly actions: CoreAction[] = [];
+  readonly states: string[] = [];
+  engine = 0;
+  tunnelGen = 0;
+
+  constructor(s: Setup = {}) {
+    const options = { ...(defaultOptions() as ClientOptions), ...s.options } as ClientOptions;
+    this.core = new ClientCore(
+      {
+        session: sessionConfig({ renegotiateMs: s.renegotiateMs ?? 0 }),
+        options,
+        connectionIndex: 0,
+        proto: s.proto ?? 'udp',
+        float: s.float ?? false,
+        remote: REMOTE,
+        explicitExitNotify: s.explicitExitNotify ?? 0,
+        caps: ALL_CAPS,
+      },
+      new SeededRandom(7),
+      this.log,
+      0,
+    );
+  }
+
+  feed(input: CoreInput): CoreAction[] {
+    const out = this.core.handle(input, this.clock.now(), this.clock.wallSeconds());
+    for (const a of out) {
+      if (a.kind === 'tls-open') this.engine = a.engine;
+      if (a.kind === 'open-tunnel') this.tunnelGen = a.gen;
+      if (a.kind === 'state') this.states.push(a.state);
+    }
+    this.actions.push(...out);
+    return out;
+  }
+
+  /** Moves the clock to the core's next deadline (at most `limitMs` ahead) and fires the timer. */
+  tick(limitMs = Infinity): CoreAction[] {
+    const at = this.core.nextDeadline();
+    assert.ok(at !== undefined, 'the core asks for a timer');
+    this.clock.set(Math.min(at, this.clock.now() + limitMs));
+    return this.feed({ kind: 'timer' });
+  }
+
+  plaintext(text: string): CoreAction[] {
+    return this.feed({ kind: 'tls-plaintext', engine: this.engine, bytes: encodeControlMessage(text) });
+  }
+
+  /** Through the handshake to GET_CONFIG (PUSH_REQUEST sent). */
+  toGetConfig(): void {
+    this.feed({ kind: 'start' });
+    const sid = this.#clientSid();
+    this.feed({ kind: 'control-packet', bytes: serverReset(SERVER_SID, sid) });
+    this.feed({ kind: 'tls-established', engine: this.engine, ekm: new Uint8Array(256).fill(5) });
+    const random = new SeededRandom(3);
+    this.feed({ kind: 'tls-plaintext', engine: this.engine, bytes: encodeServerKm2(random.bytes(32), random.bytes(32), 'V4,dev-type tun') });
+    assert.equal(this.core.state, 'GET_CONFIG');
+  }
+
+  /** Through PUSH_REPLY and the tunnel to CONNECTED. */
+  connect(push = GCM_PUSH): void {
+    this.toGetConfig();
+    this.plaintext(push);
+    assert.equal(this.core.state, 'ADD_ROUTES');
+    this.feed({ kind: 'tunnel-opened', gen: this.tunnelGen });
+    assert.equal(this.core.state, 'CONNECTED');
+  }
+
+  ended(): Outcome | undefined {
+    const e = this.actions.find((a) => a.kind === 'end');
+    return e?.kind === 'end' ? e.outcome : undefined;
+  }
+
+  #clientSid(): Uint8Array {
+    const reset = this.actions.find((a) => a.kind === 'send');
+    assert.ok(reset?.kind === 'send');
+    return decodeControlPacket(reset.bytes).sessionId;
+  }
+}
+
+test('the states of a connection, in OpenVPN\'s names, including ADD_ROUTES and CONNECTED', () => {
+  const d = new Driver();
+  d.connect();
+  assert.deepEqual(d.states, ['WAIT', 'AUTH', 'GET_CONFIG', 'ASSIGN_IP', 'ADD_ROUTES', 'CONNECTED']);
+  assert.ok(d.log.records.some((l) => l.msg === 'Initialization Sequence Completed'));
+});
+
+test('push negotiation: the keys and the tunnel carry the pushed cipher, peer-id and EKM', () => {
+  const d = new Driver();
+  d.connect();
+  const keys = d.actions.find((a) => a.kind === 'install-keys');
+  assert.ok(keys?.kind === 'install-keys');
+  assert.equal(keys.keyId, 0);
+  assert.deepEqual([keys.params.cipher, keys.params.peerId, keys.params.useEkm], ['AES-256-GCM', 3, true]);
+  const open = d.actions.find((a) => a.kind === 'open-tunnel');
+  assert.ok(open?.kind === 'open-tunnel');
+  assert.equal(open.pushed.ifconfig?.local, '10.8.0.2');
+});
+
+test('push negotiation: a pushed cipher equal to the config\'s cipher line is accepted (provider files)', () => {
+  const d = new Driver({ options: { cipher: 'AES-256-CBC', dataCiphers: ['AES-256-CBC'], auth: 'SHA256' } });
+  d.connect('PUSH_REPLY,cipher AES-256-CBC,ping 10,ping-restart 60');
+  const keys = d.actions.find((a) => a.kind === 'install-keys');
+  assert.ok(keys?.kind === 'install-keys');
+  assert.deepEqual([keys.params.cipher, keys.params.auth, keys.params.useEkm], ['AES-256-CBC', 'SHA256', false]);
+});
+
+test('push negotiation: a cipher outside data-ciphers exits with the fix; pull-filter reject restarts', () => {
+  const d = new Driver();
+  d.toGetConfig();
+  d.plaintext('PUSH_REPLY,cipher AES-128-CBC');
+  const out = d.ended();
+  assert.ok(out?.kind === 'exit');
+  assert.ok(out.error instanceof NegotiationError);
+  assert.match(out.error.message, /not in data-ciphers/);
+  assert.equal(d.core.state, 'EXITING');
+
+  const f = new Driver({ options: { pullFilters: [{ action: 'reject', prefix: 'route ' }] } });
+  f.toGetConfig();
+  f.plaintext('PUSH_REPLY,cipher AES-256-GCM,route 10.1.0.0 255.255.0.0');
+  const r = f.ended();
+  assert.ok(r?.kind === 'restart');
+  assert.equal(r.reason, 'pull-filter');
+});
+
+test('AUTH_FAILED exits (auth-retry none); AUTH_FAILED,TEMP restarts with the server\'s backoff', () => {
+  const d = new Driver();
+  d.toGetConfig();
+  d.plaintext('AUTH_FAILED');
+  const out = d.ended();
+  assert.ok(out?.kind === 'exit' && out.error instanceof AuthFailedError);
+
+  const t = new Driver();
+  t.toGetConfig();
+  t.plaintext('AUTH_FAILED,TEMP[backoff 30,advance no]: try later');
+  const temp = t.ended();
+  assert.ok(temp?.kind === 'restart', JSON.stringify(temp));
+  assert.equal(temp.reason, 'auth-failed');
+  assert.equal(temp.backoffSeconds, 30);
+});
+
+test('keepalive: a ping when nothing was sent for `ping` s; ping-restart when nothing arrived for `ping-restart` s', () => {
+  const d = new Driver();
+  d.connect();
+  const start = d.clock.now();
+  d.core.dataSent(start);
+  d.core.dataReceived(start);
+  let pingAt: number | undefined;
+  while (pingAt === undefined && d.clock.now() < start + 20_000) {
+    if (d.tick().some((a) => a.kind === 'send-data' && a.payload === 'ping')) pingAt = d.clock.now();
+  }
+  assert.equal(pingAt, start + 10_000);
+  // traffic arrives at 50 s: no restart at 60 s, but at 110 s
+  while (d.clock.now() < start + 50_000) d.tick(start + 50_000 - d.clock.now());
+  d.core.dataReceived(d.clock.now());
+  while (d.clock.now() < start + 200_000 && d.ended() === undefined) d.tick();
+  const out = d.ended();
+  assert.ok(out?.kind === 'restart');
+  assert.equal(out.reason, 'ping-restart');
+  assert.equal(d.clock.now(), start + 110_000, 'ping-restart counts from the last packet received');
+  assert.equal(out.connected, true);
+});
+
+test('TCP: a close or reset restarts at once (connection-reset); a data authentication failure too', () => {
+  const d = new Driver({ proto: 'tcp' });
+  d.connect();
+  d.feed({ kind: 'link-closed' });
+  const out = d.ended();
+  assert.ok(out?.kind === 'restart');
+  assert.equal(out.reason, 'connection-reset');
+  assert.equal(d.core.state, 'RECONNECTING');
+
+  const e = new Driver({ proto: 'tcp' });
+  e.toGetConfig();
+  e.feed({ kind: 'link-error', code: 'ECONNRESET', message: 'read ECONNRESET' });
+  assert.equal(e.ended()?.kind, 'restart');
+
+  const t = new Driver({ proto: 'tcp' });
+  t.connect();
+  t.feed({ kind: 'data-error' });
+  const te = t.ended();
+  assert.ok(te?.kind === 'restart');
+  assert.equal(te.reason, 'decryption-error');
+});
+
+test('UDP: forged data packets are only counted; ICMP port unreachable restarts with a hint', () => {
+  const d = new Driver();
+  d.connect();
+  d.feed({ kind: 'data-error' });
+  d.feed({ kind: 'link-error', code: 'EHOSTUNREACH', message: 'no route' });
+  assert.equal(d.ended(), undefined);
+  d.feed({ kind: 'link-error', code: 'ECONNREFUSED', message: 'refused' });
+  const out = d.ended();
+  assert.ok(out?.kind === 'restart');
+  assert.equal(out.reason, 'connection-refused');
+  assert.match(out.message, /ICMP port unreachable/);
+});
+
+test('OCC EXIT from the server restarts (remote-exit)', () => {
+  const d = new Driver();
+  d.connect();
+  d.feed({ kind: 'occ-exit' });
+  const out = d.ended();
+  assert.ok(out?.kind === 'restart');
+  assert.equal(out.reason, 'remote-exit');
+});
+
+test('float: a packet from a new address moves the remote only with float', () => {
+  const moved = { address: '198.18.0.9', port: 1195, family: 4 } as const;
+  const d = new Driver();
+  d.connect();
+  assert.deepEqual(d.feed({ kind: 'peer-moved', from: moved }), []);
+  const f = new Driver({ float: true });
+  f.connect();
+  assert.deepEqual(f.feed({ kind: 'peer-moved', from: moved }), [{ kind: 'set-remote', remote: moved }]);
+  assert.deepEqual(f.feed({ kind: 'peer-moved', from: moved }), [], 'only once');
+});
+
+test('renegotiation by time (reneg-sec) and by packet-id exhaustion: a soft reset on a new key id and TLS engine', () => {
+  const d = new Driver({ renegotiateMs: 30_000 });
+  d.connect();
+  const first = d.engine;
+  const start = d.clock.now();
+  let softReset = false;
+  for (let i = 0; i < 10 && !softReset; i++) {
+    const out = d.tick();
+    softReset = out.some((a) => a.kind === 'send' && decodeControlPacket(a.bytes).opcode === Opcode.CONTROL_SOFT_RESET_V1);
+  }
+  assert.ok(softReset);
+  assert.equal(d.clock.now() - start, 30_000);
+  assert.notEqual(d.engine, first, 'a fresh TLS engine for key id 1');
+
+  const p = new Driver();
+  p.connect();
+  const out = p.feed({ kind: 'packet-id-exhausted' });
+  const reset = out.find((a) => a.kind === 'send');
+  assert.ok(reset?.kind === 'send');
+  const pkt = decodeControlPacket(reset.bytes);
+  assert.equal(pkt.opcode, Opcode.CONTROL_SOFT_RESET_V1);
+  assert.equal(pkt.keyId, 1);
+});
+
+test('explicit-exit-notify: SIGTERM sends the exit, then ends after a short grace on the core\'s own timer', () => {
+  const d = new Driver({ explicitExitNotify: 1 });
+  d.connect('PUSH_REPLY,cipher AES-256-GCM,protocol-flags tls-ekm,ping 10,ping-restart 60');
+  const out = d.feed({ kind: 'stop', signal: 'sigterm', restart: false });
+  assert.deepEqual(out, [{ kind: 'send-data', payload: 'occ-exit' }]);
+  assert.equal(d.ended(), undefined);
+  assert.equal(d.core.nextDeadline(), d.clock.now() + EXIT_NOTIFY_GRACE_MS);
+  d.tick();
+  assert.deepEqual(d.ended(), { kind: 'stopped', signal: 'sigterm' });
+  // with cc-exit the EXIT goes over the control channel instead
+  const c = new Driver({ explicitExitNotify: 1 });
+  c.connect();
+  const cc = c.feed({ kind: 'stop', signal: 'sigint', restart: false });
+  assert.ok(cc.some((a) => a.kind === 'tls-write'));
+  assert.ok(!cc.some((a) => a.kind === 'send-data'));
+});
+
+type Step = (d: Driver) => void;
+const STATES: readonly [string, Step][] = [
+  ['CONNECTING', () => undefined],
+  ['WAIT', (d) => d.feed({ kind: 'start' })],
+  ['GET_CONFIG', (d) => d.toGetConfig()],
+  [
+    'ADD_ROUTES',
+    (d) => {
+      d.toGetConfig();
+      d.plaintext(GCM_PUSH);
+    },
+  ],
+  ['CONNECTED', (d) => d.connect()],
+];
+
+for (const [state, reach] of STATES) {
+  test(`teardown from ${state}: one end, every TLS engine closed, nothing after it`, () => {
+    const d = new Driver();
+    reach(d);
+    assert.equal(d.core.state, state);
+    const gen = d.tunnelGen;
+    const out = d.feed({ kind: 'stop', signal: 'sigusr1', restart: true });
+    const ends = out.filter((a) => a.kind === 'end');
+    assert.deepEqual(ends, [{ kind: 'end', outcome: { kind: 'stopped', signal: 'sigusr1' } }]);
+    const opened = d.actions.filter((a) => a.kind === 'tls-open').length;
+    const closed = d.actions.filter((a) => a.kind === 'tls-close').length;
+    assert.equal(closed, opened, 'every engine the core opened is closed');
+    assert.equal(d.core.nextDeadline(), undefined);
+    // late results of async work are ignored
+    assert.deepEqual(d.feed({ kind: 'tunnel-opened', gen }), []);
+    assert.deepEqual(d.feed({ kind: 'timer' }), []);
+    assert.deepEqual(d.feed({ kind: 'stop', signal: 'sigterm', restart: false }), []);
+    assert.equal(d.core.connected, state === 'CONNECTED');
+  });
+}
+
+test('a stale tunnel result (an earlier generation) is ignored', () => {
+  const d = new Driver();
+  d.toGetConfig();
+  d.plaintext(GCM_PUSH);
+  assert.deepEqual(d.feed({ kind: 'tunnel-opened', gen: d.tunnelGen + 1 }), []);
+  assert.equal(d.core.state, 'ADD_ROUTES');
+  d.feed({ kind: 'tunnel-failed', gen: d.tunnelGen, error: new NegotiationError('boom') });
+  assert.equal(d.ended()?.kind, 'exit');
+});
