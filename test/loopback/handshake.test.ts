@@ -273,3 +273,28 @@ test('explicit-exit-notify without cc-exit: the server receives one OCC EXIT whe
     await lb.close();
   }
 });
+
+test('teardown always completes: a tunnel detach that fails is logged and the attempt still ends', async () => {
+  const lb = await Loopback.start({ seed: 81, wrap: 'tls-crypt', push: PRF_PUSH });
+  try {
+    await connect(lb);
+    lb.tunnel.detachError = new Error('EBUSY: device busy');
+    lb.attempt.stop('sigterm');
+    await lb.runUntil(() => lb.outcome !== undefined, 2_000);
+    assert.deepEqual(lb.outcome, { kind: 'stopped', signal: 'sigterm' });
+    assert.ok(lb.log.records.some((r) => r.kind === 'error' && r.msg.includes('teardown: EBUSY')), lb.log.text());
+  } finally {
+    lb.tunnel.detachError = undefined;
+    await lb.close();
+  }
+});
+
+test('connect-timeout reaches the link (TCP connects are bounded by it, not by a fixed 10 s)', async () => {
+  const lb = await Loopback.start({ seed: 82, wrap: 'none', push: PRF_PUSH, config: ['connect-timeout 7'] });
+  try {
+    await connect(lb);
+    assert.equal(lb.linkOptions?.connectTimeoutMs, 7000);
+  } finally {
+    await lb.close();
+  }
+});

@@ -16,7 +16,7 @@
 import { readFileSync } from 'node:fs';
 import { FakeClock, SeededRandom } from '../../src/base/clock.ts';
 import { loadConfig, type ClientOptions, type ConfigFs } from '../../src/config/index.ts';
-import { Attempt, type AttemptOutcome } from '../../src/shell/attempt.ts';
+import { Attempt, type AttemptOutcome, type LinkOpenOptions } from '../../src/shell/attempt.ts';
 import { MemoryLogger } from '../../src/log/logger.ts';
 import { loadCredentials, loadMaterial, type Credentials } from '../../src/material.ts';
 import { TrafficStats } from '../../src/shell/status.ts';
@@ -60,7 +60,10 @@ export class LoopbackTunnel implements Tunnel {
     this.#send(packet, packet.byteLength);
     return true;
   }
+  /** Set to make detach fail as a broken OS would (the attempt must still end). */
+  detachError: Error | undefined;
   async detach(): Promise<void> {
+    if (this.detachError !== undefined) throw this.detachError;
     this.#send = undefined;
     this.detached++;
   }
@@ -122,6 +125,8 @@ export class Loopback {
   readonly timers = new VirtualTimers(this.clock);
   readonly log = new MemoryLogger();
   readonly tunnel = new LoopbackTunnel();
+  /** What the attempt asked of its link (connect-timeout, float, local address). */
+  linkOptions: LinkOpenOptions | undefined;
   readonly pair: MemoryLinkPair;
   readonly server: TestServer | undefined;
   readonly attempt: Attempt;
@@ -168,7 +173,10 @@ export class Loopback {
       random,
       caps: new NodeCryptoCaps(),
       log: this.log,
-      openLink: async (_opts, events) => this.pair.openA(events),
+      openLink: async (opts, events) => {
+        this.linkOptions = opts;
+        return this.pair.openA(events);
+      },
       timers: this.timers,
     });
     this.#done = this.attempt.run().then((outcome) => {

@@ -565,3 +565,67 @@ describe('TunTunnelImpl: journals of hard-killed runs are repaired at the next s
     }
   });
 });
+
+describe('TunTunnelImpl: what the connection tells it, and signals that arrive mid-open', () => {
+  it('sizes the MSS clamp for the negotiated data channel: a CBC+HMAC fallback has more overhead than the configured GCM', async () => {
+    const clampFor = async (dataChannel?: { cipher: string; auth: string | undefined }): Promise<number> => {
+      const o = options();
+      const w = world(o);
+      await w.tunnel.init();
+      const sent: Uint8Array[] = [];
+      await w.tunnel.open(pushed(o), SERVER, (buf, n) => sent.push(buf.slice(0, n)), dataChannel === undefined ? {} : { dataChannel });
+      w.tuns[0]!.inject(syn4(1460));
+      await settle();
+      await w.tunnel.close();
+      return mssOf(sent[0]!);
+    };
+    assert.equal(await clampFor({ cipher: 'AES-256-GCM', auth: undefined }), EXPECTED_MSS);
+    const cbc = await clampFor({ cipher: 'AES-256-CBC', auth: 'SHA256' });
+    assert.ok(cbc < EXPECTED_MSS - 32, `CBC + HMAC-SHA256 adds an IV, a 32-byte HMAC and padding: ${cbc}`);
+  });
+
+  it('uses the <connection> profile it is told (tun-mtu of the second profile), not the first one', async () => {
+    const o = options('<connection>\nremote a.example.invalid 1194\ntun-mtu 1500\n</connection>\n<connection>\nremote b.example.invalid 1195\ntun-mtu 1400\n</connection>\n');
+    const w = world(o);
+    await w.tunnel.init();
+    await w.tunnel.open(pushed(o), { address: '198.51.100.8', port: 1195, family: 4 }, () => {}, { connectionIndex: 1 });
+    assert.equal((await snapshot(w.net)).links.tun0?.mtu, 1400);
+    await w.tunnel.close();
+  });
+
+  it('a detach during route-delay waits for the open, then undoes every change it made (nothing leaks)', async () => {
+    const o = options('route-delay 5\n');
+    const net = hostBackend();
+    const log = new MemoryLogger();
+    let release: (() => void) | undefined;
+    const delayed = new Promise<void>((r) => {
+      release = r;
+    });
+    let sleeping = false;
+    const openDevice = (req: LinuxTunOptions): MemoryTun => {
+      if (!linkExists(net, 'tun0')) net.addLink('tun0', 1500);
+      return new MemoryTun({ name: 'tun0', mtu: req.mtu });
+    };
+    const tunnel = new TunTunnelImpl(o, {
+      openDevice,
+      net,
+      journals: new MemoryJournalStore(),
+      log,
+      sleep: async () => {
+        sleeping = true;
+        await delayed;
+      },
+    });
+    await tunnel.init();
+    const before = await snapshot(net);
+    const opening = tunnel.open(pushed(o), SERVER, () => {});
+    for (let i = 0; i < 100 && !sleeping; i++) await settle();
+    assert.ok(sleeping, 'the open reached route-delay');
+    const detached = tunnel.detach('sigterm');
+    release?.();
+    await opening;
+    await detached;
+    assert.deepEqual(await snapshot(net), before, 'routes added after the detach was asked for are undone too');
+    await tunnel.close();
+  });
+});
