@@ -19,6 +19,17 @@ export interface LinkEvents {
 
 export interface Link {
   readonly proto: 'udp' | 'tcp';
+  /**
+   * Sends one packet. The contract every adapter keeps:
+   * - The caller may overwrite `bytes` as soon as send() returns (the data path seals every
+   *   packet into one reused tx buffer): the adapter copies, or otherwise owns, whatever it
+   *   hands the kernel, including sends the OS queues on EAGAIN.
+   * - send() never throws. Per-packet failures (a full send queue, ENOBUFS, EPERM...) are
+   *   counted, and the first of each kind is reported once through LinkEvents.error.
+   * - UDP is best effort: under backpressure a packet may be dropped whole, never cut, altered
+   *   or sent twice.
+   * - After close() it is a no-op.
+   */
   send(bytes: Uint8Array): void;
   /** `float`: the server moved; send to this endpoint from now on (UDP only). */
   setRemote?(remote: Endpoint): void;

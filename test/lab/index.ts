@@ -11,4 +11,5 @@ export * from './profiles.ts';
 export * from './server.ts';
 export * from './stock-client.ts';
 export * from './iperf.ts';
+export * from './qdisc.ts';
 export * from './state.ts';

@@ -1,18 +1,24 @@
 /**
  * Runs the Link contract against MemoryLinkPair (virtual time) and the UDP adapter on
- * 127.0.0.1 (two connected dgram sockets; no root needed).
+ * 127.0.0.1 (two connected dgram sockets, and two unconnected ones as with `float`; no root
+ * needed); then what only the UDP adapter does with a send the OS refuses.
  */
+import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
+import { test } from 'node:test';
 import { FakeClock, SeededRandom } from '../../../src/base/clock.ts';
 import type { Endpoint } from '../../../src/link/link.ts';
 import { MemoryLinkPair, VirtualTimers } from '../../../src/link/memory-link.ts';
 import { openUdpLink } from '../../../src/link/udp-link.ts';
-import { linkContract } from './link.contract.ts';
+import { linkContract, type LinkHarness } from './link.contract.ts';
 
 /** How long a UDP packet on loopback may take before the test gives up on it. */
 const UDP_WAIT_MS = 1000;
 /** How long to wait when expecting that nothing (more) arrives. */
 const UDP_QUIET_MS = 100;
+/** The largest UDP payload over IPv4 (65535 - 20 - 8); one byte more is EMSGSIZE. */
+const MAX_UDP4_PAYLOAD = 65_507;
+const OVERSIZED_SENDS = 5;
 /** Virtual time that covers every memory-link delay. */
 const MEMORY_SETTLE_MS = 1000;
 
@@ -46,30 +52,60 @@ async function freePort(): Promise<number> {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-linkContract({
-  name: 'UDP adapter on 127.0.0.1',
-  async open(a, b) {
-    const endpointA: Endpoint = { address: '127.0.0.1', port: await freePort(), family: 4 };
-    const endpointB: Endpoint = { address: '127.0.0.1', port: await freePort(), family: 4 };
-    const linkB = await openUdpLink({ remote: endpointA, float: false, local: { address: endpointB.address, port: endpointB.port } }, b);
-    const linkA = await openUdpLink({ remote: endpointB, float: false, local: { address: endpointA.address, port: endpointA.port } }, a);
-    return {
-      a: linkA,
-      b: linkB,
-      endpointA,
-      endpointB,
-      async settle(until) {
-        if (until === undefined) {
-          await sleep(UDP_QUIET_MS);
-          return;
-        }
-        const end = performance.now() + UDP_WAIT_MS;
-        while (!until() && performance.now() < end) await sleep(2);
-      },
-      async dispose() {
-        linkA.close();
-        linkB.close();
-      },
-    };
-  },
+function udpHarness(float: boolean): LinkHarness {
+  return {
+    name: `UDP adapter on 127.0.0.1${float ? ', unconnected (float)' : ''}`,
+    async open(a, b) {
+      const endpointA: Endpoint = { address: '127.0.0.1', port: await freePort(), family: 4 };
+      const endpointB: Endpoint = { address: '127.0.0.1', port: await freePort(), family: 4 };
+      const linkB = await openUdpLink({ remote: endpointA, float, local: { address: endpointB.address, port: endpointB.port } }, b);
+      const linkA = await openUdpLink({ remote: endpointB, float, local: { address: endpointA.address, port: endpointA.port } }, a);
+      return {
+        a: linkA,
+        b: linkB,
+        endpointA,
+        endpointB,
+        async settle(until) {
+          if (until === undefined) {
+            await sleep(UDP_QUIET_MS);
+            return;
+          }
+          const end = performance.now() + UDP_WAIT_MS;
+          while (!until() && performance.now() < end) await sleep(2);
+        },
+        async dispose() {
+          linkA.close();
+          linkB.close();
+        },
+      };
+    },
+  };
+}
+
+linkContract(udpHarness(false));
+// Unconnected, every dgram send waits a tick for its address lookup: a reused buffer is
+// overwritten before it is sent even without backpressure.
+linkContract(udpHarness(true));
+
+test('UDP adapter: a failing send never throws; it is counted, reported once per error code, and the link keeps working', async () => {
+  const endpointB: Endpoint = { address: '127.0.0.1', port: await freePort(), family: 4 };
+  const errors: Error[] = [];
+  const got: Uint8Array[] = [];
+  const b = dgram.createSocket('udp4');
+  await new Promise<void>((resolve) => b.bind(endpointB.port, endpointB.address, () => resolve()));
+  b.on('message', (m) => got.push(new Uint8Array(m)));
+  const a = await openUdpLink({ remote: endpointB, float: false }, { packet: () => {}, error: (e) => errors.push(e) });
+  try {
+    const tooBig = new Uint8Array(MAX_UDP4_PAYLOAD + 1);
+    for (let i = 0; i < OVERSIZED_SENDS; i++) assert.doesNotThrow(() => a.send(tooBig));
+    a.send(Uint8Array.of(1, 2, 3));
+    const end = performance.now() + UDP_WAIT_MS;
+    while ((a.counters.sendErrors < OVERSIZED_SENDS || got.length < 1) && performance.now() < end) await sleep(2);
+    assert.equal(a.counters.sendErrors, OVERSIZED_SENDS);
+    assert.deepEqual(errors.map((e) => (e as NodeJS.ErrnoException).code), ['EMSGSIZE']);
+    assert.deepEqual(got, [Uint8Array.of(1, 2, 3)]);
+  } finally {
+    a.close();
+    b.close();
+  }
 });
