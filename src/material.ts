@@ -15,8 +15,7 @@ import { createSecureContext } from 'node:tls';
 import type forgeType from 'node-forge';
 import { ConfigError } from './errors.ts';
 import type { ClientOptions, FileRef } from './config/options.ts';
-import { tlsSetupProblem, type TlsCredentials } from './tls/tls-engine.ts';
-import { tlsCipherSetup } from './tls/cipher-names.ts';
+import { prepareTlsCredentials, type TlsCredentials } from './tls/tls-engine.ts';
 import { parseStaticKey, parseTlsCryptV2ClientKey } from './tls/static-key.ts';
 import { promptLine } from './prompt.ts';
 
@@ -213,10 +212,7 @@ async function loadTls(o: ClientOptions, warnings: string[]): Promise<TlsCredent
   if (cert !== undefined && o.extraCerts !== undefined) cert += `\n${readRefText(o.extraCerts, 'extra-certs')}`;
   if (ca === '') throw fail('ca', 'no CA certificate: add `ca` (or a PKCS#12 bundle that contains the CA)');
   const tlsVersion = (v: string): 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3' => (v === '1.0' ? 'TLSv1' : (`TLSv${v}` as 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3'));
-  const ciphers = tlsCipherSetup(o.tlsCipher, o.tlsCiphersuites);
-  if (!ciphers.ok) throw fail(ciphers.directive, ciphers.message);
-  warnings.push(...ciphers.warnings);
-  const creds: TlsCredentials = {
+  const base = {
     ca,
     cert,
     key,
@@ -225,13 +221,13 @@ async function loadTls(o: ClientOptions, warnings: string[]): Promise<TlsCredent
     crl: o.crlVerify === undefined || o.crlVerify.dir ? undefined : readRefText(o.crlVerify.ref, 'crl-verify'),
     minVersion: tlsVersion(o.tlsVersionMin.version),
     maxVersion: o.tlsVersionMax === undefined ? undefined : tlsVersion(o.tlsVersionMax),
-    ciphers: ciphers.ciphers,
     groups: o.tlsGroups,
   };
-  // What OpenSSL refuses here would otherwise fail inside the first connection attempt.
-  const problem = tlsSetupProblem(creds);
-  if (problem !== undefined) throw new ConfigError('CONFIG_INVALID', AT_CMDLINE, problem.directive, problem.message);
-  return creds;
+  // What OpenSSL refuses is found here, before connecting, not inside the first handshake.
+  const prepared = prepareTlsCredentials(base, o.tlsCipher, o.tlsCiphersuites);
+  if (!prepared.ok) throw new ConfigError('CONFIG_INVALID', AT_CMDLINE, prepared.directive, prepared.message);
+  warnings.push(...prepared.warnings);
+  return prepared.creds;
 }
 
 function loadControlKeys(o: ClientOptions, connection: number): ControlKeys {

@@ -17,7 +17,7 @@ import { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import type { X509Certificate } from 'node:crypto';
 import { TlsError } from '../errors.ts';
-import { splitNodeCiphers } from './cipher-names.ts';
+import { splitNodeCiphers, tlsCipherSetup } from './cipher-names.ts';
 
 export interface TlsCredentials {
   /** PEM text of the CA certificates (`ca`). */
@@ -173,6 +173,26 @@ export function tlsSetupProblem(creds: TlsCredentials): TlsSetupProblem | undefi
   }
   const error = contextError(credentialOptions(creds));
   return error === undefined ? undefined : { directive: undefined, message: `cannot set up TLS: ${error}` };
+}
+
+export type PreparedTls =
+  | { readonly ok: true; readonly creds: TlsCredentials; readonly warnings: readonly string[] }
+  | ({ readonly ok: false } & TlsSetupProblem);
+
+/**
+ * The credentials a connection will use: tls-cipher and tls-ciphersuites translated as OpenVPN
+ * 2.6 does (cipher-names.ts), then checked by OpenSSL (tlsSetupProblem). A refusal carries the
+ * translation's remarks on the directive at fault (a name with no OpenSSL equivalent...).
+ */
+export function prepareTlsCredentials(base: Omit<TlsCredentials, 'ciphers'>, tlsCipher: string | undefined, tlsCiphersuites: string | undefined): PreparedTls {
+  const ciphers = tlsCipherSetup(tlsCipher, tlsCiphersuites);
+  if (!ciphers.ok) return ciphers;
+  const creds: TlsCredentials = { ...base, ciphers: ciphers.ciphers };
+  const problem = tlsSetupProblem(creds);
+  if (problem === undefined) return { ok: true, creds, warnings: ciphers.warnings };
+  const prefix = `${problem.directive ?? ''}: `;
+  const remarks = ciphers.warnings.filter((w) => w.startsWith(prefix)).map((w) => w.slice(prefix.length));
+  return { ok: false, directive: problem.directive, message: remarks.length === 0 ? problem.message : `${problem.message} (${remarks.join('; ')})` };
 }
 
 export function createClientTlsEngine(creds: TlsCredentials, on: TlsEngineEvents): TlsEngine {
