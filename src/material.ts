@@ -15,7 +15,7 @@ import { createSecureContext } from 'node:tls';
 import type forgeType from 'node-forge';
 import { ConfigError } from './base/errors.ts';
 import type { ClientOptions, FileRef } from './config/options.ts';
-import type { TlsCredentials } from './tls/tls-engine.ts';
+import { prepareTlsCredentials, type TlsCredentials } from './tls/tls-engine.ts';
 import { parseStaticKey, parseTlsCryptV2ClientKey } from './tls/static-key.ts';
 import { promptLine } from './prompt.ts';
 
@@ -165,7 +165,7 @@ async function nodeReadsPkcs12(der: Uint8Array, o: ClientOptions): Promise<strin
   return undefined;
 }
 
-async function loadTls(o: ClientOptions): Promise<TlsCredentials> {
+async function loadTls(o: ClientOptions, warnings: string[]): Promise<TlsCredentials> {
   let ca = o.ca === undefined ? '' : readRefText(o.ca, 'ca');
   if (o.ca !== undefined) checkCertificates(ca, 'ca', o.ca);
   let cert: string | undefined;
@@ -212,8 +212,7 @@ async function loadTls(o: ClientOptions): Promise<TlsCredentials> {
   if (cert !== undefined && o.extraCerts !== undefined) cert += `\n${readRefText(o.extraCerts, 'extra-certs')}`;
   if (ca === '') throw fail('ca', 'no CA certificate: add `ca` (or a PKCS#12 bundle that contains the CA)');
   const tlsVersion = (v: string): 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3' => (v === '1.0' ? 'TLSv1' : (`TLSv${v}` as 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3'));
-  const ciphers = [o.tlsCiphersuites, o.tlsCipher].filter((c): c is string => c !== undefined).join(':');
-  return {
+  const base = {
     ca,
     cert,
     key,
@@ -222,9 +221,13 @@ async function loadTls(o: ClientOptions): Promise<TlsCredentials> {
     crl: o.crlVerify === undefined || o.crlVerify.dir ? undefined : readRefText(o.crlVerify.ref, 'crl-verify'),
     minVersion: tlsVersion(o.tlsVersionMin.version),
     maxVersion: o.tlsVersionMax === undefined ? undefined : tlsVersion(o.tlsVersionMax),
-    ciphers: ciphers === '' ? undefined : ciphers,
     groups: o.tlsGroups,
   };
+  // What OpenSSL refuses is found here, before connecting, not inside the first handshake.
+  const prepared = prepareTlsCredentials(base, o.tlsCipher, o.tlsCiphersuites);
+  if (!prepared.ok) throw new ConfigError('CONFIG_INVALID', AT_CMDLINE, prepared.directive, prepared.message);
+  warnings.push(...prepared.warnings);
+  return prepared.creds;
 }
 
 function loadControlKeys(o: ClientOptions, connection: number): ControlKeys {
@@ -261,6 +264,7 @@ export async function loadCredentials(o: ClientOptions): Promise<Credentials | u
 }
 
 export async function loadMaterial(o: ClientOptions, connection: number, now = new Date()): Promise<Material> {
-  const tls = await loadTls(o);
-  return { tls, control: loadControlKeys(o, connection), warnings: certificateWarnings(tls.cert, now) };
+  const warnings: string[] = [];
+  const tls = await loadTls(o, warnings);
+  return { tls, control: loadControlKeys(o, connection), warnings: [...warnings, ...certificateWarnings(tls.cert, now)] };
 }

@@ -64,6 +64,22 @@ export function suggest(name: string): string {
   return best === undefined ? '' : ` (did you mean "${best}"?)`;
 }
 
+/** Connection-level, yet reaching blocks wherever they appear (see inheritControlWrap). */
+const CONTROL_WRAP = new Set(['tls-auth', 'tls-crypt', 'tls-crypt-v2', 'key-direction']);
+
+/**
+ * options.c options_postprocess_mutate_ce: a <connection> block without its own tls-auth,
+ * tls-crypt or tls-crypt-v2 takes the global one (with key-direction), even when it comes after
+ * the blocks, as in Access Server profiles that end with <tls-auth>.
+ */
+function inheritControlWrap(ce: Draft<ConnectionEntry>, global: Draft<ConnectionEntry>): void {
+  if (ce.tlsAuth !== undefined || ce.tlsCrypt !== undefined || ce.tlsCryptV2 !== undefined) return;
+  ce.tlsAuth = global.tlsAuth;
+  ce.keyDirection = global.keyDirection;
+  ce.tlsCrypt = global.tlsCrypt;
+  ce.tlsCryptV2 = global.tlsCryptV2;
+}
+
 export class Applier {
   readonly o: Draft<ClientOptions>;
   readonly errors: ConfigError[] = [];
@@ -141,7 +157,7 @@ export class Applier {
 
   private run(spec: DirectiveSpec, entry: DirectiveEntry): void {
     const block = this.block(entry);
-    if (block === undefined && spec.connection && this.#blocks.size > 0 && entry.from !== 'push') {
+    if (block === undefined && spec.connection && this.#blocks.size > 0 && entry.from !== 'push' && !CONTROL_WRAP.has(entry.name)) {
       this.warn(entry, 'ignored by the <connection> blocks before it (put it before the first block)');
     }
     const args = entry.inline === undefined ? entry.args : ['[inline]', ...entry.args];
@@ -219,6 +235,7 @@ export class Applier {
       for (const b of this.#blocks.values()) {
         if (b.remotes !== 1) this.errors.push(new ConfigError('CONFIG_INVALID', b.pos, 'connection', `each <connection> block must contain exactly one remote (found ${b.remotes})`));
       }
+      for (const b of this.#blocks.values()) inheritControlWrap(b.ce, this.globalCe);
       this.o.connections = [...this.#blocks.entries()].sort((x, y) => x[0] - y[0]).map(([, b]) => b.ce);
     } else {
       this.o.connections = this.#remotes.map((r) => {

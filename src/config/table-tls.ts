@@ -58,8 +58,8 @@ export const TLS_DIRECTIVES: readonly DirectiveSpec[] = [
     c.o.tlsVersionMin = { version: A.oneOf(a[0] ?? '', 'TLS version', TLS_VERSIONS), orHighest: a[1] !== undefined };
   }),
   sup('tls-version-max', T, 'maximum TLS version', [1, 1], (c, a) => { c.o.tlsVersionMax = A.oneOf(a[0] ?? '', 'TLS version', TLS_VERSIONS); }),
-  sup('tls-cipher', T, 'TLS 1.2 cipher list (OpenSSL syntax)', [1, 1], (c, a) => { c.o.tlsCipher = a[0]; }),
-  sup('tls-ciphersuites', T, 'TLS 1.3 cipher suites', [1, 1], (c, a) => { c.o.tlsCiphersuites = a[0]; }),
+  sup('tls-cipher', T, "TLS 1.2 cipher list (OpenVPN's IANA names or OpenSSL's, ':' separated)", [1, 1], (c, a) => { c.o.tlsCipher = a[0]; }),
+  sup('tls-ciphersuites', T, "TLS 1.3 cipher suites ('-' read as '_')", [1, 1], (c, a) => { c.o.tlsCiphersuites = a[0]; }),
   sup('tls-groups', T, 'key exchange groups, colon separated', [1, 1], (c, a) => { c.o.tlsGroups = a[0]; }),
   notYet(sup('tls-cert-profile', T, 'certificate strength profile', [1, 1], (c, a) => {
     c.o.tlsCertProfile = A.oneOf(a[0] ?? '', 'tls-cert-profile', ['insecure', 'legacy', 'preferred', 'suiteb']);

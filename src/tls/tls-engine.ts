@@ -17,6 +17,7 @@ import { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import type { X509Certificate } from 'node:crypto';
 import { TlsError } from '../base/errors.ts';
+import { splitNodeCiphers, tlsCipherSetup } from './cipher-names.ts';
 
 export interface TlsCredentials {
   /** PEM text of the CA certificates (`ca`). */
@@ -31,7 +32,7 @@ export interface TlsCredentials {
   readonly crl?: string | undefined;
   readonly minVersion?: tls.SecureVersion | undefined;
   readonly maxVersion?: tls.SecureVersion | undefined;
-  /** OpenSSL cipher list (`tls-cipher`) and TLS 1.3 suites (`tls-ciphersuites`), joined. */
+  /** node:tls `ciphers`: TLS 1.3 suites (`tls-ciphersuites`), then the TLS 1.2 list (`tls-cipher`), as tlsCipherSetup builds it. */
   readonly ciphers?: string | undefined;
   /** `tls-groups`, colon separated. */
   readonly groups?: string | undefined;
@@ -136,6 +137,62 @@ function credentialOptions(creds: TlsCredentials): tls.SecureContextOptions {
     ...(creds.ciphers === undefined ? {} : { ciphers: creds.ciphers }),
     ...(creds.groups === undefined ? {} : { ecdhCurve: creds.groups }),
   };
+}
+
+/** A TLS set-up that OpenSSL refuses, with the directive to blame when one part is at fault. */
+export interface TlsSetupProblem {
+  readonly directive: 'tls-cipher' | 'tls-ciphersuites' | 'tls-groups' | undefined;
+  readonly message: string;
+}
+
+function contextError(options: tls.SecureContextOptions): string | undefined {
+  try {
+    tls.createSecureContext(options);
+    return undefined;
+  } catch (err) {
+    return (err as Error).message.replace(/^error:[0-9A-F]+:[^:]*::/, '');
+  }
+}
+
+/**
+ * Builds the secure context a connection would build from `creds`, so that a set-up OpenSSL
+ * refuses fails before connecting, naming the directive (a cipher list with no cipher OpenSSL
+ * knows, an unknown group), instead of inside the handshake. Undefined when OpenSSL accepts it.
+ */
+export function tlsSetupProblem(creds: TlsCredentials): TlsSetupProblem | undefined {
+  const { tls12, tls13 } = splitNodeCiphers(creds.ciphers ?? '');
+  const parts = [
+    ['tls-cipher', tls12, { ciphers: tls12 }],
+    ['tls-ciphersuites', tls13, { ciphers: tls13 }],
+    ['tls-groups', creds.groups, { ecdhCurve: creds.groups }],
+  ] as const;
+  for (const [directive, value, options] of parts) {
+    if (value === undefined || value === '') continue;
+    const error = contextError(options);
+    if (error !== undefined) return { directive, message: `OpenSSL refuses '${value}': ${error}` };
+  }
+  const error = contextError(credentialOptions(creds));
+  return error === undefined ? undefined : { directive: undefined, message: `cannot set up TLS: ${error}` };
+}
+
+export type PreparedTls =
+  | { readonly ok: true; readonly creds: TlsCredentials; readonly warnings: readonly string[] }
+  | ({ readonly ok: false } & TlsSetupProblem);
+
+/**
+ * The credentials a connection will use: tls-cipher and tls-ciphersuites translated as OpenVPN
+ * 2.6 does (cipher-names.ts), then checked by OpenSSL (tlsSetupProblem). A refusal carries the
+ * translation's remarks on the directive at fault (a name with no OpenSSL equivalent...).
+ */
+export function prepareTlsCredentials(base: Omit<TlsCredentials, 'ciphers'>, tlsCipher: string | undefined, tlsCiphersuites: string | undefined): PreparedTls {
+  const ciphers = tlsCipherSetup(tlsCipher, tlsCiphersuites);
+  if (!ciphers.ok) return ciphers;
+  const creds: TlsCredentials = { ...base, ciphers: ciphers.ciphers };
+  const problem = tlsSetupProblem(creds);
+  if (problem === undefined) return { ok: true, creds, warnings: ciphers.warnings };
+  const prefix = `${problem.directive ?? ''}: `;
+  const remarks = ciphers.warnings.filter((w) => w.startsWith(prefix)).map((w) => w.slice(prefix.length));
+  return { ok: false, directive: problem.directive, message: remarks.length === 0 ? problem.message : `${problem.message} (${remarks.join('; ')})` };
 }
 
 export function createClientTlsEngine(creds: TlsCredentials, on: TlsEngineEvents): TlsEngine {

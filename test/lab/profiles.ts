@@ -3,8 +3,9 @@
  * and the matching client lines. Pure text building (no I/O): server.ts writes and runs it.
  *
  * Every profile shares: dev tun, topology subnet, server 10.8.<i>.0/24, server-ipv6
- * fd00:8:0:<i>::/64, keepalive 2 10, verb 3, dh none (ECDHE only), a status file. <i> is the
- * server's index in its lab, so several servers can run in one lab without clashing.
+ * fd00:8:0:<i>::/64, keepalive 2 10, verb 3, dh none (ECDHE only; `dh FILE` when the server
+ * was started with DH parameters), a status file. <i> is the server's index in its lab, so
+ * several servers can run in one lab without clashing.
  */
 
 import type { CaSet, Pki } from './pki.ts';
@@ -48,6 +49,8 @@ export interface ProfileContext {
   readonly dir: string;
   /** Absolute path of the auth-user-pass-verify script (userpass profiles). */
   readonly verifyScript: string;
+  /** FFDHE parameters for DHE cipher suites; without them the server says `dh none`. */
+  readonly dhFile?: string | undefined;
 }
 
 /** The default data-ciphers of OpenVPN 2.6 (options.c), spelled out so the lab does not depend on it. */
@@ -65,11 +68,9 @@ const pushAddressesRoutesDns = (ctx: ProfileContext): string[] => [
 const gcm = (): string[] => [`data-ciphers ${GCM_CIPHERS}`];
 
 const base = { alg: 'rsa', wrap: 'tls-crypt', userpass: false, noClientCert: false, clientLines: [] } as const;
-const userpassLines = (ctx: ProfileContext): string[] => [
-  ...gcm(),
-  'script-security 2',
-  `auth-user-pass-verify ${ctx.verifyScript} via-file`,
-];
+/** The server checks username/password with the lab's verify script (see verifyScriptText). */
+export const userpassVerifyLines = (ctx: ProfileContext): string[] => ['script-security 2', `auth-user-pass-verify ${ctx.verifyScript} via-file`];
+const userpassLines = (ctx: ProfileContext): string[] => [...gcm(), ...userpassVerifyLines(ctx)];
 
 export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
   'udp-gcm-tlscrypt': { ...base, name: 'udp-gcm-tlscrypt', transport: 'udp', serverLines: (c) => [...gcm(), ...pushAddressesRoutesDns(c)] },
@@ -138,7 +139,7 @@ export function serverConfigText(p: Profile, pki: Pki, ctx: ProfileContext, extr
     `ca ${ca.caCert}`,
     `cert ${ca.serverCert}`,
     `key ${ca.serverKey}`,
-    'dh none',
+    `dh ${ctx.dhFile ?? 'none'}`,
     wrapServerLine(pki, p.wrap),
     ...p.serverLines(ctx),
     ...extra,

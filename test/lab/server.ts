@@ -16,7 +16,7 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NetnsPair } from './netns.ts';
 import { getPki, type Pki } from './pki.ts';
-import { waitForLog, type LabProcess } from './proc.ts';
+import { execBounded, waitForLog, type LabProcess } from './proc.ts';
 import {
   caSetFor,
   PROFILES,
@@ -24,6 +24,7 @@ import {
   tunAddrs,
   verifyScriptText,
   type Profile,
+  type ProfileContext,
   type ProfileName,
   type Transport,
 } from './profiles.ts';
@@ -58,8 +59,13 @@ export interface ClientConfigOptions {
 }
 
 export interface ServerOverrides {
-  /** Extra server config lines appended after the profile's (e.g. `crl-verify`, `push "auth-token ..."`). */
-  readonly extraServerLines?: readonly string[];
+  /**
+   * Extra server config lines appended after the profile's (e.g. `crl-verify`, `push "auth-token ..."`);
+   * a function when they name the server's own files (ctx.verifyScript, ctx.dir).
+   */
+  readonly extraServerLines?: readonly string[] | ((ctx: ProfileContext) => readonly string[]);
+  /** Give the server FFDHE-2048 parameters (`dh FILE` instead of `dh none`), for DHE suites. */
+  readonly dh?: boolean;
   /** Use this PKI instead of the per-process one. */
   readonly pki?: Pki;
 }
@@ -78,6 +84,8 @@ export interface LabServer {
   /** The server's own tunnel addresses (ping targets through the tunnel). */
   readonly tunAddr4: string;
   readonly tunAddr6: string;
+  /** A username/password file the lab's verify script accepts (for `auth-user-pass FILE`). */
+  readonly userpassFile: string;
   readonly pki: Pki;
   readonly process: LabProcess;
   /** A complete client .ovpn text for this server. */
@@ -110,9 +118,16 @@ export async function startServer(lab: NetnsPair, name: ProfileName, overrides: 
   writeFileSync(goodCreds, `alice\n${password}\n`, { mode: 0o600 });
   writeFileSync(badCreds, `alice\nnot-${password}\n`, { mode: 0o600 });
 
-  const ctx = { index, port, tunAddr4: t.addr4, dir, verifyScript };
+  let dhFile: string | undefined;
+  if (overrides.dh === true) {
+    // RFC 7919 group: generated at once, unlike random DH parameters.
+    dhFile = join(dir, 'dh.pem');
+    await execBounded('openssl', ['genpkey', '-genparam', '-algorithm', 'DH', '-pkeyopt', 'group:ffdhe2048', '-out', dhFile]);
+  }
+  const ctx: ProfileContext = { index, port, tunAddr4: t.addr4, dir, verifyScript, dhFile };
+  const extra = overrides.extraServerLines;
   const configFile = join(dir, 'server.conf');
-  writeFileSync(configFile, serverConfigText(profile, pki, ctx, overrides.extraServerLines ?? []));
+  writeFileSync(configFile, serverConfigText(profile, pki, ctx, typeof extra === 'function' ? extra(ctx) : (extra ?? [])));
   const logFile = join(dir, 'server.log');
   const proc = lab.server.spawn('openvpn', ['--config', configFile], { name: `openvpn-server-${name}`, logFile });
   await waitForLog(proc, INIT_COMPLETE, { timeoutMs: SERVER_START_TIMEOUT_MS, failOn: SERVER_FATAL });
@@ -131,6 +146,7 @@ export async function startServer(lab: NetnsPair, name: ProfileName, overrides: 
     remoteAddr,
     tunAddr4: t.addr4,
     tunAddr6: t.addr6,
+    userpassFile: goodCreds,
     pki,
     process: proc,
     clientConfig: (opts = {}) => clientConfigText(profile, pki, { remoteAddr, port, creds }, opts),

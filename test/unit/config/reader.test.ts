@@ -38,6 +38,23 @@ test('connection blocks inherit globals set before them and hold their own remot
   ]);
 });
 
+test('tls-auth / tls-crypt after the <connection> blocks reach every block without its own (options_postprocess_mutate_ce)', () => {
+  // Access Server profiles end with key-direction + <tls-auth>, after the blocks; OpenVPN 2.6
+  // warns that the option "is ignored by previous <connection> blocks" yet uses it for them.
+  const blocks = 'client\nca ca.crt\ncert c.crt\nkey c.key\n<connection>\nremote a.example 1194 udp\n</connection>\n<connection>\nremote b.example 443 tcp\ntls-crypt own.key\n</connection>\n';
+  const text = `${blocks}key-direction 1\n<tls-auth>\nKEY\n</tls-auth>\n`;
+  const { options, warnings } = loadConfig(['--config', 'a.ovpn'], memFs({ '/work/a.ovpn': text, '/work/own.key': 'K', ...PKI }));
+  assert.deepEqual(options.connections.map((c) => [c.remote, c.tlsAuth, c.keyDirection, c.tlsCrypt]), [
+    ['a.example', { key: { kind: 'inline', text: 'KEY\n' }, direction: undefined }, 1, undefined],
+    ['b.example', undefined, undefined, { kind: 'file', path: '/work/own.key' }],
+  ]);
+  assert.deepEqual(warnings.filter((w) => /ignored by the <connection> blocks/.test(w.message)), []);
+  // Other connection-level options after the blocks are still ignored by them, with a warning.
+  const late = loadConfig(['--config', 'a.ovpn'], memFs({ '/work/a.ovpn': `${blocks}connect-timeout 9\n`, '/work/own.key': 'K', ...PKI }));
+  assert.deepEqual(late.options.connections.map((c) => c.connectTimeout), [120, 120]);
+  assert.match(late.warnings.map((w) => `${w.directive}: ${w.message}`).join('\n'), /connect-timeout: ignored by the <connection> blocks before it/);
+});
+
 test('a connection block without a remote, or a global-only directive inside one, is an error', () => {
   const base = 'client\nca ca.crt\ncert c.crt\nkey c.key\n';
   assert.deepEqual(errors({ '/work/a.ovpn': `${base}<connection>\nproto tcp\n</connection>\n`, ...PKI }), [
