@@ -5,9 +5,16 @@
  *
  * `Draft<T>` is the mutable twin used while applying directives; callers only see the readonly form.
  */
+import type { SourcePos } from '../errors.ts';
 
-/** A file-valued option: the text of an inline block, or a resolved absolute path. */
-export type FileRef = { readonly kind: 'inline'; readonly text: string } | { readonly kind: 'file'; readonly path: string };
+/**
+ * A file-valued option: the text of an inline block, or a resolved absolute path. `pos` is the
+ * directive line or the inline block's opening line, so that problems found when the material is
+ * loaded point there.
+ */
+export type FileRef =
+  | { readonly kind: 'inline'; readonly text: string; readonly pos?: SourcePos }
+  | { readonly kind: 'file'; readonly path: string; readonly pos?: SourcePos };
 
 export type Proto = 'udp' | 'tcp';
 export type AddressFamily = 'any' | 'inet' | 'inet6';
