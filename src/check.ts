@@ -1,118 +1,29 @@
 /**
- * `--check`: what ovpn-ts can know before connecting, from the files alone. Prints the effective
- * configuration (normalized, secrets redacted) and the system changes a connection would make:
- * TUN device, addresses, routes (with the bypass route to the server), DNS, scripts, files
- * written. Whatever the server's PUSH_REPLY decides is marked `[push]`.
+ * `--check` entry points (the work is in src/check/):
  *
- * Pure: takes options, returns text. No root, no network, no files touched.
+ *   runCheck(argv, fs, out, err)  the whole dry run: configuration, key material, scripts; every
+ *                                 warning and every error printed, exit code returned
+ *   renderCheck(options)          for a caller that already loaded the configuration without
+ *                                 errors: checks the key material and the scripts (throwing
+ *                                 ConfigErrors), and returns the report, warnings included
+ *
+ * Never prompts, never touches the network or the system, never prints a secret.
  */
-import { describeOptions, type ClientOptions } from './config/index.ts';
+import { ConfigErrors, type SourcePos } from './errors.ts';
+import type { ClientOptions } from './config/index.ts';
+import { nodeConfigFs } from './config/node-fs.ts';
+import { inspectMaterial } from './check/material.ts';
+import { renderReport, warningLine } from './check/run.ts';
+import { inspectScripts } from './check/scripts.ts';
 
-const PUSH = '[push]';
+export { checkConfig, runCheck, type CheckResult } from './check/run.ts';
 
-function section(title: string, lines: readonly string[]): string[] {
-  return lines.length === 0 ? [] : [``, `${title}:`, ...lines.map((l) => `  ${l}`)];
-}
+/** Where a problem without a directive position points when only the options are known. */
+const NO_FILE: SourcePos = { file: '<config>', line: 0 };
 
-function deviceLines(o: ClientOptions): string[] {
-  if (o.dev === 'null') return ['none (dev null: no TUN device; the tunnel is negotiated but carries no traffic)'];
-  const name = o.dev === 'tun' ? 'tunN (the kernel picks the first free tunN)' : o.dev;
-  const mtu = o.connections[0]?.tunMtu ?? 1500;
-  return [`create TUN device ${name} (IFF_TUN | IFF_NO_PI), set MTU ${mtu} and bring it up; removed on exit${o.persistTun ? ' (persist-tun: kept across reconnects)' : ''}`];
-}
-
-function addressLines(o: ClientOptions): string[] {
-  if (o.dev === 'null') return [];
-  if (o.ifconfigNoexec) return ['none (ifconfig-noexec)'];
-  const out: string[] = [];
-  out.push(o.ifconfig === undefined ? `IPv4 address from the server's ifconfig ${PUSH}` : `IPv4 address ${o.ifconfig.local} (${o.topology ?? 'net30'}: ${o.ifconfig.remoteOrNetmask})`);
-  out.push(
-    o.ifconfigIpv6 === undefined
-      ? `IPv6 address from the server's ifconfig-ipv6, if it sends one ${PUSH}`
-      : `IPv6 address ${o.ifconfigIpv6.address}/${o.ifconfigIpv6.prefixLength}`,
-  );
-  return out;
-}
-
-function routeLines(o: ClientOptions): string[] {
-  if (o.dev === 'null') return [];
-  if (o.routeNoexec) return ['none (route-noexec)'];
-  const out: string[] = [];
-  for (const r of o.routes) out.push(`route ${r.network}/${r.netmask} via ${r.gateway ?? 'vpn_gateway'}${r.metric === undefined ? '' : ` metric ${r.metric}`}`);
-  for (const r of o.routesIpv6) out.push(`route ${r.network}/${r.prefixLength} via ${r.gateway ?? 'the tunnel'}${r.metric === undefined ? '' : ` metric ${r.metric}`}`);
-  const rg = o.redirectGateway;
-  if (rg !== undefined) {
-    const flags = new Set(rg);
-    const remotes = [...new Set(o.connections.map((c) => c.remote))].join(', ');
-    if (!flags.has('local')) out.push(`bypass route: host route to the server (${remotes}) via the current default gateway`);
-    if (!flags.has('!ipv4')) out.push(flags.has('def1') ? 'default route over the tunnel as 0.0.0.0/1 + 128.0.0.0/1 (def1)' : 'replace the default route with one over the tunnel');
-    if (flags.has('ipv6')) out.push('IPv6 default route over the tunnel (::/3, 2000::/4, 3000::/4, fc00::/7)');
-  }
-  if (o.routeNopull) out.push('routes and DNS pushed by the server are ignored (route-nopull)');
-  else out.push(`routes and redirect-gateway pushed by the server ${PUSH}`);
-  return out;
-}
-
-function dnsLines(o: ClientOptions): string[] {
-  if (o.dev === 'null') return [];
-  const out: string[] = ['none yet: ovpn-ts does not change the system DNS configuration yet; these settings are only read:'];
-  for (const d of o.dhcpOptions) out.push(`dhcp-option ${d.type}${d.value === undefined ? '' : ` ${d.value}`}`);
-  for (const s of o.dns.servers) out.push(`dns server ${s.priority}: ${s.addresses.join(' ')}`);
-  if (o.dns.searchDomains.length > 0) out.push(`dns search-domains ${o.dns.searchDomains.join(' ')}`);
-  if (!o.routeNopull) out.push(`DNS servers and domains pushed by the server ${PUSH}`);
-  return out.length === 1 ? [] : out;
-}
-
-/** init.c: when each script runs (src/scripts/hooks.ts). */
-const SCRIPT_WHEN: Readonly<Record<string, string>> = {
-  up: 'after the device is configured, before routes; a failure ends the process',
-  'route-up': 'after the routes are added (and route-delay)',
-  'route-pre-down': 'before the routes are removed',
-  down: 'after the device is closed',
-  ipchange: 'NOT run (ipchange is not implemented)',
-  'tls-verify': 'NOT run (tls-verify is refused when connecting)',
-};
-
-function scriptLines(o: ClientOptions): string[] {
-  const entries = Object.entries(o.scripts);
-  if (entries.length === 0) return [];
-  const allowed = o.scriptSecurity >= 2;
-  const out = entries.map(([hook, cmd]) => {
-    const when = hook === 'down' && o.downPre ? 'before the device is closed (down-pre)' : (SCRIPT_WHEN[hook] ?? 'NOT run');
-    return `${hook}: ${cmd} (${when})`;
-  });
-  if (o.upRestart) out.push('up-restart: up and down also run on reconnects that keep the device (persist-tun)');
-  out.push(
-    allowed
-      ? `script-security ${o.scriptSecurity}: these commands are run (no shell; environment as OpenVPN 2.6's)`
-      : `script-security ${o.scriptSecurity}: these commands are NOT allowed to run; up/down then end the process as OpenVPN does (set script-security 2)`,
-  );
-  return out;
-}
-
-function fileLines(o: ClientOptions): string[] {
-  const out: string[] = [];
-  if (o.log !== undefined) out.push(`${o.log.path} (log${o.log.append ? ', appended' : ', truncated'})`);
-  if (o.status !== undefined) out.push(`${o.status.path} (status, rewritten every ${o.status.seconds} s)`);
-  if (o.writepid !== undefined) out.push(`${o.writepid} (pid file)`);
-  if (o.dev !== 'null') out.push('/run/ovpn-ts/<netns>-<device>.json (undo journal, so a later start repairs what a killed run left)');
-  return out;
-}
-
-export function renderCheck(o: ClientOptions): string {
-  const lines = [
-    'Effective configuration (secrets redacted):',
-    ...describeOptions(o).map((l) => `  ${l}`),
-    ...section('TUN device', deviceLines(o)),
-    ...section('Addresses', addressLines(o)),
-    ...section('Routes', routeLines(o)),
-    ...section('DNS', dnsLines(o)),
-    ...section('Scripts', scriptLines(o)),
-    ...section('Files written', fileLines(o)),
-    '',
-    `${PUSH} = decided by the server's PUSH_REPLY at connect time.`,
-    'Configuration OK.',
-    '',
-  ];
-  return lines.join('\n');
+export function renderCheck(o: ClientOptions, now = new Date()): string {
+  const m = inspectMaterial(o, now, NO_FILE);
+  const errors = [...m.errors, ...inspectScripts(o, nodeConfigFs, NO_FILE)];
+  if (errors.length > 0) throw new ConfigErrors(errors);
+  return renderReport(o, m.notes, m.warnings.map(warningLine));
 }

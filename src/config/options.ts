@@ -203,6 +203,8 @@ export interface ClientOptions {
   // --- scripts and environment
   readonly scriptSecurity: number;
   readonly scripts: Readonly<Partial<Record<ScriptHook, string>>>;
+  /** Where each script hook was set, and the directory (as changed by `cd`) its program resolves against. */
+  readonly scriptSources: Readonly<Partial<Record<ScriptHook, { readonly pos: SourcePos; readonly cwd: string }>>>;
   readonly upDelay: boolean;
   readonly upRestart: boolean;
   readonly downPre: boolean;
@@ -300,7 +302,7 @@ export function defaultOptions(): Draft<ClientOptions> {
     redirectGateway: undefined, redirectPrivate: undefined, blockIpv6: false, routeNopull: false, routeNoexec: false,
     pullFilters: [], allowPullFqdn: false, allowRecursiveRouting: false,
     dhcpOptions: [], dns: { searchDomains: [], servers: [] },
-    scriptSecurity: 1, scripts: {}, upDelay: false, upRestart: false, downPre: false, setenv: [],
+    scriptSecurity: 1, scripts: {}, scriptSources: {}, upDelay: false, upRestart: false, downPre: false, setenv: [],
     authUserPass: undefined, authRetry: 'none', authNocache: false, authToken: undefined, authTokenUser: undefined,
     staticChallenge: undefined, pushPeerInfo: false, httpProxyUserPass: undefined,
     verb: 1, mute: 0, log: undefined, syslog: undefined, daemon: undefined, suppressTimestamps: false,
