@@ -208,6 +208,11 @@ export function passphraseNeed(o: ClientOptions): 'key' | 'pkcs12' | undefined {
 /** The client's certificate chain and key, as the TLS engine takes them. */
 export type ClientIdentity = Pick<TlsCredentials, 'cert' | 'key' | 'passphrase' | 'pfx'> & { readonly bundleCa?: string };
 
+/** The certificate, key and CA certificates in a PKCS#12 bundle, as PEM (through node-forge). */
+export function pkcs12Pem(ref: FileRef, passphrase: string | undefined): { cert: string; key: string; ca: string[] } {
+  return pkcs12ToPem(loadForge(), pkcs12Bytes(ref), passphrase ?? '', posOf(ref));
+}
+
 function loadPkcs12(o: ClientOptions, ref: FileRef, passphrase: string | undefined): ClientIdentity {
   const der = pkcs12Bytes(ref);
   if (o.ca !== undefined) {
@@ -215,7 +220,7 @@ function loadPkcs12(o: ClientOptions, ref: FileRef, passphrase: string | undefin
     if (first === 'ok') return { pfx: der, passphrase: passphrase ?? '' };
     if (first === 'password' && passphrase !== undefined) throw failAt(ref, 'pkcs12', 'cannot open the PKCS#12 bundle: wrong password');
   }
-  const out = pkcs12ToPem(loadForge(), der, passphrase ?? '', posOf(ref));
+  const out = pkcs12Pem(ref, passphrase);
   return { cert: out.cert, key: out.key, bundleCa: out.ca.join('') };
 }
 
@@ -328,7 +333,9 @@ export function readAuthFile(o: ClientOptions): { username: string; password: st
   if (username === '') {
     throw failAt(aup.source, 'auth-user-pass', `${refName(aup.source, 'auth-user-pass')} is empty (OpenVPN: "Error reading username from Auth authfile"): put the username on the first line and the password on the second`);
   }
-  return { username, password: lines[1]?.trimEnd() };
+  // fgets semantics: "user\n" has no second line (the password is asked for); "user\n\n" has an empty one.
+  const hasSecondLine = lines.length > 2 || (lines[1] ?? '') !== '';
+  return { username, password: hasSecondLine ? (lines[1] ?? '').trimEnd() : undefined };
 }
 
 /** auth-user-pass: a file or inline block (username, password lines), else prompts on the terminal. */

@@ -14,7 +14,7 @@ import { ConfigError, type SourcePos } from '../errors.ts';
 import type { ConfigWarning } from '../config/entry.ts';
 import type { ClientOptions, FileRef } from '../config/options.ts';
 import {
-  askpassLine, failAt, loadCa, loadClientIdentity, loadControlKeys, loadCrl, loadTls, passphraseNeed,
+  askpassLine, failAt, loadCa, loadClientIdentity, loadControlKeys, loadCrl, loadTls, passphraseNeed, pkcs12Pem,
   readAuthFile, refName, validityProblem,
 } from '../material.ts';
 import { createClientTlsEngine, type TlsCredentials } from '../tls/tls-engine.ts';
@@ -98,8 +98,10 @@ function inspectIdentity(o: ClientOptions, now: Date, f: Inspection): { complete
   const opened = need === undefined || passphrase !== undefined;
   if (!opened && o.pkcs12 !== undefined) return { complete: false, passphrase };
   const id = f.try(() => loadClientIdentity(opened ? o : { ...o, key: undefined }, passphrase));
-  if (id?.cert === undefined) return { complete: false, passphrase };
-  const cert = new X509Certificate(id.cert);
+  // A bundle OpenSSL opens itself (pfx) is read once more through forge, only to look at its certificate.
+  const pem = id?.pfx !== undefined && o.pkcs12 !== undefined ? f.try(() => pkcs12Pem(o.pkcs12 as FileRef, passphrase).cert) : id?.cert;
+  if (pem === undefined) return { complete: false, passphrase };
+  const cert = new X509Certificate(pem);
   const ref = o.pkcs12 ?? o.cert;
   const directive = o.pkcs12 === undefined ? 'cert' : 'pkcs12';
   const problem = validityProblem(cert, now, 'the client certificate');
