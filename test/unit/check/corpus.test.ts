@@ -37,14 +37,16 @@ type Expect =
   | { kind: 'exit'; code: number }
   | { kind: 'error' | 'warning'; line: number; directive: string; text: string }
   | { kind: 'no-error'; directive: string }
-  | { kind: 'stdout'; text: string };
+  | { kind: 'stdout'; text: string }
+  | { kind: 'stock'; text: string };
 
 export function expectations(text: string): Expect[] {
   const out: Expect[] = [];
   for (const m of text.matchAll(/^# check: (\S+) ?(.*)$/gm)) {
     const [, kind = '', rest = ''] = m;
     if (kind === 'exit') out.push({ kind, code: Number(rest) });
-    else if (kind === 'no-error' || kind === 'stdout') out.push(kind === 'stdout' ? { kind, text: rest } : { kind, directive: rest });
+    else if (kind === 'stdout' || kind === 'stock') out.push({ kind, text: rest });
+    else if (kind === 'no-error') out.push({ kind, directive: rest });
     else {
       const e = /^(\d+) (\S+): (.+)$/.exec(rest);
       assert.ok(e !== null && (kind === 'error' || kind === 'warning'), `malformed "# check: ${kind} ${rest}"`);
@@ -61,7 +63,10 @@ test('the check corpus has a case for each class of the issue, each with an exit
   for (const f of files) {
     const text = readFileSync(join(ROOT, DIR_REL, f), 'utf8');
     assert.match(text.split('\n')[0] ?? '', /^# Imitates /, `${f}: first line says what it imitates`);
-    assert.equal(expectations(text).filter((e) => e.kind === 'exit').length, 1, `${f}: one "# check: exit N"`);
+    const exp = expectations(text);
+    assert.equal(exp.filter((e) => e.kind === 'exit').length, 1, `${f}: one "# check: exit N"`);
+    const refused = exp.some((e) => e.kind === 'exit' && e.code === 3);
+    assert.equal(exp.some((e) => e.kind === 'stock'), refused, `${f}: a refused file names the stock client's reason ("# check: stock …"), an accepted one does not`);
   }
 });
 
@@ -75,6 +80,7 @@ for (const f of files) {
     for (const secret of SECRETS) assert.doesNotMatch(all, secret, 'no secret in the output');
     for (const e of expectations(readFileSync(abs, 'utf8'))) {
       if (e.kind === 'exit') assert.equal(r.code, e.code, `exit code\n${all}`);
+      else if (e.kind === 'stock') continue; // the stock client's side: test/netns/check-corpus.test.ts
       else if (e.kind === 'stdout') assert.ok(r.stdout.includes(e.text), `stdout has "${e.text}"\n${r.stdout}`);
       else if (e.kind === 'no-error') assert.ok(!all.split('\n').some((l) => l.startsWith(`${abs}:`) && l.includes(` ${e.directive}`) && !l.includes(': warning: ')), `no error names ${e.directive}\n${all}`);
       else {
