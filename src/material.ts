@@ -195,7 +195,7 @@ export function passphraseNeed(o: ClientOptions): 'key' | 'pkcs12' | undefined {
     // would fall back to its public root store, which OpenVPN never trusts).
     if (o.ca !== undefined && nodeOpens(der, '') === 'ok') return undefined;
     try {
-      pkcs12ToPem(loadForge(), der, '', posOf(o.pkcs12));
+      pkcs12Pem(o.pkcs12, '');
       return undefined;
     } catch {
       return 'pkcs12';
@@ -208,9 +208,19 @@ export function passphraseNeed(o: ClientOptions): 'key' | 'pkcs12' | undefined {
 /** The client's certificate chain and key, as the TLS engine takes them. */
 export type ClientIdentity = Pick<TlsCredentials, 'cert' | 'key' | 'passphrase' | 'pfx'> & { readonly bundleCa?: string };
 
+type Pkcs12Pem = { cert: string; key: string; ca: string[] };
+/** Opened bundles, per FileRef and passphrase: forge's key derivation is slow (~100 ms a time). */
+const opened = new WeakMap<FileRef, Map<string, Pkcs12Pem>>();
+
 /** The certificate, key and CA certificates in a PKCS#12 bundle, as PEM (through node-forge). */
-export function pkcs12Pem(ref: FileRef, passphrase: string | undefined): { cert: string; key: string; ca: string[] } {
-  return pkcs12ToPem(loadForge(), pkcs12Bytes(ref), passphrase ?? '', posOf(ref));
+export function pkcs12Pem(ref: FileRef, passphrase: string | undefined): Pkcs12Pem {
+  const byPass = opened.get(ref) ?? new Map<string, Pkcs12Pem>();
+  const hit = byPass.get(passphrase ?? '');
+  if (hit !== undefined) return hit;
+  const pem = pkcs12ToPem(loadForge(), pkcs12Bytes(ref), passphrase ?? '', posOf(ref));
+  byPass.set(passphrase ?? '', pem);
+  opened.set(ref, byPass);
+  return pem;
 }
 
 function loadPkcs12(o: ClientOptions, ref: FileRef, passphrase: string | undefined): ClientIdentity {
