@@ -115,13 +115,13 @@ function inspectIdentity(o: ClientOptions, now: Date, f: Inspection): { complete
 }
 
 /** OpenSSL's reasons for refusing material when the TLS context is built, with what to do. */
-function contextProblem(o: ClientOptions, message: string): ConfigError {
+function contextProblem(o: ClientOptions, message: string, where: (d: string) => SourcePos): ConfigError {
   const ref = o.pkcs12 ?? o.cert;
   const directive = o.pkcs12 === undefined ? 'cert' : 'pkcs12';
   if (/CRL/i.test(message) && o.crlVerify !== undefined) {
     return failAt(o.crlVerify.ref, 'crl-verify', `${refName(o.crlVerify.ref, 'crl-verify')} is not a CRL OpenSSL can read (${message}): download the provider's current CRL (PEM)`);
   }
-  const at = (detail: string): ConfigError => (ref === undefined ? new ConfigError('CONFIG_INVALID', { file: '<config>', line: 0 }, directive, detail) : failAt(ref, directive, detail));
+  const at = (detail: string): ConfigError => (ref === undefined ? new ConfigError('CONFIG_INVALID', where(directive), directive, detail) : failAt(ref, directive, detail));
   if (/md too weak/i.test(message)) {
     return at(`the client certificate is signed with a digest OpenSSL refuses at its default security level (SHA-1 or MD5: "ca md too weak"); OpenVPN 2.6 refuses it too ("Cannot load certificate file"): ask the provider for a certificate signed with SHA-256`);
   }
@@ -157,7 +157,7 @@ function inspectContext(o: ClientOptions, passphrase: string | undefined, f: Ins
     f.warnings.push({ pos: at(directive), directive, message: `OpenSSL refuses this list (${refusal}): connecting fails with it; use names from "openssl ciphers -stdname" (ovpn-ts does not translate every OpenVPN name yet)` });
     refusal = contextRefusal({ ...creds, ciphers: undefined, groups: undefined });
   }
-  if (refusal !== undefined) f.errors.push(contextProblem(o, refusal));
+  if (refusal !== undefined) f.errors.push(contextProblem(o, refusal, at));
 }
 
 function inspectAuth(o: ClientOptions, f: Inspection): void {

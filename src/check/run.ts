@@ -10,7 +10,7 @@
  * docs/cli.md: 0 valid (warnings allowed), 3 configuration errors. Never prints a secret.
  */
 import { ExitCode, type ConfigError } from '../errors.ts';
-import { collectConfig, describeOptions, type ClientOptions, type ConfigFs, type ConfigWarning } from '../config/index.ts';
+import { collectConfig, describeOptions, orderErrors, type ClientOptions, type ConfigFs, type ConfigWarning } from '../config/index.ts';
 import { inspectMaterial, type Findings } from './material.ts';
 import { planLines, PUSH, section } from './plan.ts';
 import { inspectScripts } from './scripts.ts';
@@ -26,12 +26,9 @@ function samePlace(a: ConfigError, b: ConfigError): boolean {
   return a.file === b.file && a.line === b.line && a.directive === b.directive;
 }
 
-/** Errors by file (first seen) then line, each place reported once (a file the config layer could not read is not read again). */
+/** Each place reported once: a file the config layer could not read is not reported again by the material check. */
 function merge(first: readonly ConfigError[], more: readonly ConfigError[]): ConfigError[] {
-  const all = [...first, ...more.filter((m) => !first.some((e) => samePlace(e, m)))];
-  const rank = new Map<string, number>();
-  for (const e of all) if (!rank.has(e.file)) rank.set(e.file, rank.size);
-  return all.sort((a, b) => (rank.get(a.file) ?? 0) - (rank.get(b.file) ?? 0) || a.line - b.line);
+  return orderErrors([...first, ...more.filter((m) => !first.some((e) => samePlace(e, m)))]);
 }
 
 /** Runs every check `--check` makes and returns what it found (no output). */

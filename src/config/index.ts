@@ -37,7 +37,7 @@ export interface CollectedConfig extends LoadedConfig {
 }
 
 /** Errors in the order a reader meets them: by file (first seen), then line. */
-function ordered(errors: readonly ConfigError[]): ConfigError[] {
+export function orderErrors(errors: readonly ConfigError[]): ConfigError[] {
   const fileRank = new Map<string, number>();
   for (const e of errors) if (!fileRank.has(e.file)) fileRank.set(e.file, fileRank.size);
   return [...errors].sort((a, b) => (fileRank.get(a.file) ?? 0) - (fileRank.get(b.file) ?? 0) || a.line - b.line);
@@ -54,7 +54,7 @@ export function collectConfig(argv: readonly string[], fs: ConfigFs): CollectedC
   const empty = reader.topFiles.length > 0 && !reader.entries.some((e) => e.from === 'file');
   const v = validateOptions({ options, positions: applier.positions, top, skipMissing: errors.length > 0, empty });
   errors.push(...v.errors);
-  return { options, warnings: [...applier.warnings, ...v.warnings], entries: reader.entries, errors: ordered(errors), positions: applier.positions, top };
+  return { options, warnings: [...applier.warnings, ...v.warnings], entries: reader.entries, errors: orderErrors(errors), positions: applier.positions, top };
 }
 
 export function loadConfig(argv: readonly string[], fs: ConfigFs): LoadedConfig {
