@@ -10,7 +10,7 @@ const ADAPTERS = [
   '^src/log/winston-logger[.]ts$',
   '^src/material[.]ts$', // reads keys and certificates; node-forge for legacy PKCS#12
   '^src/prompt[.]ts$',
-  '^src/check[.]ts$',
+  '^src/check/material[.]ts$', // --check opens key material with node:crypto
   '^src/config/node-fs[.]ts$',
   '^src/link/(udp|tcp)-link[.]ts$',
   '^src/tls/(tls-engine|wrap|node-hmac|verify)[.]ts$', // node:tls, node:crypto

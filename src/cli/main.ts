@@ -35,13 +35,13 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream, 
   if (rest.length === 0) {
     throw new UsageError('no configuration given: run `ovpn-ts --config client.ovpn` (see --help)');
   }
+  if (own.has('--check')) {
+    // Warnings and every error together, key material and scripts included (src/check/).
+    const { runCheck } = await import('../check/run.ts');
+    return runCheck(rest, nodeConfigFs, out, err);
+  }
   const loaded = loadConfig(rest, nodeConfigFs);
   for (const w of loaded.warnings) err.write(`${w.pos.file}:${w.pos.line}: ${w.directive}: warning: ${w.message}\n`);
-  if (own.has('--check')) {
-    const { renderCheck } = await import('../check.ts');
-    out.write(renderCheck(loaded.options));
-    return ExitCode.OK;
-  }
   const o = loaded.options;
   const shell = createShellLogger({
     verb: o.verb,

@@ -2,7 +2,9 @@
  * Applies DirectiveEntry[] to an options draft through THE directive table, OpenVPN's way:
  * in order, later wins, `setenv opt X` and `ignore-unknown-option` make unknown X a warning,
  * `<connection>` blocks start from a copy of the global connection settings seen so far.
- * Collects every error (file:line each) instead of stopping at the first. Pure.
+ * Collects every error (file:line each) instead of stopping at the first. A file that cannot be
+ * read is an error only if its directive is not set again later (OpenVPN uses the final value:
+ * `ca ca.crt` followed by `<ca>…</ca>` never opens ca.crt). Pure.
  *
  *   entries --(lookup, where/arity/inline/connection checks)--> spec.apply(ctx) --> Draft<ClientOptions>
  */
@@ -91,6 +93,8 @@ export class Applier {
   readonly #remotes: RemoteLine[] = [];
   readonly #blocks = new Map<number, Block>();
   readonly #inlineSeen = new Map<string, SourcePos>();
+  /** Unreadable files, by directive (and <connection> block): an error unless set again later. */
+  readonly #unreadable = new Map<string, ConfigError>();
   #firstRemotePos: SourcePos | undefined;
 
   constructor(fs: ConfigFs, base: Draft<ClientOptions> = defaultOptions(), globalCe: Draft<ConnectionEntry> = defaultConnection()) {
@@ -111,8 +115,12 @@ export class Applier {
     if (raw.name === 'setenv' && raw.args[0] === 'opt' && raw.from !== 'push') {
       if (raw.args.length < 2) return this.error('CONFIG_SYNTAX', raw, 'setenv opt needs a directive after it');
       const before = this.errors.length;
-      this.applyOne({ ...raw, name: raw.args[1] ?? '', args: raw.args.slice(2) }, true);
-      for (const e of this.errors.splice(before)) this.warnAt({ file: e.file, line: e.line }, e.directive ?? raw.name, `${e.detail} (ignored: setenv opt)`);
+      const entry = { ...raw, name: raw.args[1] ?? '', args: raw.args.slice(2) };
+      this.applyOne(entry, true);
+      const unreadable = this.#unreadable.get(overrideKey(entry));
+      const tolerated = unreadable?.line === raw.pos.line && unreadable.file === raw.pos.file ? [unreadable] : [];
+      if (tolerated.length > 0) this.#unreadable.delete(overrideKey(entry));
+      for (const e of [...this.errors.splice(before), ...tolerated]) this.warnAt({ file: e.file, line: e.line }, e.directive ?? raw.name, `${e.detail} (ignored: setenv opt)`);
       return;
     }
     this.applyOne(raw, false);
@@ -161,6 +169,7 @@ export class Applier {
       this.warn(entry, 'ignored by the <connection> blocks before it (put it before the first block)');
     }
     const args = entry.inline === undefined ? entry.args : ['[inline]', ...entry.args];
+    this.overrides(entry);
     try {
       spec.apply?.(this.#ctx(entry, block?.ce ?? this.globalCe, block), args);
       this.positions.set(entry.name, entry.pos);
@@ -213,16 +222,31 @@ export class Applier {
   }
 
   fileRef(entry: DirectiveEntry, arg: string | undefined): FileRef {
-    if (entry.inline !== undefined) return { kind: 'inline', text: entry.inline };
+    if (entry.inline !== undefined) return { kind: 'inline', text: entry.inline, pos: entry.pos };
     const name = arg ?? '';
     const path = resolvePath(entry.cwd, name);
     const r = tryRead(this.#fs, path);
-    if (!r.ok) this.error('CONFIG_FILE', entry, r.message + nextToConfigHint(this.#fs, name, entry.cwd, entry.configDir));
-    return { kind: 'file', path };
+    if (!r.ok) {
+      const detail = r.message + nextToConfigHint(this.#fs, name, entry.cwd, entry.configDir);
+      this.#unreadable.set(overrideKey(entry), new ConfigError('CONFIG_FILE', entry.pos, entry.name, detail));
+    }
+    return { kind: 'file', path, pos: entry.pos };
+  }
+
+  /** `entry` sets its directive again: an unreadable file named earlier is never opened. */
+  private overrides(entry: DirectiveEntry): void {
+    const key = overrideKey(entry);
+    const earlier = this.#unreadable.get(key);
+    if (earlier === undefined) return;
+    this.#unreadable.delete(key);
+    const by = entry.inline === undefined ? `"${entry.name}" at line ${entry.pos.line}` : `the inline <${entry.name}> block at line ${entry.pos.line}`;
+    this.warnAt({ file: earlier.file, line: earlier.line }, entry.name, `${earlier.detail}; not used: ${by} replaces it`);
   }
 
   /** Builds `connections` (OpenVPN options_postprocess_mutate: blocks, else one per remote). */
   finish(blockStarts: readonly SourcePos[] = []): Draft<ClientOptions> {
+    this.errors.push(...this.#unreadable.values());
+    this.#unreadable.clear();
     blockStarts.forEach((pos, i) => {
       const b = this.#blocks.get(i);
       if (b === undefined) this.#blocks.set(i, { ce: clone(this.globalCe), remotes: 0, pos });
@@ -260,6 +284,11 @@ export class Applier {
   warnAt(pos: SourcePos, directive: string, message: string): void {
     this.warnings.push({ pos, directive, message });
   }
+}
+
+/** Directives that replace each other: the same name in the same place (global or one block). */
+function overrideKey(entry: DirectiveEntry): string {
+  return `${entry.connection ?? '-'}:${entry.name}`;
 }
 
 function arityText(spec: DirectiveSpec, got: number): string {

@@ -11,6 +11,11 @@ export interface ConfigFs {
   readFile(path: string): Uint8Array;
   /** The process working directory at start; `cd` is tracked by the reader, never by process.chdir. */
   cwd(): string;
+  /**
+   * Throws an Error with `.code` (ENOENT, EACCES, ...) when `path` cannot be executed, as
+   * access(X_OK) (OpenVPN's check_cmd_access). Optional: only `--check` probes scripts.
+   */
+  probeExecutable?(path: string): void;
   chdir?: never;
 }
 

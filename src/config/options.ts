@@ -5,9 +5,16 @@
  *
  * `Draft<T>` is the mutable twin used while applying directives; callers only see the readonly form.
  */
+import type { SourcePos } from '../base/errors.ts';
 
-/** A file-valued option: the text of an inline block, or a resolved absolute path. */
-export type FileRef = { readonly kind: 'inline'; readonly text: string } | { readonly kind: 'file'; readonly path: string };
+/**
+ * A file-valued option: the text of an inline block, or a resolved absolute path. `pos` is the
+ * directive line or the inline block's opening line, so that problems found when the material is
+ * loaded point there.
+ */
+export type FileRef =
+  | { readonly kind: 'inline'; readonly text: string; readonly pos?: SourcePos }
+  | { readonly kind: 'file'; readonly path: string; readonly pos?: SourcePos };
 
 export type Proto = 'udp' | 'tcp';
 export type AddressFamily = 'any' | 'inet' | 'inet6';
@@ -196,6 +203,8 @@ export interface ClientOptions {
   // --- scripts and environment
   readonly scriptSecurity: number;
   readonly scripts: Readonly<Partial<Record<ScriptHook, string>>>;
+  /** Where each script hook was set, and the directory (as changed by `cd`) its program resolves against. */
+  readonly scriptSources: Readonly<Partial<Record<ScriptHook, { readonly pos: SourcePos; readonly cwd: string }>>>;
   readonly upDelay: boolean;
   readonly upRestart: boolean;
   readonly downPre: boolean;
@@ -293,7 +302,7 @@ export function defaultOptions(): Draft<ClientOptions> {
     redirectGateway: undefined, redirectPrivate: undefined, blockIpv6: false, routeNopull: false, routeNoexec: false,
     pullFilters: [], allowPullFqdn: false, allowRecursiveRouting: false,
     dhcpOptions: [], dns: { searchDomains: [], servers: [] },
-    scriptSecurity: 1, scripts: {}, upDelay: false, upRestart: false, downPre: false, setenv: [],
+    scriptSecurity: 1, scripts: {}, scriptSources: {}, upDelay: false, upRestart: false, downPre: false, setenv: [],
     authUserPass: undefined, authRetry: 'none', authNocache: false, authToken: undefined, authTokenUser: undefined,
     staticChallenge: undefined, pushPeerInfo: false, httpProxyUserPass: undefined,
     verb: 1, mute: 0, log: undefined, syslog: undefined, daemon: undefined, suppressTimestamps: false,

@@ -30,6 +30,8 @@ export class ConfigReader {
   readonly errors: ConfigError[] = [];
   /** Position of each `<connection>` opener, by connection index. */
   readonly connectionBlocks: SourcePos[] = [];
+  /** The config files given on the command line (`--config`), in order, whether readable or not. */
+  readonly topFiles: string[] = [];
   #cwd: string;
   readonly #fs: ConfigFs;
   readonly #stack: string[] = [];
@@ -63,6 +65,7 @@ export class ConfigReader {
   /** Expands `config FILE` (or the top-level file) in place. */
   include(name: string, at: SourcePos | undefined, configDir: string | undefined): void {
     const file = resolvePath(this.#cwd, name);
+    if (this.#stack.length === 0) this.topFiles.push(file);
     const where = at ?? { file: CMDLINE_FILE, line: 0 };
     if (this.#stack.includes(file)) {
       const chain = [...this.#stack.slice(this.#stack.indexOf(file)), file].join(' -> ');

@@ -17,7 +17,10 @@ const STANDALONE = 'standalone OpenVPN mode, not provided by ovpn-ts';
 
 /** A script command line: OpenVPN joins the arguments with spaces (options.c string_substitute). */
 function script(hook: ScriptHook) {
-  return (c: ApplyCtx, a: readonly string[]): void => { c.o.scripts[hook] = a.join(' '); };
+  return (c: ApplyCtx, a: readonly string[]): void => {
+    c.o.scripts[hook] = a.join(' ');
+    c.o.scriptSources[hook] = { pos: c.entry.pos, cwd: c.entry.cwd };
+  };
 }
 
 function envName(v: string): string {

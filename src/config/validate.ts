@@ -1,7 +1,8 @@
 /**
  * Cross-option checks after all directives are applied (OpenVPN options_postprocess_verify*),
  * stricter where OpenVPN would only fail later at run time. Every problem is reported, each at
- * the directive concerned, or at `TOP:0` (the config as a whole) when something is missing.
+ * the directive concerned. Something missing is reported at `FILE:0` (the top config file as a
+ * whole) without naming a directive the file does not contain, and says what to add.
  * Pure.
  */
 import { ConfigError, type ConfigCode, type SourcePos } from '../base/errors.ts';
@@ -15,37 +16,52 @@ export interface ValidateInput {
   readonly top: SourcePos;
   /** Skip "missing X" checks (a line that failed to parse may have been the one providing X). */
   readonly skipMissing?: boolean;
+  /** The config files hold no directive at all (empty, or only comments): one error says so. */
+  readonly empty?: boolean;
 }
+
+/** What an OpenVPN 2.6 client config needs at the least, for messages about missing pieces. */
+export const MINIMAL_CLIENT = '"client", "dev tun", "remote HOST PORT", "ca", and "cert" + "key" (or "auth-user-pass")';
 
 export function validateOptions(input: ValidateInput): { errors: ConfigError[]; warnings: ConfigWarning[] } {
   const { options: o, positions, top } = input;
   const errors: ConfigError[] = [];
   const warnings: ConfigWarning[] = [];
   const at = (d: string): SourcePos => positions.get(d) ?? top;
-  const err = (code: ConfigCode, d: string, detail: string, pos: SourcePos = at(d)): void => {
-    if (pos === top && input.skipMissing === true) return;
-    errors.push(new ConfigError(code, pos, d, detail));
+  const err = (code: ConfigCode, d: string, detail: string): void => {
+    errors.push(new ConfigError(code, at(d), d, detail));
   };
-  const warn = (d: string, message: string): void => {
-    warnings.push({ pos: at(d), directive: d, message });
+  const missing = (detail: string): void => {
+    if (input.skipMissing !== true) errors.push(new ConfigError('CONFIG_INVALID', top, undefined, detail));
+  };
+  const warn = (d: string, message: string, pos: SourcePos = at(d)): void => {
+    warnings.push({ pos, directive: d, message });
   };
 
-  if (o.mode === 'server') err('CONFIG_UNSUPPORTED', 'mode', 'mode server is not supported: ovpn-ts is a client');
-  if (!o.pull || !o.tlsClient) {
-    err('CONFIG_UNSUPPORTED', 'client', 'ovpn-ts is a client for pull-mode servers: add "client" (or "pull" and "tls-client")', top);
+  if (input.empty === true) {
+    if (input.skipMissing !== true) {
+      errors.push(new ConfigError('CONFIG_INVALID', top, undefined, `the file holds no directives (it is empty or only comments): a client config needs at least ${MINIMAL_CLIENT}`));
+    }
+    return { errors, warnings };
   }
+  if (o.mode === 'server') err('CONFIG_UNSUPPORTED', 'mode', 'mode server is not supported: ovpn-ts is a client');
+  if (!o.pull || !o.tlsClient) missing('"client" is missing: ovpn-ts is a client for pull-mode servers: add "client" (or "pull" and "tls-client")');
+  if (!positions.has('dev')) missing('no "dev": OpenVPN refuses to start without one ("You must define TUN/TAP device (--dev)"): add "dev tun"');
   const tap = o.devType === 'tap' || (o.devType === undefined && o.dev.startsWith('tap'));
   if (tap) err('CONFIG_UNSUPPORTED', o.devType === 'tap' ? 'dev-type' : 'dev', 'tap (layer 2) devices are not supported: use "dev tun"');
-  if (o.connections.length === 0) err('CONFIG_INVALID', 'remote', 'no remote server: add "remote HOST [PORT] [PROTO]"', top);
+  if (o.connections.length === 0) missing('no "remote": add the server as "remote HOST [PORT] [udp|tcp]"');
 
   if (o.cert !== undefined && o.key === undefined && o.pkcs12 === undefined) err('CONFIG_INVALID', 'cert', 'cert needs a matching key (add key, or use pkcs12)');
   if (o.key !== undefined && o.cert === undefined && o.pkcs12 === undefined) err('CONFIG_INVALID', 'key', 'key needs a matching cert (add cert, or use pkcs12)');
   if (o.pkcs12 !== undefined && (o.cert !== undefined || o.key !== undefined)) err('CONFIG_INVALID', 'pkcs12', 'pkcs12 already holds the certificate and key: remove cert/key');
   if (o.ca === undefined && o.capath === undefined && o.pkcs12 === undefined && o.peerFingerprints.length === 0) {
-    err('CONFIG_INVALID', 'ca', 'no way to verify the server: add ca (or capath, pkcs12, peer-fingerprint)', top);
+    missing('no CA certificate to verify the server with: add "ca FILE" or an inline <ca> block (or capath, pkcs12, peer-fingerprint)');
   }
   if (o.cert === undefined && o.key === undefined && o.pkcs12 === undefined && o.authUserPass === undefined) {
-    err('CONFIG_INVALID', 'auth-user-pass', 'no client authentication: add cert and key, pkcs12, or auth-user-pass', top);
+    missing('no client authentication: add "cert" and "key", "pkcs12", or "auth-user-pass"');
+  }
+  if (!verifiesServer(o)) {
+    warn('remote-cert-tls', 'not set, nor verify-x509-name or peer-fingerprint: any certificate signed by the CA is accepted as the server, also another client\'s (OpenVPN warns "No server certificate verification method has been enabled"): add "remote-cert-tls server"', top);
   }
   const aup = o.authUserPass?.source;
   if (aup !== undefined && aup !== 'stdin' && aup.kind === 'inline' && aup.text.trim() === '') {
@@ -70,6 +86,12 @@ export function validateOptions(input: ValidateInput): { errors: ConfigError[]; 
   }
   dedupe(errors);
   return { errors, warnings };
+}
+
+/** options.c: the client checks the server's identity beyond the CA (else OpenVPN warns about MITM). */
+function verifiesServer(o: ClientOptions): boolean {
+  return o.remoteCertTls !== undefined || o.remoteCertEku !== undefined || o.verifyX509Name !== undefined ||
+    o.nsCertType === 'server' || o.peerFingerprints.length > 0 || o.scripts['tls-verify'] !== undefined;
 }
 
 /** One message per distinct text (a check repeated for every connection says it once). */

@@ -6,12 +6,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../helpers/repo.ts';
 import { loadConfig } from '../../src/config/index.ts';
 import { nodeConfigFs } from '../../src/config/node-fs.ts';
-import { certificateWarnings, loadCredentials, loadMaterial } from '../../src/material.ts';
+import { askpassLine, certificateWarnings, loadCredentials, loadMaterial, passphraseNeed, readAuthFile } from '../../src/material.ts';
 import { ConfigError } from '../../src/base/errors.ts';
 
 const pkiPath = (name: string): string => join(repoRoot(), 'test', 'fixtures', 'pki', name);
@@ -64,4 +65,53 @@ test('an encrypted key with a wrong askpass password fails with a clear, secret-
     assert.ok(!e.message.includes(wrong), 'the password tried is not in the message');
     return true;
   });
+});
+
+test('loading fails at the directive or inline block concerned, with what OpenVPN says and the fix', async () => {
+  const cfg = options(`cert ${pkiPath('client.crt')}\nkey ${pkiPath('revoked.key')}`);
+  await assert.rejects(loadMaterial(cfg, 0), (e: unknown) => {
+    assert.ok(e instanceof ConfigError);
+    assert.equal(e.file, join(repoRoot(), 'virtual.ovpn'));
+    assert.equal(e.line, 6);
+    assert.equal(e.directive, 'key');
+    assert.match(e.detail, /revoked\.key does not belong to the certificate of .*client\.crt \(OpenVPN: "Private key does not match the certificate"\)/);
+    return true;
+  });
+  const emptyCa = options(`<ca>\n</ca>\ncert ${pkiPath('client.crt')}\nkey ${pkiPath('client.key')}`);
+  await assert.rejects(loadMaterial(emptyCa, 0), /virtual\.ovpn:5: ca: the inline <ca> block holds no PEM certificate.*no entries were read/);
+});
+
+test('a short static key is "Insufficient key material" at its block; a good one loads', async () => {
+  const ta = readFileSync(pkiPath('ta.key'), 'utf8');
+  const short = ta.split('\n').slice(0, 8).join('\n') + '\n-----END OpenVPN Static key V1-----\n';
+  const base = `cert ${pkiPath('client.crt')}\nkey ${pkiPath('client.key')}\nkey-direction 1\n`;
+  await assert.rejects(loadMaterial(options(`${base}<tls-auth>\n${short}</tls-auth>`), 0), /virtual\.ovpn:8: tls-auth: the inline <tls-auth> block: static key too short: \d+ bytes found, 256 needed \(OpenVPN: "Insufficient key material/);
+  const ok = await loadMaterial(options(`${base}<tls-auth>\n${ta}</tls-auth>`), 0);
+  assert.equal(ok.control.mode, 'tls-auth');
+});
+
+test('auth-user-pass file: no second line means the password is asked for; an empty file is an error', () => {
+  const creds = (text: string): ReturnType<typeof readAuthFile> => readAuthFile(options(`cert ${pkiPath('client.crt')}\nkey ${pkiPath('client.key')}\n<auth-user-pass>\n${text}</auth-user-pass>`));
+  assert.deepEqual(creds('alice\n'), { username: 'alice', password: undefined });
+  assert.deepEqual(creds('alice\n\n'), { username: 'alice', password: '' });
+  assert.deepEqual(creds('alice\ns3cret\n'), { username: 'alice', password: 's3cret' });
+  const bare = options(`cert ${pkiPath('client.crt')}\nkey ${pkiPath('client.key')}\nauth-user-pass`);
+  assert.equal(readAuthFile(bare), 'stdin');
+  const dir = mkdtempSync(join(tmpdir(), 'ovts-material-'));
+  try {
+    writeFileSync(join(dir, 'empty.txt'), '');
+    const empty = options(`cert ${pkiPath('client.crt')}\nkey ${pkiPath('client.key')}\nauth-user-pass ${join(dir, 'empty.txt')}`);
+    assert.throws(() => readAuthFile(empty), /virtual\.ovpn:7: auth-user-pass: .*empty\.txt is empty \(OpenVPN: "Error reading username from Auth authfile"\)/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the passphrase is needed only for an encrypted key or a locked PKCS#12 bundle, and read from askpass', () => {
+  assert.equal(passphraseNeed(options(`cert ${pkiPath('client.crt')}\nkey ${pkiPath('client.key')}`)), undefined);
+  assert.equal(passphraseNeed(options(`pkcs12 ${pkiPath('client.p12')}`)), undefined);
+  const enc = options(`cert ${pkiPath('client-enc.crt')}\nkey ${pkiPath('client-enc.key')}\naskpass ${pkiPath('client-enc.pass')}`);
+  assert.equal(passphraseNeed(enc), 'key');
+  assert.equal(askpassLine(enc), readFileSync(pkiPath('client-enc.pass'), 'utf8').split('\n')[0]);
+  assert.equal(askpassLine(options(`cert ${pkiPath('client-enc.crt')}\nkey ${pkiPath('client-enc.key')}`)), undefined);
 });

@@ -40,7 +40,7 @@ test('docs/directives.md is exactly what scripts/gen-directives.ts produces (run
 });
 
 test('describeOptions prints OpenVPN syntax and redacts secrets', () => {
-  const text = 'client\nremote h 443 tcp\nca ca.crt\n<cert>\nPUBLIC\n</cert>\n<key>\nPRIVATE-KEY-BYTES\n</key>\n<tls-crypt>\nSTATIC-KEY-BYTES\n</tls-crypt>\n<auth-user-pass>\nuser\nhunter2\n</auth-user-pass>\n';
+  const text = 'client\ndev tun\nremote h 443 tcp\nca ca.crt\n<cert>\nPUBLIC\n</cert>\n<key>\nPRIVATE-KEY-BYTES\n</key>\n<tls-crypt>\nSTATIC-KEY-BYTES\n</tls-crypt>\n<auth-user-pass>\nuser\nhunter2\n</auth-user-pass>\n';
   const lines = describeOptions(loadConfig(['--config', 'a.ovpn'], memFs({ '/work/a.ovpn': text, ...PKI })).options);
   const all = lines.join('\n');
   for (const secret of ['PRIVATE-KEY-BYTES', 'STATIC-KEY-BYTES', 'hunter2']) assert.ok(!all.includes(secret), secret);

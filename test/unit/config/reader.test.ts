@@ -19,8 +19,8 @@ function errors(files: Record<string, string | Uint8Array>, argv: readonly strin
 test('inline blocks become inline FileRefs; CRLF and BOM are accepted', () => {
   const text = '\uFEFFclient\r\ndev tun\r\nremote h 1194\r\n<ca>\r\nAAA\r\nBBB\r\n</ca>\r\ncert c.crt  \r\nkey c.key\r\n';
   const { options } = loadConfig(['--config', 'a.ovpn'], memFs({ '/work/a.ovpn': text, ...PKI }));
-  assert.deepEqual(options.ca, { kind: 'inline', text: 'AAA\nBBB\n' });
-  assert.deepEqual(options.cert, { kind: 'file', path: '/work/c.crt' });
+  assert.deepEqual(options.ca, { kind: 'inline', text: 'AAA\nBBB\n', pos: { file: '/work/a.ovpn', line: 4 } });
+  assert.deepEqual(options.cert, { kind: 'file', path: '/work/c.crt', pos: { file: '/work/a.ovpn', line: 8 } });
 });
 
 test('--name in a file means name (bypass_doubledash)', () => {
@@ -29,7 +29,7 @@ test('--name in a file means name (bypass_doubledash)', () => {
 });
 
 test('connection blocks inherit globals set before them and hold their own remote', () => {
-  const text = 'client\nproto tcp\nca ca.crt\ncert c.crt\nkey c.key\n<connection>\nremote a.example 443\n</connection>\n<connection>\nremote b.example 1194 udp\nconnect-timeout 9\n</connection>\n';
+  const text = 'client\ndev tun\nproto tcp\nca ca.crt\ncert c.crt\nkey c.key\n<connection>\nremote a.example 443\n</connection>\n<connection>\nremote b.example 1194 udp\nconnect-timeout 9\n</connection>\n';
   const { options } = loadConfig(['--config', 'a.ovpn'], memFs({ '/work/a.ovpn': text, ...PKI }));
   assert.equal(options.connections.length, 2);
   assert.deepEqual(options.connections.map((c) => [c.remote, c.remotePort, c.proto, c.connectTimeout]), [
@@ -41,12 +41,12 @@ test('connection blocks inherit globals set before them and hold their own remot
 test('tls-auth / tls-crypt after the <connection> blocks reach every block without its own (options_postprocess_mutate_ce)', () => {
   // Access Server profiles end with key-direction + <tls-auth>, after the blocks; OpenVPN 2.6
   // warns that the option "is ignored by previous <connection> blocks" yet uses it for them.
-  const blocks = 'client\nca ca.crt\ncert c.crt\nkey c.key\n<connection>\nremote a.example 1194 udp\n</connection>\n<connection>\nremote b.example 443 tcp\ntls-crypt own.key\n</connection>\n';
+  const blocks = 'client\ndev tun\nca ca.crt\ncert c.crt\nkey c.key\n<connection>\nremote a.example 1194 udp\n</connection>\n<connection>\nremote b.example 443 tcp\ntls-crypt own.key\n</connection>\n';
   const text = `${blocks}key-direction 1\n<tls-auth>\nKEY\n</tls-auth>\n`;
   const { options, warnings } = loadConfig(['--config', 'a.ovpn'], memFs({ '/work/a.ovpn': text, '/work/own.key': 'K', ...PKI }));
   assert.deepEqual(options.connections.map((c) => [c.remote, c.tlsAuth, c.keyDirection, c.tlsCrypt]), [
-    ['a.example', { key: { kind: 'inline', text: 'KEY\n' }, direction: undefined }, 1, undefined],
-    ['b.example', undefined, undefined, { kind: 'file', path: '/work/own.key' }],
+    ['a.example', { key: { kind: 'inline', text: 'KEY\n', pos: { file: '/work/a.ovpn', line: 14 } }, direction: undefined }, 1, undefined],
+    ['b.example', undefined, undefined, { kind: 'file', path: '/work/own.key', pos: { file: '/work/a.ovpn', line: 11 } }],
   ]);
   assert.deepEqual(warnings.filter((w) => /ignored by the <connection> blocks/.test(w.message)), []);
   // Other connection-level options after the blocks are still ignored by them, with a warning.
@@ -70,11 +70,11 @@ test('a connection block without a remote, or a global-only directive inside one
 test('config includes resolve against the working directory as changed by cd', () => {
   const files = {
     '/work/a.ovpn': 'cd /etc/vpn\nconfig common.conf\nremote h\n',
-    '/etc/vpn/common.conf': 'client\nca ca.crt\ncert c.crt\nkey c.key\n',
+    '/etc/vpn/common.conf': 'client\ndev tun\nca ca.crt\ncert c.crt\nkey c.key\n',
     '/etc/vpn/ca.crt': 'x', '/etc/vpn/c.crt': 'x', '/etc/vpn/c.key': 'x',
   };
   const { options, entries } = loadConfig(['--config', 'a.ovpn'], memFs(files));
-  assert.deepEqual(options.ca, { kind: 'file', path: '/etc/vpn/ca.crt' });
+  assert.deepEqual(options.ca, { kind: 'file', path: '/etc/vpn/ca.crt', pos: { file: '/etc/vpn/common.conf', line: 3 } });
   assert.equal(entries.find((e) => e.name === 'client')?.pos.file, '/etc/vpn/common.conf');
 });
 
@@ -167,4 +167,24 @@ test('pure config modules never import node:fs or read the process state', () =>
     // node:net is imported only for the pure isIPv4/isIPv6 helpers.
     assert.ok(!/from '(node:)?(fs|child_process|dgram)'|process\.(cwd|chdir)\(|process\.env\b|Date\.now\(/.test(src), f);
   }
+});
+
+test('a file directive replaced later (ca ca.crt, then <ca>) is never opened: a warning at most, no error', () => {
+  const text = 'client\ndev tun\nremote h\nca missing-ca.crt\ncert c.crt\nkey c.key\n<ca>\nAAA\n</ca>\n';
+  const { options, warnings } = loadConfig(['--config', 'a.ovpn'], memFs({ '/work/a.ovpn': text, ...PKI }));
+  assert.deepEqual(options.ca, { kind: 'inline', text: 'AAA\n', pos: { file: '/work/a.ovpn', line: 7 } });
+  const w = warnings.find((x) => x.directive === 'ca');
+  assert.deepEqual(w?.pos, { file: '/work/a.ovpn', line: 4 });
+  assert.match(w?.message ?? '', /cannot read \/work\/missing-ca\.crt: no such file; not used: the inline <ca> block at line 7 replaces it/);
+});
+
+test('a missing file is still an error when nothing replaces it, also when a readable one came before', () => {
+  const text = 'client\ndev tun\nremote h\nca ca.crt\ncert c.crt\nkey c.key\nca missing-ca.crt\n';
+  assert.deepEqual(errors({ '/work/a.ovpn': text, ...PKI }), ['/work/a.ovpn:7: ca: cannot read /work/missing-ca.crt: no such file']);
+});
+
+test('setenv opt tolerates an unreadable file: a warning, not an error', () => {
+  const text = 'client\ndev tun\nremote h\nca ca.crt\ncert c.crt\nkey c.key\nsetenv opt crl-verify missing.pem\n';
+  const { warnings } = loadConfig(['--config', 'a.ovpn'], memFs({ '/work/a.ovpn': text, ...PKI }));
+  assert.ok(warnings.some((w) => w.pos.line === 7 && w.directive === 'crl-verify' && /no such file \(ignored: setenv opt\)/.test(w.message)), JSON.stringify(warnings));
 });

@@ -15,7 +15,7 @@ function errorsOf(text: string, extra: Record<string, string> = {}): string[] {
 }
 
 test('a minimal client config is valid and gets OpenVPN 2.6 defaults', () => {
-  const { options: o, warnings } = loadConfig(['--config', 'a.ovpn'], memFs({ '/work/a.ovpn': BASE, ...PKI }));
+  const { options: o, warnings } = loadConfig(['--config', 'a.ovpn'], memFs({ '/work/a.ovpn': `${BASE}remote-cert-tls server\n`, ...PKI }));
   assert.deepEqual(warnings, []);
   assert.equal(o.verb, 1);
   assert.equal(o.handWindow, 60);
@@ -32,7 +32,28 @@ test('a minimal client config is valid and gets OpenVPN 2.6 defaults', () => {
 });
 
 test('client/pull missing: ovpn-ts is a client for pull-mode servers', () => {
-  assert.deepEqual(errorsOf(BASE.replace('client\n', '')), ['/work/a.ovpn:0: client: ovpn-ts is a client for pull-mode servers: add "client" (or "pull" and "tls-client")']);
+  assert.deepEqual(errorsOf(BASE.replace('client\n', '')), ['/work/a.ovpn:0: "client" is missing: ovpn-ts is a client for pull-mode servers: add "client" (or "pull" and "tls-client")']);
+});
+
+test('no dev: refused as OpenVPN 2.6 does, at the file as a whole, with the fix', () => {
+  assert.deepEqual(errorsOf(BASE.replace('dev tun\n', '')), ['/work/a.ovpn:0: no "dev": OpenVPN refuses to start without one ("You must define TUN/TAP device (--dev)"): add "dev tun"']);
+});
+
+test('an empty or comment-only file is one error naming the file, never "<command line>"', () => {
+  for (const text of ['', '# only a comment\n; and another\n\n']) {
+    assert.deepEqual(errorsOf(text), ['/work/a.ovpn:0: the file holds no directives (it is empty or only comments): a client config needs at least "client", "dev tun", "remote HOST PORT", "ca", and "cert" + "key" (or "auth-user-pass")']);
+  }
+});
+
+test('no server certificate check: one warning at the file, as OpenVPN warns', () => {
+  const warned = (text: string): string[] =>
+    loadConfig(['--config', 'a.ovpn'], memFs({ '/work/a.ovpn': text, ...PKI })).warnings.filter((w) => w.directive === 'remote-cert-tls').map((w) => `${w.pos.file}:${w.pos.line}: ${w.message}`);
+  const [only, ...rest] = warned(BASE);
+  assert.deepEqual(rest, []);
+  assert.match(only ?? '', /^\/work\/a\.ovpn:0: not set, nor verify-x509-name or peer-fingerprint: .*add "remote-cert-tls server"$/);
+  for (const line of ['remote-cert-tls server', 'verify-x509-name server_9f3a2b name', `peer-fingerprint ${Array(32).fill('AB').join(':')}`, 'remote-cert-eku "TLS Web Server Authentication"']) {
+    assert.deepEqual(warned(`${BASE}${line}\n`), [], line);
+  }
 });
 
 test('cert without key, key without cert', () => {
@@ -41,9 +62,9 @@ test('cert without key, key without cert', () => {
 });
 
 test('no remote, no CA, no client authentication', () => {
-  assert.deepEqual(errorsOf(BASE.replace('remote vpn.example.invalid 1194\n', '')), ['/work/a.ovpn:0: remote: no remote server: add "remote HOST [PORT] [PROTO]"']);
-  assert.deepEqual(errorsOf(BASE.replace('ca ca.crt\n', '')), ['/work/a.ovpn:0: ca: no way to verify the server: add ca (or capath, pkcs12, peer-fingerprint)']);
-  assert.deepEqual(errorsOf('client\nremote h\nca ca.crt\n'), ['/work/a.ovpn:0: auth-user-pass: no client authentication: add cert and key, pkcs12, or auth-user-pass']);
+  assert.deepEqual(errorsOf(BASE.replace('remote vpn.example.invalid 1194\n', '')), ['/work/a.ovpn:0: no "remote": add the server as "remote HOST [PORT] [udp|tcp]"']);
+  assert.deepEqual(errorsOf(BASE.replace('ca ca.crt\n', '')), ['/work/a.ovpn:0: no CA certificate to verify the server with: add "ca FILE" or an inline <ca> block (or capath, pkcs12, peer-fingerprint)']);
+  assert.deepEqual(errorsOf('client\ndev tun\nremote h\nca ca.crt\n'), ['/work/a.ovpn:0: no client authentication: add "cert" and "key", "pkcs12", or "auth-user-pass"']);
 });
 
 test('tls-auth and tls-crypt together', () => {
@@ -106,7 +127,7 @@ test('stricter than OpenVPN: ports, numbers, enums, addresses, netmasks', () => 
 });
 
 test('warnings: ignored Windows-only directives, setenv opt unknown, ignore-unknown-option', () => {
-  const text = `${BASE}block-outside-dns\nsetenv opt frobnicate 1\nignore-unknown-option foo bar\nfoo 1\n`;
+  const text = `${BASE}block-outside-dns\nsetenv opt frobnicate 1\nignore-unknown-option foo bar\nfoo 1\nremote-cert-tls server\n`;
   const { warnings } = loadConfig(['--config', 'a.ovpn'], memFs({ '/work/a.ovpn': text, ...PKI }));
   assert.deepEqual(warnings.map((w) => `${w.pos.line}:${w.directive}: ${w.message}`), [
     '7:block-outside-dns: ignored: Windows-only; no effect on Linux',
@@ -126,7 +147,7 @@ test('the typed options: remote list, routes, pull-filter order, scripts, setenv
 });
 
 test('setenv opt turns any problem with the wrapped directive into a warning', () => {
-  const text = `${BASE}setenv opt verb x\nsetenv opt server 10.8.0.0 255.255.255.0\nsetenv opt tun-mtu 1400\n`;
+  const text = `${BASE}setenv opt verb x\nsetenv opt server 10.8.0.0 255.255.255.0\nsetenv opt tun-mtu 1400\nremote-cert-tls server\n`;
   const { options, warnings } = loadConfig(['--config', 'a.ovpn'], memFs({ '/work/a.ovpn': text, ...PKI }));
   assert.equal(options.verb, 1);
   assert.equal(options.connections[0]?.tunMtu, 1400);

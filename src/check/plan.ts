@@ -1,16 +1,15 @@
 /**
- * `--check`: what ovpn-ts can know before connecting, from the files alone. Prints the effective
- * configuration (normalized, secrets redacted) and the system changes a connection would make:
- * TUN device, addresses, routes (with the bypass route to the server), DNS, scripts, files
- * written. Whatever the server's PUSH_REPLY decides is marked `[push]`.
+ * The system changes a connection would make, for `--check`: TUN device, addresses, routes (with
+ * the bypass route to the server), DNS, scripts, files written. Whatever the server's PUSH_REPLY
+ * decides is marked `[push]`.
  *
- * Pure: takes options, returns text. No root, no network, no files touched.
+ * Pure: options in, lines out. Never reads a file or touches the system.
  */
-import { describeOptions, type ClientOptions } from './config/index.ts';
+import type { ClientOptions } from '../config/index.ts';
 
-const PUSH = '[push]';
+export const PUSH = '[push]';
 
-function section(title: string, lines: readonly string[]): string[] {
+export function section(title: string, lines: readonly string[]): string[] {
   return lines.length === 0 ? [] : [``, `${title}:`, ...lines.map((l) => `  ${l}`)];
 }
 
@@ -99,20 +98,14 @@ function fileLines(o: ClientOptions): string[] {
   return out;
 }
 
-export function renderCheck(o: ClientOptions): string {
-  const lines = [
-    'Effective configuration (secrets redacted):',
-    ...describeOptions(o).map((l) => `  ${l}`),
+/** Every section of the plan, in the order a connection makes the changes. */
+export function planLines(o: ClientOptions): string[] {
+  return [
     ...section('TUN device', deviceLines(o)),
     ...section('Addresses', addressLines(o)),
     ...section('Routes', routeLines(o)),
     ...section('DNS', dnsLines(o)),
     ...section('Scripts', scriptLines(o)),
     ...section('Files written', fileLines(o)),
-    '',
-    `${PUSH} = decided by the server's PUSH_REPLY at connect time.`,
-    'Configuration OK.',
-    '',
   ];
-  return lines.join('\n');
 }
