@@ -52,6 +52,8 @@ export interface ConnectionEntry {
   readonly maxPacketSize: number;
   readonly mtuDisc: 'no' | 'maybe' | 'yes' | undefined;
   readonly fragment: number | undefined;
+  /** `fragment N mtu`: N includes the outer IP and UDP headers. */
+  readonly fragmentEncap: boolean;
   readonly mssfix: { readonly value: number; readonly mode: 'default' | 'mtu' | 'fixed' | 'plain' };
   readonly explicitExitNotify: number;
   readonly keyDirection: KeyDirection | undefined;
@@ -261,6 +263,7 @@ export function defaultConnection(): Draft<ConnectionEntry> {
     maxPacketSize: 1250, // TLS_MTU_DEFAULT
     mtuDisc: undefined,
     fragment: undefined,
+    fragmentEncap: false,
     mssfix: { value: 1492, mode: 'default' }, // MSSFIX_DEFAULT
     explicitExitNotify: 0,
     keyDirection: undefined,

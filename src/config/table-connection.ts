@@ -54,10 +54,10 @@ export const CONNECTION_DIRECTIVES: readonly DirectiveSpec[] = [
   sup('udp-mtu', C, 'alias of link-mtu', [1, 1], (c, a) => { c.ce.linkMtu = A.int(a[0] ?? '', 'udp-mtu', 576, 65535); }, conn),
   sup('max-packet-size', C, 'largest control/data packet to send', [1, 1], (c, a) => { c.ce.maxPacketSize = A.int(a[0] ?? '', 'max-packet-size', 154, 65535); }, conn),
   notYet(sup('mtu-disc', C, 'path MTU discovery: no, maybe, yes', [1, 1], (c, a) => { c.ce.mtuDisc = A.oneOf(a[0] ?? '', 'mtu-disc type', ['no', 'maybe', 'yes']); }, conn), 'the socket keeps the OS default path-MTU discovery'),
-  notYet(sup('fragment', C, 'fragment data packets above n bytes (UDP only) [mtu]', [1, 2], (c, a) => {
+  sup('fragment', C, 'fragment data packets above n bytes (UDP only) [mtu]', [1, 2], (c, a) => {
     c.ce.fragment = A.int(a[0] ?? '', 'fragment', 68, 65535);
-    if (a[1] !== undefined) A.oneOf(a[1], 'fragment flag', ['mtu']);
-  }, conn), 'refused when connecting: use mssfix and tun-mtu, and remove fragment on the server'),
+    c.ce.fragmentEncap = a[1] !== undefined && A.oneOf(a[1], 'fragment flag', ['mtu']) === 'mtu';
+  }, conn),
   sup('mssfix', C, 'clamp TCP MSS [n] [mtu|fixed]', [0, 2], (c, a) => {
     const value = a[0] === undefined ? 1492 : A.int(a[0], 'mssfix', 0, 65535);
     const mode = a[1] === undefined ? (a[0] === undefined ? 'default' : 'plain') : A.oneOf(a[1], 'mssfix flag', ['mtu', 'fixed']);

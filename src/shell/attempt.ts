@@ -33,6 +33,7 @@ import type { CryptoCaps } from '../dataplane/cipher-suite.ts';
 import { splitKey2 } from '../dataplane/data-crypto.ts';
 import { DropReason, COMPRESSED_MESSAGE } from '../dataplane/drop-reason.ts';
 import { classifyPayload, PING_STRING, writeOcc, OccOpcode } from '../dataplane/framing.ts';
+import { maxFragmentSizeFor } from '../dataplane/fragment.ts';
 import type { Tunnel } from '../tunnel/tunnel.ts';
 import type { TrafficStats } from './status.ts';
 import { systemTimers } from './system.ts';
@@ -201,6 +202,11 @@ export class Attempt {
       return;
     }
     const n = data.openPacket(bytes, bytes.byteLength, this.#rx, this.#d.clock.wallSeconds());
+    if (n === 0) {
+      // a fragment that completes nothing yet: still traffic from the server
+      this.#core.dataReceived(this.#d.clock.now());
+      return;
+    }
     if (n < 0) {
       if (n === DropReason.COMPRESSED && !this.#compressedLogged) {
         this.#compressedLogged = true;
@@ -230,10 +236,12 @@ export class Attempt {
     const data = this.#data;
     const link = this.#link;
     if (data === undefined || link === undefined || this.#ending) return;
-    const n = data.sealPacket(packet, len, this.#tx);
+    let n = data.sealPacket(packet, len, this.#tx);
     if (n <= 0) return;
-    link.send(this.#tx.subarray(0, n));
-    this.#d.stats.linkWriteBytes += n;
+    for (; n > 0; n = data.sealNextFragment(this.#tx)) {
+      link.send(this.#tx.subarray(0, n));
+      this.#d.stats.linkWriteBytes += n;
+    }
     const now = this.#d.clock.now();
     this.#core.dataSent(now);
     if (data.needsRenegotiation && !this.#renegRequested) {
@@ -351,10 +359,20 @@ export class Attempt {
     const keys = splitKey2(key2, 'client');
     key2.fill(0);
     const o = this.#d.options;
-    const data = this.#data ?? new DataChannel({ compression: p.compression, replayWindow: o.replayWindow.size, replaySeconds: o.replayWindow.seconds });
+    const data = this.#data ?? new DataChannel({ compression: p.compression, replayWindow: o.replayWindow.size, replaySeconds: o.replayWindow.seconds, fragment: this.#fragment(p) });
     data.install(keyId, createDataCrypto(p.cipher, p.auth, keys.send), createDataCrypto(p.cipher, p.auth, keys.recv), p.peerId);
     this.#data = data;
     this.#renegRequested = false;
+  }
+
+  /** `fragment N`: the largest piece for the negotiated cipher, and a random first sequence id (fragment.c). */
+  #fragment(p: DataParams): { maxFragmentSize: number; initialSeqId: number } | undefined {
+    const ce = this.#d.connection;
+    if (ce.fragment === undefined) return undefined;
+    const frame = { fragment: ce.fragment, encap: ce.fragmentEncap, family: this.#d.remote.family, cipher: p.cipher, auth: p.auth, peerId: p.peerId !== undefined, socksUdp: ce.socksProxy !== undefined };
+    const maxFragmentSize = maxFragmentSizeFor(frame);
+    this.#log.verb(3, `fragment ${ce.fragment}${ce.fragmentEncap ? ' mtu' : ''}: data packets above ${maxFragmentSize} bytes of plaintext are sent in pieces`);
+    return { maxFragmentSize, initialSeqId: this.#d.random.bytes(1)[0] ?? 0 };
   }
 
   async #openTunnel(gen: number, pushed: ClientOptions, p: DataParams): Promise<void> {

@@ -214,7 +214,7 @@ function banner(log: Logger): void {
 /**
  * What the configuration asks for that ovpn-ts does not do yet and must not silently skip:
  * a proxy (we would connect directly), a verification script (we would accept servers it
- * refuses), other trust anchors, fragmentation. `--check` accepts these configs with a warning.
+ * refuses), other trust anchors. `--check` accepts these configs with a warning.
  */
 export function refusedAtConnect(o: ClientOptions): string[] {
   const out: string[] = [];
@@ -223,7 +223,6 @@ export function refusedAtConnect(o: ClientOptions): string[] {
   if (o.scripts['tls-verify'] !== undefined) out.push('tls-verify is not implemented yet: the script would not run, and servers it refuses would be accepted');
   if (o.capath !== undefined && o.ca === undefined) out.push('capath is not implemented yet: put the CA certificates in a ca file');
   if (o.peerFingerprints.length > 0 && o.ca === undefined) out.push('peer-fingerprint is not implemented yet: use ca with the CA certificate of the server');
-  if (o.connections.some((c) => c.fragment !== undefined)) out.push('fragment is not supported: use mssfix and tun-mtu instead, and remove fragment on the server');
   return out;
 }
 
