@@ -122,6 +122,9 @@ export interface ClientOptions {
   readonly txqueuelen: number | undefined;
   readonly mark: number | undefined;
   readonly bindDev: string | undefined;
+  /** Socket buffer sizes (SO_SNDBUF / SO_RCVBUF); undefined = the OS default. */
+  readonly sndbuf: number | undefined;
+  readonly rcvbuf: number | undefined;
   // --- TLS and PKI
   readonly ca: FileRef | undefined;
   readonly capath: string | undefined;
@@ -280,6 +283,7 @@ export function defaultOptions(): Draft<ClientOptions> {
     connections: [], remoteRandom: false, remoteRandomHostname: false, resolvRetry: 'infinite', connectRetryMaxTries: undefined, protoForce: undefined,
     dev: 'tun', devType: undefined, devNode: undefined, topology: undefined, ifconfig: undefined, ifconfigIpv6: undefined,
     ifconfigNoexec: false, persistTun: false, persistKey: false, txqueuelen: undefined, mark: undefined, bindDev: undefined,
+    sndbuf: undefined, rcvbuf: undefined,
     ca: undefined, capath: undefined, cert: undefined, key: undefined, extraCerts: undefined, pkcs12: undefined,
     crlVerify: undefined, dh: undefined, askpass: undefined, remoteCertTls: undefined, nsCertType: undefined, remoteCertKu: undefined,
     remoteCertEku: undefined, verifyX509Name: undefined, peerFingerprints: [],

@@ -20,7 +20,7 @@ import type { Clock, Random, Timers } from '../base/clock.ts';
 import { ClientCore, fmtEndpoint, type CoreAction, type CoreInput, type Outcome } from '../core/client-core.ts';
 import type { DataParams } from '../core/negotiate.ts';
 import type { Endpoint, Link, LinkEvents } from '../link/link.ts';
-import { openUdpLink } from '../link/udp-link.ts';
+import { linkFailure, openLink, type LinkVia, type OpenLinkOptions } from './open-link.ts';
 import { createClientTlsEngine, type TlsEngine } from '../tls/tls-engine.ts';
 import { checkPeerCertificate, commonName, remoteCertTlsPolicy, type PeerCertPolicy } from '../tls/verify.ts';
 import { EKM_LABEL, KEY2_LENGTH } from '../tls/keys.ts';
@@ -60,27 +60,14 @@ export interface AttemptDeps {
   /** Process-wide traffic counters (--status, SIGUSR2), kept across attempts. */
   readonly stats: TrafficStats;
   /** Opens the transport; tests pass an in-memory link. Default: UDP or TCP per `proto`. */
-  readonly openLink?: (opts: LinkOpenOptions, events: LinkEvents) => Promise<Link>;
+  readonly openLink?: (opts: OpenLinkOptions, events: LinkEvents) => Promise<Link>;
+  /** A proxy, the server's unresolved name for it, socket options (client.ts). */
+  readonly via?: LinkVia | undefined;
   /** The attempt's one timer; loopback tests pass virtual-time timers. Default: setTimeout. */
   readonly timers?: Timers;
 }
 
-export interface LinkOpenOptions {
-  readonly remote: Endpoint;
-  readonly proto: 'udp' | 'tcp';
-  readonly float: boolean;
-  readonly local: { readonly address?: string | undefined; readonly port?: number | undefined } | undefined;
-  /** connect-timeout (TCP), ms. */
-  readonly connectTimeoutMs: number;
-}
-
-async function defaultOpenLink(opts: LinkOpenOptions, events: LinkEvents): Promise<Link> {
-  if (opts.proto === 'tcp') {
-    const { openTcpLink } = await import('../link/tcp-link.ts');
-    return openTcpLink(opts, events);
-  }
-  return openUdpLink(opts, events);
-}
+export type { OpenLinkOptions as LinkOpenOptions } from './open-link.ts';
 
 function certPolicy(o: ClientOptions): PeerCertPolicy {
   const tls = o.remoteCertTls === undefined ? {} : remoteCertTlsPolicy(o.remoteCertTls);
@@ -152,18 +139,19 @@ export class Attempt {
     });
     const { remote, connection } = this.#d;
     try {
-      this.#link = await (this.#d.openLink ?? defaultOpenLink)(
+      this.#link = await (this.#d.openLink ?? openLink)(
         {
           remote,
           proto: connection.proto,
           float: connection.float,
           local: connection.bind || connection.local !== undefined || connection.localPort !== undefined ? { address: connection.local, port: connection.localPort } : undefined,
           connectTimeoutMs: connection.connectTimeout * 1000,
+          via: this.#d.via,
         },
         { packet: (bytes, from) => this.#onPacket(bytes, from), error: (err) => this.#onLinkError(err) },
       );
     } catch (e) {
-      return { kind: 'restart', reason: 'link', message: (e as Error).message, connected: false };
+      return linkFailure(e, this.#d.options.authRetry);
     }
     if (this.#ending) {
       this.#link.close();
