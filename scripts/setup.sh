@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Installs what ovpn-ts, its tests and its demo need on Debian/Ubuntu, then builds.
+# Installs what ovpn-ts, its tests and its demo need on Debian/Ubuntu, then builds. The proxies
+# (tinyproxy, dante-server, microsocks) are for the netns tests only; the tests start them inside
+# the lab namespaces (installing them starts nothing where policy-rc.d or no init forbids it).
 # Idempotent: installs only missing apt packages, runs `npm ci` only without node_modules.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
-for pkg in openvpn iperf3 iproute2 nftables iputils-ping openssl; do
+for pkg in openvpn iperf3 iproute2 nftables iputils-ping openssl tinyproxy dante-server microsocks; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ "${#need[@]}" -gt 0 ]; then

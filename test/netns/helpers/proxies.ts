@@ -104,8 +104,14 @@ export async function startDante(lab: NetnsPair, o: DanteOptions): Promise<Runni
     `socksmethod: ${o.user === undefined ? 'none' : 'username'}`,
     'user.privileged: root',
     'user.unprivileged: nobody',
-    'client pass { from: 0.0.0.0/0 to: 0.0.0.0/0 }',
-    'socks pass { from: 0.0.0.0/0 to: 0.0.0.0/0 command: connect udpassociate udpreply log: error connect }',
+    'client pass {',
+    '  from: 0.0.0.0/0 to: 0.0.0.0/0',
+    '}',
+    'socks pass {',
+    '  from: 0.0.0.0/0 to: 0.0.0.0/0',
+    '  command: connect udpassociate udpreply',
+    '  log: error connect',
+    '}',
     '',
   ].join('\n'));
   const proc = spawnWithMounts(lab, `danted-${o.port}`, mounts, ['danted', '-f', conf, '-N', '1']);
