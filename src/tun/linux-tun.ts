@@ -19,6 +19,10 @@ import { IFNAMSIZ, tunRequestName, type TunDevice } from './device.ts';
 
 // linux/if_tun.h
 const TUNSETIFF = 0x400454ca; // _IOW('T', 202, int)
+// linux/sockios.h: set the transmit queue length (ifreq.ifr_qlen, an int after the name)
+const SIOCSIFTXQLEN = 0x8943;
+const AF_INET = 2;
+const SOCK_DGRAM = 2;
 const IFF_TUN = 0x0001;
 const IFF_NO_PI = 0x1000;
 // asm-generic/fcntl.h, sys/eventfd.h, poll.h
@@ -46,6 +50,7 @@ interface Libc {
   write(fd: number, buf: Uint8Array, n: number): number;
   close(fd: number): number;
   eventfd(init: number, flags: number): number;
+  socket(domain: number, type: number, proto: number): number;
   poll: { async(fds: Uint8Array, n: number, timeout: number, cb: (err: unknown, res: number) => void): void };
   strerror(errnum: number): string;
 }
@@ -61,6 +66,7 @@ function lib(): Libc {
     write: c.func('long write(int fd, const void *buf, size_t n)'),
     close: c.func('int close(int fd)'),
     eventfd: c.func('int eventfd(unsigned int init, int flags)'),
+    socket: c.func('int socket(int domain, int type, int protocol)'),
     poll: c.func('int poll(void *fds, unsigned long n, int timeout)'),
     strerror: c.func('const char *strerror(int errnum)'),
   };
@@ -92,6 +98,8 @@ export interface LinuxTunOptions {
   readonly dev: string;
   readonly devType?: string;
   readonly mtu: number;
+  /** `txqueuelen`: the device's transmit queue length; the kernel default when undefined. */
+  readonly txqueuelen?: number | undefined;
 }
 
 /** Opens (creates) the TUN device. Throws OsError('TUN_OPEN') with the fix in the message. */
@@ -111,6 +119,7 @@ export function openLinuxTun(opts: LinuxTunOptions): LinuxTun {
   }
   const end = ifr.indexOf(0);
   const name = new TextDecoder().decode(ifr.subarray(0, end < 0 || end > IFNAMSIZ ? IFNAMSIZ : end));
+  if (opts.txqueuelen !== undefined) setTxQueueLen(c, fd, name, opts.txqueuelen);
   const efd = c.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (efd < 0) {
     const errno = koffi.errno();
@@ -118,6 +127,21 @@ export function openLinuxTun(opts: LinuxTunOptions): LinuxTun {
     throw openError('eventfd', errno, name);
   }
   return new LinuxTun(c, fd, efd, name, opts.mtu);
+}
+
+/** tun.c open_tun (Linux): SIOCSIFTXQLEN through any socket; on failure the tun fd is closed too. */
+function setTxQueueLen(c: Libc, fd: number, name: string, qlen: number): void {
+  const sock = c.socket(AF_INET, SOCK_DGRAM | O_CLOEXEC, 0);
+  const ifr = new Uint8Array(IFREQ_SIZE);
+  ifr.set(new TextEncoder().encode(name).subarray(0, IFNAMSIZ - 1));
+  new DataView(ifr.buffer).setInt32(IFNAMSIZ, qlen, true);
+  const ok = sock >= 0 && c.ioctl(sock, SIOCSIFTXQLEN, ifr) >= 0;
+  const errno = ok ? 0 : koffi.errno();
+  if (sock >= 0) c.close(sock);
+  if (!ok) {
+    c.close(fd);
+    throw openError(`txqueuelen ${qlen}`, errno, name);
+  }
 }
 
 export class LinuxTun implements TunDevice {

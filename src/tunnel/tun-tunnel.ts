@@ -103,7 +103,7 @@ export class TunTunnelImpl implements Tunnel {
 
   #openDevice(mtu: number): TunDevice {
     if (this.#dev !== undefined) return this.#dev;
-    const dev = this.#d.openDevice({ dev: this.#o.dev, ...(this.#o.devType === undefined ? {} : { devType: this.#o.devType }), mtu });
+    const dev = this.#d.openDevice({ dev: this.#o.dev, ...(this.#o.devType === undefined ? {} : { devType: this.#o.devType }), mtu, txqueuelen: this.#o.txqueuelen });
     this.#dev = dev;
     this.#log.info(`TUN/TAP device ${dev.name} opened`);
     return dev;

@@ -6,6 +6,7 @@
  *   sndbuf/rcvbuf: `ss -m` shows the buffers the kernel granted for what was asked.
  *   bind-dev:  `bind-dev lo` cannot reach the server; `bind-dev veth-c` can, and `ss` shows the
  *              socket bound to veth-c.
+ *   txqueuelen: the tun device's queue length as `ip link` shows it.
  * Needs root; never touches the root namespace.
  */
 import assert from 'node:assert/strict';
@@ -50,16 +51,18 @@ for (const profile of ['udp-gcm-tlscrypt', 'tcp'] as const satisfies readonly Pr
   });
 }
 
-test('bind-dev: bound to lo the server is unreachable; bound to veth-c it works and ss shows the device', async () => {
+test('bind-dev: bound to lo the server is unreachable; bound to veth-c it works and ss shows the device; txqueuelen on the tun', async () => {
   await withLab(async (lab) => {
     const server = await startServer(lab, 'udp-gcm-tlscrypt');
     const wrong = await runUntilExit(lab, server.clientConfig({ inline: true, extra: [...FAIL_FAST_LINES, 'bind-dev lo'] }), EXIT_BOUND_MS);
     assert.ok(!wrong.timedOut && wrong.code !== 0, describeRun(wrong));
     assert.doesNotMatch(wrong.log, /Initialization Sequence Completed/);
 
-    const client = await startClient(lab, 'ovpn-ts', server.clientConfig({ inline: true, extra: [`bind-dev ${VETH_CLIENT}`] }));
+    const client = await startClient(lab, 'ovpn-ts', server.clientConfig({ inline: true, extra: [`bind-dev ${VETH_CLIENT}`, 'txqueuelen 777'] }));
     const p = await ping(lab.client, server.tunAddr4, 3);
     assert.equal(p.received, 3, p.output);
+    const tun = JSON.parse((await lab.client.exec('ip', ['-j', 'link', 'show', 'type', 'tun'])).stdout) as { txqlen: number }[];
+    assert.equal(tun[0]?.txqlen, 777, 'txqueuelen on the tun device');
     const ss = await lab.client.exec('ss', ['-Hunp']);
     assert.match(ss.stdout, new RegExp(`%${VETH_CLIENT}:\\d+\\s+${lab.serverAddr4.replaceAll('.', '\\.')}:${server.port}`), ss.stdout);
     await client.stop();
