@@ -11,7 +11,8 @@
  * Linux only; the constants are the generic ones (x86, arm, riscv). Never: block the event
  * loop (the poll runs on a libuv worker, in slices of at most 250 ms), leak an fd on failure.
  */
-import koffi from 'koffi';
+import { errno as lastErrno, lib } from '../platform/libc.ts';
+import { parseIPv4, parseIPv6 } from '../base/ip.ts';
 import { OsError } from '../base/errors.ts';
 import type { Endpoint } from './link.ts';
 
@@ -68,34 +69,6 @@ const ERRNO: Readonly<Record<number, string>> = {
   104: 'ECONNRESET', 110: 'ETIMEDOUT', 111: 'ECONNREFUSED', 113: 'EHOSTUNREACH',
 };
 
-interface Libc {
-  socket(domain: number, type: number, proto: number): number;
-  setsockopt(fd: number, level: number, name: number, val: Uint8Array, len: number): number;
-  getsockopt(fd: number, level: number, name: number, val: Uint8Array, len: Uint8Array): number;
-  bind(fd: number, addr: Uint8Array, len: number): number;
-  connect(fd: number, addr: Uint8Array, len: number): number;
-  close(fd: number): number;
-  poll: { async(fds: Uint8Array, n: number, timeout: number, cb: (err: unknown, res: number) => void): void };
-  strerror(errnum: number): string;
-}
-
-let libc: Libc | undefined;
-function lib(): Libc {
-  if (libc !== undefined) return libc;
-  const c = koffi.load('libc.so.6');
-  libc = {
-    socket: c.func('int socket(int domain, int type, int protocol)'),
-    setsockopt: c.func('int setsockopt(int fd, int level, int name, const void *val, uint32_t len)'),
-    getsockopt: c.func('int getsockopt(int fd, int level, int name, void *val, void *len)'),
-    bind: c.func('int bind(int fd, const void *addr, uint32_t len)'),
-    connect: c.func('int connect(int fd, const void *addr, uint32_t len)'),
-    close: c.func('int close(int fd)'),
-    poll: c.func('int poll(void *fds, unsigned long n, int timeout)'),
-    strerror: c.func('const char *strerror(int errnum)'),
-  };
-  return libc;
-}
-
 function sysError(what: string, errno: number): OsError {
   const name = ERRNO[errno] ?? `errno ${errno}`;
   const cause = Object.assign(new Error(`${name}: ${lib().strerror(errno)}`), { code: name, errno });
@@ -115,21 +88,15 @@ export function sockaddr(address: string, port: number, family: 4 | 6): Uint8Arr
   v.setUint16(0, family === 4 ? AF_INET : AF_INET6, true);
   v.setUint16(2, port, false);
   if (family === 4) {
-    address.split('.').forEach((o, i) => {
-      b[4 + i] = Number(o);
-    });
+    v.setUint32(4, parseIPv4(address) ?? 0, false);
     return b;
   }
-  const [head = '', tail = ''] = address.split('%')[0]!.split('::');
-  const h = head === '' ? [] : head.split(':');
-  const t = address.includes('::') ? (tail === '' ? [] : tail.split(':')) : [];
-  const groups = [...h, ...new Array<string>(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t];
-  groups.forEach((g, i) => v.setUint16(8 + i * 2, parseInt(g, 16) || 0, false));
+  b.set(parseIPv6(address.split('%')[0] ?? '') ?? new Uint8Array(16), 8);
   return b;
 }
 
 function set(fd: number, level: number, name: number, val: Uint8Array, what: string): void {
-  if (lib().setsockopt(fd, level, name, val, val.byteLength) < 0) throw sysError(what, koffi.errno());
+  if (lib().setsockopt(fd, level, name, val, val.byteLength) < 0) throw sysError(what, lastErrno());
 }
 
 /** Applies the options to an open socket (before bind/connect). */
@@ -153,13 +120,13 @@ type Local = { readonly address?: string | undefined; readonly port?: number | u
 function openWith(type: number, family: 4 | 6, o: SocketOptions, local: Local): number {
   const c = lib();
   const fd = c.socket(family === 4 ? AF_INET : AF_INET6, type | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw sysError('cannot create a socket', koffi.errno());
+  if (fd < 0) throw sysError('cannot create a socket', lastErrno());
   try {
     applySocketOptions(fd, family, o);
     if (local !== undefined) {
       const any = family === 4 ? '0.0.0.0' : '::';
       const addr = sockaddr(local.address ?? any, local.port ?? 0, family);
-      if (c.bind(fd, addr, addr.byteLength) < 0) throw sysError(`cannot bind to ${local.address ?? any}:${local.port ?? 0}`, koffi.errno());
+      if (c.bind(fd, addr, addr.byteLength) < 0) throw sysError(`cannot bind to ${local.address ?? any}:${local.port ?? 0}`, lastErrno());
     }
     return fd;
   } catch (e) {
@@ -180,13 +147,13 @@ export async function connectTcpSocket(remote: Endpoint, o: SocketOptions, local
   try {
     const addr = sockaddr(remote.address, remote.port, remote.family);
     if (c.connect(fd, addr, addr.byteLength) < 0) {
-      const errno = koffi.errno();
+      const errno = lastErrno();
       if (errno !== EINPROGRESS) throw sysError(`connect to ${remote.address}:${remote.port}`, errno);
       await waitWritable(fd, timeoutMs, `${remote.address}:${remote.port}`);
     }
     const err = new Uint8Array(4);
     const len = int(4);
-    if (c.getsockopt(fd, SOL_SOCKET, SO_ERROR, err, len) < 0) throw sysError('getsockopt(SO_ERROR)', koffi.errno());
+    if (c.getsockopt(fd, SOL_SOCKET, SO_ERROR, err, len) < 0) throw sysError('getsockopt(SO_ERROR)', lastErrno());
     const soError = new DataView(err.buffer).getInt32(0, true);
     if (soError !== 0) throw sysError(`connect to ${remote.address}:${remote.port}`, soError);
     return fd;

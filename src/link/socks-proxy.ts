@@ -14,7 +14,7 @@
  */
 import { ProxyError } from '../base/errors.ts';
 import type { Endpoint } from './link.ts';
-import { familyOf } from '../base/ip.ts';
+import { familyOf, formatIPv6, parseIPv4, parseIPv6 } from '../base/ip.ts';
 
 export const SOCKS_VERSION = 5;
 export const METHOD_NONE = 0;
@@ -75,27 +75,17 @@ export function checkUserPassReply(reply: Uint8Array, proxy: string): void {
 
 function addressBytes(host: string): { atyp: number; bytes: Uint8Array } {
   const fam = familyOf(host);
-  if (fam === 4) return { atyp: ATYP_IPV4, bytes: Uint8Array.from(host.split('.').map(Number)) };
-  if (fam === 6) return { atyp: ATYP_IPV6, bytes: ipv6Bytes(host) };
+  if (fam === 4) {
+    const b = new Uint8Array(4);
+    new DataView(b.buffer).setUint32(0, parseIPv4(host) ?? 0, false);
+    return { atyp: ATYP_IPV4, bytes: b };
+  }
+  if (fam === 6) return { atyp: ATYP_IPV6, bytes: parseIPv6(host) ?? new Uint8Array(16) };
   const name = utf8.encode(host);
   const out = new Uint8Array(1 + name.byteLength);
   out[0] = name.byteLength;
   out.set(name, 1);
   return { atyp: ATYP_DOMAIN, bytes: out };
-}
-
-function ipv6Bytes(a: string): Uint8Array {
-  const [head = '', tail = ''] = a.split('::');
-  const h = head === '' ? [] : head.split(':');
-  const t = a.includes('::') ? (tail === '' ? [] : tail.split(':')) : [];
-  const groups = [...h, ...new Array<string>(8 - h.length - t.length).fill('0'), ...t];
-  const out = new Uint8Array(16);
-  groups.forEach((g, i) => {
-    const v = parseInt(g, 16);
-    out[i * 2] = v >> 8;
-    out[i * 2 + 1] = v & 0xff;
-  });
-  return out;
 }
 
 /** CONNECT to host:port (a name travels as a name) or UDP ASSOCIATE (0.0.0.0:0, as OpenVPN sends). */
@@ -130,11 +120,7 @@ export function parseReply(reply: Uint8Array, proxy: string, target: string): { 
   const atyp = reply[3];
   const port = ((reply[reply.byteLength - 2] ?? 0) << 8) | (reply[reply.byteLength - 1] ?? 0);
   if (atyp === ATYP_IPV4) return { host: Array.from(reply.subarray(4, 8)).join('.'), port };
-  if (atyp === ATYP_IPV6) {
-    const g: string[] = [];
-    for (let i = 0; i < 8; i++) g.push((((reply[4 + i * 2] ?? 0) << 8) | (reply[5 + i * 2] ?? 0)).toString(16));
-    return { host: g.join(':'), port };
-  }
+  if (atyp === ATYP_IPV6) return { host: formatIPv6(reply.subarray(4, 20)), port };
   return { host: new TextDecoder().decode(reply.subarray(5, 5 + (reply[4] ?? 0))), port };
 }
 

@@ -239,7 +239,7 @@ async function socksRequest(
 export async function openSocksAssociation(o: StreamOptions & { readonly proxy: Extract<ProxySpec, { kind: 'socks' }> }): Promise<{ control: net.Socket; relay: Endpoint }> {
   const deadline = Date.now() + (o.connectTimeoutMs ?? DEFAULT_TIMEOUT_MS);
   const p = o.proxy;
-  const sock = await tcpConnect(p.endpoint, { ...o, socket: undefined, local: undefined }, deadline, `SOCKS proxy ${p.label}`);
+  const sock = await tcpConnect(p.endpoint, { ...o, local: undefined }, deadline, `SOCKS proxy ${p.label}`);
   try {
     const reader = new Reader(sock);
     const bound = await socksRequest(sock, reader, p, socks.CMD_UDP_ASSOCIATE, { host: '0.0.0.0', port: 0 }, deadline);

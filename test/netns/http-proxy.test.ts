@@ -12,8 +12,8 @@ import { test } from 'node:test';
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ping, startClient, startServer, withLab, ovpnTsCliPath, type LabServer, type NetnsPair } from '../lab/index.ts';
-import { countDirect, SERVER_NAME, startTinyproxy } from './helpers/proxies.ts';
+import { startServer, withLab, ovpnTsCliPath, type LabServer } from '../lab/index.ts';
+import { connectAndPing, countDirect, SERVER_NAME, startTinyproxy } from './helpers/proxies.ts';
 import { describeRun, FAIL_FAST_LINES, runUntilExit } from './helpers/run-client.ts';
 
 const PROXY_PORT = 8888;
@@ -24,15 +24,6 @@ const EXIT_BOUND_MS = 30_000;
 /** The lab client config with the server named by SERVER_NAME (only the proxy resolves it) and `lines` added. */
 function viaProxy(server: LabServer, lines: readonly string[]): string {
   return server.clientConfig({ inline: true, extra: lines }).replace(`remote ${server.remoteAddr} ${server.port}`, `remote ${SERVER_NAME} ${server.port}`);
-}
-
-async function connectAndPing(lab: NetnsPair, server: LabServer, config: string): Promise<string> {
-  const client = await startClient(lab, 'ovpn-ts', config);
-  const p = await ping(lab.client, server.tunAddr4, 3);
-  assert.equal(p.received, 3, p.output);
-  const log = client.log();
-  await client.stop();
-  return log;
 }
 
 test('http-proxy: tinyproxy without auth, then with Basic auth (authfile, and <http-proxy-user-pass> with auto)', async () => {

@@ -10,8 +10,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ping, startClient, startServer, withLab, type LabServer, type NetnsPair } from '../lab/index.ts';
-import { countDirect, SERVER_NAME, startDante, startMicrosocks } from './helpers/proxies.ts';
+import { startServer, withLab, type NetnsPair } from '../lab/index.ts';
+import { connectAndPing, countDirect, SERVER_NAME, startDante, startMicrosocks } from './helpers/proxies.ts';
 import { describeRun, FAIL_FAST_LINES, runUntilExit } from './helpers/run-client.ts';
 
 const USER = 'ovtsuser';
@@ -22,15 +22,6 @@ function creds(lab: NetnsPair, name: string, password: string): string {
   const f = join(lab.dir, name);
   writeFileSync(f, `${USER}\n${password}\n`, { mode: 0o600 });
   return f;
-}
-
-async function connectAndPing(lab: NetnsPair, server: LabServer, config: string): Promise<string> {
-  const client = await startClient(lab, 'ovpn-ts', config);
-  const p = await ping(lab.client, server.tunAddr4, 3);
-  assert.equal(p.received, 3, p.output);
-  const log = client.log();
-  await client.stop();
-  return log;
 }
 
 test('socks-proxy over TCP (microsocks): without auth, with username/password, and a wrong password', async () => {

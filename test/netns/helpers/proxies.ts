@@ -11,7 +11,8 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { LabProcess, NetnsPair } from '../../lab/index.ts';
+import assert from 'node:assert/strict';
+import { ping, startClient, type LabProcess, type LabServer, type NetnsPair } from '../../lab/index.ts';
 
 /** A name only the proxies' namespace resolves (to the server's veth address). */
 export const SERVER_NAME = 'vpn.lab.invalid';
@@ -136,4 +137,14 @@ export async function countDirect(lab: NetnsPair, port: number): Promise<() => P
     const j = JSON.parse(r.stdout) as { nftables: { counter?: { packets: number } }[] };
     return j.nftables.find((x) => x.counter !== undefined)?.counter?.packets ?? -1;
   };
+}
+
+/** Starts ovpn-ts on `config`, pings the server through the tunnel (3 of 3), stops it; returns its log. */
+export async function connectAndPing(lab: NetnsPair, server: LabServer, config: string): Promise<string> {
+  const client = await startClient(lab, 'ovpn-ts', config);
+  const p = await ping(lab.client, server.tunAddr4, 3);
+  assert.equal(p.received, 3, p.output);
+  const log = client.log();
+  await client.stop();
+  return log;
 }

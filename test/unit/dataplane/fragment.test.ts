@@ -26,16 +26,10 @@ import { mssForFrame } from '../../../src/dataplane/mss.ts';
 import { DataChannel } from '../../../src/dataplane/data-channel.ts';
 import { createDataCrypto } from '../../../src/dataplane/create-data-crypto.ts';
 import { splitKey2 } from '../../../src/dataplane/data-crypto.ts';
+import type { FragLogLine } from '../../netns/helpers/capture-fragment-vectors.ts';
 
-interface Piece {
-  readonly dir: 'in' | 'out';
-  readonly len: number;
-  readonly type: number;
-  readonly seqId: number;
-  readonly fragId: number;
-  readonly size: number;
-  readonly flags: number;
-}
+/** One header as the server logged it (capture-fragment-vectors.ts). */
+type Piece = FragLogLine;
 interface Case {
   readonly cipher: string;
   readonly fragment: number;
