@@ -357,7 +357,7 @@ export class Attempt {
   #fragment(p: DataParams): { maxFragmentSize: number; initialSeqId: number } | undefined {
     const ce = this.#d.connection;
     if (ce.fragment === undefined) return undefined;
-    const frame = { fragment: ce.fragment, encap: ce.fragmentEncap, family: this.#d.remote.family, cipher: p.cipher, auth: p.auth, peerId: p.peerId !== undefined, socksUdp: ce.socksProxy !== undefined };
+    const frame = { fragment: ce.fragment, encap: ce.fragmentEncap, family: this.#d.remote.family, cipher: p.cipher, auth: p.auth, peerId: p.peerId !== undefined, socksUdp: ce.socksProxy !== undefined && ce.proto === 'udp' };
     const maxFragmentSize = maxFragmentSizeFor(frame);
     this.#log.verb(3, `fragment ${ce.fragment}${ce.fragmentEncap ? ' mtu' : ''}: data packets above ${maxFragmentSize} bytes of plaintext are sent in pieces`);
     return { maxFragmentSize, initialSeqId: this.#d.random.bytes(1)[0] ?? 0 };
