@@ -12,7 +12,8 @@ const ADAPTERS = [
   '^src/prompt[.]ts$',
   '^src/check/material[.]ts$', // --check opens key material with node:crypto
   '^src/config/node-fs[.]ts$',
-  '^src/link/(udp|tcp)-link[.]ts$',
+  '^src/link/(udp|tcp|socks-udp)-link[.]ts$',
+  '^src/link/(stream|socket-options)[.]ts$', // node:net and koffi: proxies, socket options before the SYN
   '^src/tls/(tls-engine|wrap|node-hmac|verify)[.]ts$', // node:tls, node:crypto
   '^src/dataplane/(evp|node-crypto|create-data-crypto|cipher-probe)[.]ts$', // koffi EVP, node:crypto
   '^src/tun/linux-tun[.]ts$',

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Installs what ovpn-ts, its tests and its demo need on Debian/Ubuntu, then builds.
+# Installs what ovpn-ts, its tests and its demo need on Debian/Ubuntu, then builds. The proxies
+# (tinyproxy, dante-server, microsocks) are for the netns tests only; the tests start them inside
+# the lab namespaces, and installing them here never starts them on the host.
 # Idempotent: installs only missing apt packages, runs `npm ci` only without node_modules.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
-for pkg in openvpn iperf3 iproute2 nftables iputils-ping openssl; do
+for pkg in openvpn iperf3 iproute2 nftables iputils-ping openssl tinyproxy dante-server microsocks; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ "${#need[@]}" -gt 0 ]; then
@@ -13,6 +15,13 @@ if [ "${#need[@]}" -gt 0 ]; then
     exit 1
   fi
   echo "setup: installing ${need[*]}"
+  # The proxies are services in Debian: keep apt from starting them on the host (the tests run
+  # them inside the lab namespaces only).
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi

@@ -8,6 +8,7 @@
  *   OsError             the OS refused (TUN, netlink, socket); the OS error travels as `cause`
  *   AuthFailedError     the server said AUTH_FAILED
  *   TlsError            the TLS handshake or certificate checks failed
+ *   ProxyError          an HTTP or SOCKS proxy refused, failed or was unreachable
  *
  * Per-packet problems on the data path are never thrown: they are returned as values and counted.
  * Never put a secret (password, key, token) in a message.
@@ -39,6 +40,7 @@ export type ErrorCode =
   | 'SERVER_HALT'
   | 'NEGOTIATION'
   | 'SCRIPT'
+  | 'PROXY'
   | 'INTERNAL';
 
 export abstract class OvpnError extends Error {
@@ -135,6 +137,21 @@ export class TimeoutError extends OvpnError {
   override readonly code = 'TIMEOUT' as const;
 }
 
+/**
+ * A proxy (http-proxy, socks-proxy) refused or failed. `auth`: it refused our credentials or
+ * wants some (the process exits like AUTH_FAILED unless auth-retry says otherwise).
+ */
+export type ProxyFailure = 'auth' | 'forbidden' | 'bad-gateway' | 'unreachable' | 'protocol';
+
+export class ProxyError extends OvpnError {
+  override readonly code = 'PROXY' as const;
+  readonly kind: ProxyFailure;
+  constructor(kind: ProxyFailure, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.kind = kind;
+  }
+}
+
 export function assertNever(value: never): never {
   throw new LocalProtocolError(`unhandled variant ${JSON.stringify(value)}`);
 }
@@ -159,6 +176,7 @@ export function exitCodeFor(err: unknown): ExitCode {
   if (err instanceof ConfigError || err instanceof ConfigErrors || err instanceof NotImplementedError) return ExitCode.CONFIG;
   if (err instanceof UsageError) return ExitCode.USAGE;
   if (err instanceof AuthFailedError) return ExitCode.AUTH;
+  if (err instanceof ProxyError && err.kind === 'auth') return ExitCode.AUTH;
   if (err instanceof TlsError) return ExitCode.TLS;
   if (err instanceof OsError) return ExitCode.OS;
   return ExitCode.ERROR;

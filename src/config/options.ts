@@ -59,6 +59,8 @@ export interface ConnectionEntry {
   readonly maxPacketSize: number;
   readonly mtuDisc: 'no' | 'maybe' | 'yes' | undefined;
   readonly fragment: number | undefined;
+  /** `fragment N mtu`: N includes the outer IP and UDP headers. */
+  readonly fragmentEncap: boolean;
   readonly mssfix: { readonly value: number; readonly mode: 'default' | 'mtu' | 'fixed' | 'plain' };
   readonly explicitExitNotify: number;
   readonly keyDirection: KeyDirection | undefined;
@@ -127,6 +129,9 @@ export interface ClientOptions {
   readonly txqueuelen: number | undefined;
   readonly mark: number | undefined;
   readonly bindDev: string | undefined;
+  /** Socket buffer sizes (SO_SNDBUF / SO_RCVBUF); undefined = the OS default. */
+  readonly sndbuf: number | undefined;
+  readonly rcvbuf: number | undefined;
   // --- TLS and PKI
   readonly ca: FileRef | undefined;
   readonly capath: string | undefined;
@@ -270,6 +275,7 @@ export function defaultConnection(): Draft<ConnectionEntry> {
     maxPacketSize: 1250, // TLS_MTU_DEFAULT
     mtuDisc: undefined,
     fragment: undefined,
+    fragmentEncap: false,
     mssfix: { value: 1492, mode: 'default' }, // MSSFIX_DEFAULT
     explicitExitNotify: 0,
     keyDirection: undefined,
@@ -286,6 +292,7 @@ export function defaultOptions(): Draft<ClientOptions> {
     connections: [], remoteRandom: false, remoteRandomHostname: false, resolvRetry: 'infinite', connectRetryMaxTries: undefined, protoForce: undefined,
     dev: 'tun', devType: undefined, devNode: undefined, topology: undefined, ifconfig: undefined, ifconfigIpv6: undefined,
     ifconfigNoexec: false, persistTun: false, persistKey: false, txqueuelen: undefined, mark: undefined, bindDev: undefined,
+    sndbuf: undefined, rcvbuf: undefined,
     ca: undefined, capath: undefined, cert: undefined, key: undefined, extraCerts: undefined, pkcs12: undefined,
     crlVerify: undefined, dh: undefined, askpass: undefined, remoteCertTls: undefined, nsCertType: undefined, remoteCertKu: undefined,
     remoteCertEku: undefined, verifyX509Name: undefined, peerFingerprints: [],

@@ -23,15 +23,35 @@ function connectionLines(ce: ConnectionEntry): string[] {
   if (ce.localPort !== undefined) out.push(`lport ${ce.localPort}`);
   if (ce.float) out.push('float');
   out.push(`connect-retry ${ce.connectRetry} ${ce.connectRetryMax}`, `server-poll-timeout ${ce.connectTimeout}`, `tun-mtu ${ce.tunMtu}`);
-  if (ce.fragment !== undefined) out.push(`fragment ${ce.fragment}`);
+  if (ce.fragment !== undefined) out.push(`fragment ${ce.fragment}${ce.fragmentEncap ? ' mtu' : ''}`);
   if (ce.mssfix.mode !== 'default') out.push(`mssfix ${ce.mssfix.value}${ce.mssfix.mode === 'plain' ? '' : ` ${ce.mssfix.mode}`}`);
   if (ce.explicitExitNotify > 0) out.push(`explicit-exit-notify ${ce.explicitExitNotify}`);
-  if (ce.httpProxy !== undefined) out.push(`http-proxy ${ce.httpProxy.host} ${ce.httpProxy.port}`);
-  if (ce.socksProxy !== undefined) out.push(`socks-proxy ${ce.socksProxy.host} ${ce.socksProxy.port}`);
+  out.push(...proxyLines(ce));
+  if (ce.mtuDisc !== undefined) out.push(`mtu-disc ${ce.mtuDisc}`);
   if (ce.keyDirection !== undefined) out.push(`key-direction ${ce.keyDirection}`);
   if (ce.tlsAuth !== undefined) out.push(`tls-auth ${ref(ce.tlsAuth.key, true)}${ce.tlsAuth.direction === undefined ? '' : ` ${ce.tlsAuth.direction}`}`);
   if (ce.tlsCrypt !== undefined) out.push(`tls-crypt ${ref(ce.tlsCrypt, true)}`);
   if (ce.tlsCryptV2 !== undefined) out.push(`tls-crypt-v2 ${ref(ce.tlsCryptV2.key, true)}${ce.tlsCryptV2.forceCookie ? ' force-cookie' : ''}`);
+  return out;
+}
+
+/** A custom header that may carry a credential (a hand-made Proxy-Authorization, a cookie, a token). */
+const SECRET_HEADER = /auth|cookie|token|secret|pass/i;
+
+function proxyLines(ce: ConnectionEntry): string[] {
+  const out: string[] = [];
+  const hp = ce.httpProxy;
+  if (hp !== undefined) {
+    const auth = hp.auth.kind === 'none' ? '' : hp.auth.kind === 'creds' ? ` ${ref(hp.auth.ref, true)}` : ` ${hp.auth.kind}`;
+    out.push(`http-proxy ${quote(hp.host)} ${hp.port}${auth}${hp.authMethod === undefined ? '' : ` ${hp.authMethod}`}`);
+    for (const opt of hp.options) {
+      const secret = opt[0] === 'CUSTOM-HEADER' && SECRET_HEADER.test(opt[1] ?? '');
+      const words: readonly string[] = secret ? [opt[0] ?? '', opt[1] ?? '', ...(opt.length > 2 ? [REDACTED] : [])] : opt;
+      out.push(`http-proxy-option ${words.map((w) => (w === REDACTED ? w : quote(w))).join(' ')}`);
+    }
+  }
+  const sp = ce.socksProxy;
+  if (sp !== undefined) out.push(`socks-proxy ${quote(sp.host)} ${sp.port}${sp.authFile === undefined ? '' : ` ${ref(sp.authFile, true)}`}`);
   return out;
 }
 
@@ -92,6 +112,11 @@ export function describeOptions(o: ClientOptions): string[] {
   add(o.authNocache, 'auth-nocache');
   add(o.authToken, `auth-token ${REDACTED}`);
   add(o.persistTun, 'persist-tun');
+  add(o.sndbuf, `sndbuf ${o.sndbuf ?? ''}`);
+  add(o.rcvbuf, `rcvbuf ${o.rcvbuf ?? ''}`);
+  add(o.mark, `mark ${o.mark ?? ''}`);
+  add(o.bindDev, `bind-dev ${o.bindDev ?? ''}`);
+  add(o.txqueuelen, `txqueuelen ${o.txqueuelen ?? ''}`);
   add(o.user, `user ${o.user ?? ''}`);
   add(o.group, `group ${o.group ?? ''}`);
   out.push(`verb ${o.verb}`);

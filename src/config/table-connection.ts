@@ -53,11 +53,11 @@ export const CONNECTION_DIRECTIVES: readonly DirectiveSpec[] = [
   notYet(sup('link-mtu', C, 'MTU of the outer UDP/TCP packets (deprecated)', [1, 1], (c, a) => { c.ce.linkMtu = A.int(a[0] ?? '', 'link-mtu', 576, 65535); c.warn('link-mtu is deprecated in OpenVPN 2.6; prefer tun-mtu'); }, conn), 'the MTU is set from tun-mtu'),
   sup('udp-mtu', C, 'alias of link-mtu', [1, 1], (c, a) => { c.ce.linkMtu = A.int(a[0] ?? '', 'udp-mtu', 576, 65535); }, conn),
   sup('max-packet-size', C, 'largest control/data packet to send', [1, 1], (c, a) => { c.ce.maxPacketSize = A.int(a[0] ?? '', 'max-packet-size', 154, 65535); }, conn),
-  notYet(sup('mtu-disc', C, 'path MTU discovery: no, maybe, yes', [1, 1], (c, a) => { c.ce.mtuDisc = A.oneOf(a[0] ?? '', 'mtu-disc type', ['no', 'maybe', 'yes']); }, conn), 'the socket keeps the OS default path-MTU discovery'),
-  notYet(sup('fragment', C, 'fragment data packets above n bytes (UDP only) [mtu]', [1, 2], (c, a) => {
+  sup('mtu-disc', C, 'path MTU discovery on the socket: no, maybe, yes (IP_MTU_DISCOVER)', [1, 1], (c, a) => { c.ce.mtuDisc = A.oneOf(a[0] ?? '', 'mtu-disc type', ['no', 'maybe', 'yes']); }, conn),
+  sup('fragment', C, 'fragment data packets above n bytes (UDP only) [mtu]', [1, 2], (c, a) => {
     c.ce.fragment = A.int(a[0] ?? '', 'fragment', 68, 65535);
-    if (a[1] !== undefined) A.oneOf(a[1], 'fragment flag', ['mtu']);
-  }, conn), 'refused when connecting: use mssfix and tun-mtu, and remove fragment on the server'),
+    c.ce.fragmentEncap = a[1] !== undefined && A.oneOf(a[1], 'fragment flag', ['mtu']) === 'mtu';
+  }, conn),
   sup('mssfix', C, 'clamp TCP MSS [n] [mtu|fixed]', [0, 2], (c, a) => {
     const value = a[0] === undefined ? 1492 : A.int(a[0], 'mssfix', 0, 65535);
     const mode = a[1] === undefined ? (a[0] === undefined ? 'default' : 'plain') : A.oneOf(a[1], 'mssfix flag', ['mtu', 'fixed']);
@@ -86,12 +86,15 @@ export const CONNECTION_DIRECTIVES: readonly DirectiveSpec[] = [
   sup('persist-key', C, 'keep keys across restarts (always true here)', [0, 0], (c) => { c.o.persistKey = true; }, { push: true }),
   ign('persist-local-ip', C, 'keep local IP across restarts', 'no effect on a client', [0, 0]),
   ign('persist-remote-ip', C, 'keep resolved remote IP across restarts', 'not implemented; names are resolved on each attempt', [0, 0]),
-  ign('sndbuf', C, 'socket send buffer size', 'the OS default buffer sizes are used', [1, 1], { push: true }),
-  ign('rcvbuf', C, 'socket receive buffer size', 'the OS default buffer sizes are used', [1, 1], { push: true }),
+  sup('sndbuf', C, 'socket send buffer size (SO_SNDBUF)', [1, 1], (c, a) => { c.o.sndbuf = A.int(a[0] ?? '', 'sndbuf', 0, 1_000_000_000); }, { push: true }),
+  sup('rcvbuf', C, 'socket receive buffer size (SO_RCVBUF)', [1, 1], (c, a) => { c.o.rcvbuf = A.int(a[0] ?? '', 'rcvbuf', 0, 1_000_000_000); }, { push: true }),
   ign('socket-flags', C, 'socket flags such as TCP_NODELAY', 'Node sets TCP_NODELAY on TCP connections itself', [0, 15], { push: true }),
   ign('tcp-nodelay', C, 'set TCP_NODELAY', 'Node sets TCP_NODELAY on TCP connections itself', [0, 0]),
-  notYet(sup('mark', C, 'fwmark (SO_MARK) on the tunnel socket', [1, 1], (c, a) => { c.o.mark = A.int(a[0] ?? '', 'mark', 0, 0xffffffff); }), 'the socket gets no fwmark yet'),
-  notYet(sup('bind-dev', C, 'bind the tunnel socket to a device (VRF)', [1, 1], (c, a) => { c.o.bindDev = a[0]; }, { push: true }), 'the socket is not bound to a device yet'),
+  sup('mark', C, 'fwmark (SO_MARK) on the tunnel socket', [1, 1], (c, a) => { c.o.mark = A.int(a[0] ?? '', 'mark', 0, 0xffffffff); }),
+  sup('bind-dev', C, 'bind the tunnel socket to a device, e.g. a VRF (SO_BINDTODEVICE)', [1, 1], (c, a) => {
+    if ((a[0] ?? '').length === 0 || (a[0] ?? '').length > 15) throw new A.ArgError('a device name of 1 to 15 characters');
+    c.o.bindDev = a[0];
+  }, { push: true }),
   ign('passtos', C, 'copy the TOS byte of tunnel packets to the outer packets', 'not implemented', [0, 0]),
   ign('fast-io', C, 'optimize UDP writes', 'no effect in ovpn-ts (removed in OpenVPN 2.7)', [0, 0]),
   ign('preresolve', C, 'resolve remotes before connecting', 'names are resolved on each attempt', [0, 1]),

@@ -121,7 +121,7 @@ export const GENERAL_DIRECTIVES: readonly DirectiveSpec[] = [
   rej('management-external-key', M, 'private key held by the management client', NO_MGMT),
   rej('management-external-cert', M, 'certificate held by the management client', NO_MGMT),
   // --- proxies
-  notYet(sup('http-proxy', P, 'connect through an HTTP proxy: host port [authfile|auto|auto-nct|stdin] [auth-method]', [1, 4], (c, a) => {
+  sup('http-proxy', P, 'connect through an HTTP proxy: host port [authfile|auto|auto-nct|stdin] [auth-method]', [1, 4], (c, a) => {
     c.ce.httpProxy = {
       host: A.host(a[0] ?? '', 'proxy host'),
       port: a[1] === undefined ? 8080 : A.port(a[1], 'proxy port'),
@@ -129,17 +129,17 @@ export const GENERAL_DIRECTIVES: readonly DirectiveSpec[] = [
       authMethod: a[3] === undefined ? undefined : A.oneOf(a[3], 'proxy auth method', ['none', 'basic', 'digest', 'ntlm2']),
       options: c.ce.httpProxy?.options ?? [],
     };
-  }, { conn: true }), 'refused when connecting: ovpn-ts would otherwise connect directly'),
-  notYet(sup('http-proxy-user-pass', P, 'proxy credentials (file or inline block)', [1, 1], (c, a) => { c.o.httpProxyUserPass = c.fileRef(a[0]); }, { inline: true }), 'HTTP proxies are refused when connecting'),
-  notYet(sup('http-proxy-option', P, 'VERSION, AGENT or CUSTOM-HEADER for the HTTP proxy', [1, 3], (c, a) => {
+  }, { conn: true }),
+  sup('http-proxy-user-pass', P, 'proxy credentials (file or inline block)', [1, 1], (c, a) => { c.o.httpProxyUserPass = c.fileRef(a[0]); }, { inline: true }),
+  sup('http-proxy-option', P, 'VERSION, AGENT or CUSTOM-HEADER for the HTTP proxy', [1, 3], (c, a) => {
     A.oneOf(a[0] ?? '', 'http-proxy-option', ['VERSION', 'AGENT', 'CUSTOM-HEADER']);
     if (c.ce.httpProxy === undefined) throw new A.ArgError('http-proxy-option needs an http-proxy before it');
     c.ce.httpProxy.options.push([...a]);
-  }, { conn: true }), 'HTTP proxies are refused when connecting'),
+  }, { conn: true }),
   ign('http-proxy-override', P, 'override the proxy (management)', NO_MGMT, [2, 3]),
-  notYet(sup('socks-proxy', P, 'connect through a SOCKS5 proxy: host [port] [authfile]', [1, 3], (c, a) => {
+  sup('socks-proxy', P, 'connect through a SOCKS5 proxy (TCP, or UDP by UDP ASSOCIATE): host [port] [authfile]', [1, 3], (c, a) => {
     c.ce.socksProxy = { host: A.host(a[0] ?? '', 'proxy host'), port: a[1] === undefined ? 1080 : A.port(a[1], 'proxy port'), authFile: a[2] === undefined ? undefined : c.fileRef(a[2]) };
-  }, { conn: true }), 'refused when connecting: ovpn-ts would otherwise connect directly'),
+  }, { conn: true }),
   // --- server only
   ...['server', 'server-ipv6', 'server-bridge', 'push', 'push-reset', 'push-remove', 'ifconfig-pool', 'ifconfig-pool-persist',
     'ifconfig-ipv6-pool', 'hash-size', 'connect-freq', 'connect-freq-initial', 'max-clients', 'max-routes-per-client',

@@ -131,7 +131,7 @@ export const NETWORK_DIRECTIVES: readonly DirectiveSpec[] = [
   ign('lladdr', TUN, 'MAC address of a tap device', 'tap devices are not supported', [1, 1], route),
   ign('tun-ipv6', TUN, 'enable IPv6 on the tun device', 'no effect since OpenVPN 2.4: IPv6 always works', [0, 0], { push: true }),
   ign('iproute', TUN, 'alternative ip command', 'ovpn-ts talks rtnetlink directly', [1, 1]),
-  notYet(sup('txqueuelen', TUN, 'tun transmit queue length', [1, 1], (c, a) => { c.o.txqueuelen = A.int(a[0] ?? '', 'txqueuelen', 0, 1_000_000); }), 'the device keeps the kernel default queue length'),
+  sup('txqueuelen', TUN, 'tun transmit queue length', [1, 1], (c, a) => { c.o.txqueuelen = A.int(a[0] ?? '', 'txqueuelen', 0, 1_000_000); }),
   ign('disable-dco', TUN, 'do not use the data channel offload kernel module', 'ovpn-ts never uses DCO', [0, 0]),
   ign('windows-driver', TUN, 'Windows tun driver', WIN, [1, 1]),
   rej('mktun', TUN, 'create a persistent tun device', 'standalone OpenVPN mode, not provided by ovpn-ts', { where: ['cmdline'] }),

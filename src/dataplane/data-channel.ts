@@ -2,8 +2,12 @@
  * The data channel: key slots by key_id, P_DATA_V1/V2 headers, packet ids, replay protection
  * and inner framing around a DataCrypto per key and direction.
  *
- *   send:    ip --frameOutgoing--> plaintext --seal(primary)--> [op<<3|kid][peer-id]... wire
- *   receive: wire --key_id slot--> open --replay check--> unframeInPlace --> payload
+ *   send:    ip --frameOutgoing--> plaintext [--fragment: header, pieces] --seal(primary)--> [op<<3|kid][peer-id]... wire
+ *   receive: wire --key_id slot--> open --replay check--> [--reassemble] --> unframeInPlace --> payload
+ *
+ * With `fragment` (fragment.ts) one IP packet may leave as several datagrams: sealPacket
+ * returns the first, sealNextFragment the others until it returns 0. openPacket returns 0 for
+ * a piece that completes nothing yet.
  *
  * Key slots follow OpenVPN's primary + lame duck (ovpn:src/openvpn/ssl.c KS_PRIMARY,
  * KS_LAME_DUCK): install() makes the new key primary, the old primary becomes the lame duck
@@ -17,7 +21,8 @@ import { ReplayWindow } from '../base/replay.ts';
 import type { DataCrypto } from './data-crypto.ts';
 import { DROP_REASON_SLOTS, DropReason } from './drop-reason.ts';
 import type { CompressionMode } from './framing.ts';
-import { FRAME_AS_IS, FRAMING_MAX_OVERHEAD, frameOutgoing, unframeInPlace } from './framing.ts';
+import { copyBytes, FRAME_AS_IS, FRAMING_MAX_OVERHEAD, frameOutgoing, unframeInPlace } from './framing.ts';
+import { FRAG_HEADER_SIZE, FragmentReassembler, FragmentSender } from './fragment.ts';
 import { PACKET_ID_EXHAUSTED, PacketIdSender } from './packet-id.ts';
 
 /** ssl_pkt.h P_OPCODE_SHIFT, P_KEY_ID_MASK, P_DATA_V1, P_DATA_V2. */
@@ -54,6 +59,8 @@ export interface DataChannelOptions {
   /** --replay-window n t (defaults 64 15). */
   readonly replayWindow?: number;
   readonly replaySeconds?: number;
+  /** `fragment`: the largest plaintext piece (fragment.ts maxFragmentSize) and a random first sequence id. */
+  readonly fragment?: { readonly maxFragmentSize: number; readonly initialSeqId: number } | undefined;
 }
 
 interface KeySlot {
@@ -78,12 +85,31 @@ export class DataChannel {
   readonly #slots: (KeySlot | undefined)[] = new Array<KeySlot | undefined>(P_KEY_ID_MASK + 1).fill(undefined);
   #primary: KeySlot | undefined;
   #lameDuck: KeySlot | undefined;
-  readonly #scratch = new Uint8Array(MAX_PLAINTEXT + FRAMING_MAX_OVERHEAD);
+  /** Framed plaintext; with fragment it starts at FRAG_HEADER_SIZE, the header going before it. */
+  readonly #scratch = new Uint8Array(FRAG_HEADER_SIZE + MAX_PLAINTEXT + FRAMING_MAX_OVERHEAD);
+  readonly #fragOut: FragmentSender | undefined;
+  readonly #fragIn: FragmentReassembler | undefined;
+  /** #scratch from FRAG_HEADER_SIZE on (one view, made once). */
+  readonly #fragBody: Uint8Array | undefined;
+  /** A piece after the first, copied to offset 0 for the seal. */
+  readonly #piece: Uint8Array | undefined;
 
   constructor(options: DataChannelOptions = {}) {
     this.compression = options.compression ?? 'none';
     this.#replaySize = options.replayWindow;
     this.#replaySeconds = options.replaySeconds;
+    const f = options.fragment;
+    if (f !== undefined) {
+      this.#fragOut = new FragmentSender(f.maxFragmentSize, f.initialSeqId);
+      this.#fragIn = new FragmentReassembler();
+      this.#fragBody = this.#scratch.subarray(FRAG_HEADER_SIZE);
+      this.#piece = new Uint8Array(FRAG_HEADER_SIZE + this.#fragOut.maxFragmentSize);
+    }
+  }
+
+  /** Incomplete fragmented packets dropped after FRAG_TTL_SEC (fragment only). */
+  get fragmentsExpired(): number {
+    return this.#fragIn?.expired ?? 0;
   }
 
   /**
@@ -138,6 +164,16 @@ export class DataChannel {
   sealPacket(ip: Uint8Array, len: number, dst: Uint8Array): number {
     const slot = this.#primary;
     if (slot === undefined) return this.counters.drop(DropReason.NO_KEY);
+    const body = this.#fragBody;
+    if (body !== undefined && this.#fragOut !== undefined) {
+      let framed = frameOutgoing(this.compression, ip, len, body);
+      if (framed === FRAME_AS_IS) {
+        copyBytes(ip, 0, body, 0, len);
+        framed = len;
+      }
+      if (!this.#fragOut.start(framed)) return this.counters.drop(DropReason.FRAGMENT);
+      return this.sealNextFragment(dst);
+    }
     let src = ip;
     let n = len;
     const framed = frameOutgoing(this.compression, ip, len, this.#scratch);
@@ -145,6 +181,22 @@ export class DataChannel {
       src = this.#scratch;
       n = framed;
     }
+    return this.#seal(slot, src, n, dst, len);
+  }
+
+  /** With fragment: seals the next piece of the packet sealPacket started into dst; 0 when none is left. */
+  sealNextFragment(dst: Uint8Array): number {
+    const frag = this.#fragOut;
+    const piece = this.#piece;
+    if (frag === undefined || piece === undefined || !frag.next(this.#scratch)) return 0;
+    const slot = this.#primary;
+    if (slot === undefined) return this.counters.drop(DropReason.NO_KEY);
+    if (frag.offset === 0) return this.#seal(slot, this.#scratch, frag.length, dst, frag.length);
+    copyBytes(this.#scratch, frag.offset, piece, 0, frag.length);
+    return this.#seal(slot, piece, frag.length, dst, frag.length);
+  }
+
+  #seal(slot: KeySlot, src: Uint8Array, n: number, dst: Uint8Array, len: number): number {
     const hdr = slot.header.byteLength;
     if (hdr + n + slot.send.overhead > dst.byteLength) return this.counters.drop(DropReason.BUFFER_TOO_SMALL);
     const packetId = slot.ids.next();
@@ -159,7 +211,8 @@ export class DataChannel {
 
   /**
    * Opens datagram[0, len) into dst: key lookup, authentication and decryption, replay check,
-   * unframing. Returns the payload length in dst (classify it with classifyPayload) or a
+   * reassembly (fragment; dst then needs 64 KiB), unframing. Returns the payload length in dst
+   * (classify it with classifyPayload), 0 for a fragment that completes nothing yet, or a
    * negative DropReason. On TCP the caller treats AUTH/REPLAY drops as fatal (forward.c).
    */
   openPacket(datagram: Uint8Array, len: number, dst: Uint8Array, nowSeconds: number): number {
@@ -171,12 +224,16 @@ export class DataChannel {
     if (len < hdr) return this.counters.drop(DropReason.TRUNCATED);
     const slot = this.#slots[first & P_KEY_ID_MASK];
     if (slot === undefined) return this.counters.drop(DropReason.UNKNOWN_KEY_ID);
-    const n = slot.recv.open(datagram, len, hdr, dst);
+    let n = slot.recv.open(datagram, len, hdr, dst);
     if (n < 0) return this.counters.drop(n);
     const packetId = slot.recv.lastPacketId;
     const verdict = slot.replay.check(packetId, undefined, nowSeconds);
     if (verdict !== 'ok') return this.counters.drop(replayDrop(verdict));
     slot.replay.accept(packetId, undefined, nowSeconds);
+    if (this.#fragIn !== undefined) {
+      n = this.#fragIn.incoming(dst, n, nowSeconds);
+      if (n <= 0) return n < 0 ? this.counters.drop(n) : 0;
+    }
     const payload = unframeInPlace(this.compression, dst, n);
     if (payload < 0) return this.counters.drop(payload);
     this.counters.openedPackets += 1;

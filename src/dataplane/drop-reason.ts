@@ -33,11 +33,13 @@ export const DropReason = {
   NO_KEY: -13,
   /** Send side: packet id would pass 0xFFFFFFFF; renegotiate first. */
   PACKET_ID_EXHAUSTED: -14,
+  /** `fragment`: a fragment header reassembly refuses, or a packet that would need more than 32 pieces. */
+  FRAGMENT: -15,
 } as const;
 export type DropReason = (typeof DropReason)[keyof typeof DropReason];
 
 /** Number of slots a counter array needs: index `-code`, slot 0 unused. */
-export const DROP_REASON_SLOTS = 15;
+export const DROP_REASON_SLOTS = 16;
 
 const NAMES: readonly string[] = (() => {
   const out: string[] = new Array<string>(DROP_REASON_SLOTS).fill('');

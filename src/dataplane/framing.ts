@@ -66,7 +66,7 @@ export const FRAMING_MAX_OVERHEAD = 2;
 const bufferCopy = Buffer.prototype.copy;
 
 /** memmove between two caller buffers without creating a view (Buffer#copy accepts any Uint8Array). */
-function copy(src: Uint8Array, srcOff: number, dst: Uint8Array, dstOff: number, n: number): void {
+export function copyBytes(src: Uint8Array, srcOff: number, dst: Uint8Array, dstOff: number, n: number): void {
   bufferCopy.call(src, dst, dstOff, srcOff, srcOff + n);
 }
 
@@ -81,13 +81,13 @@ export function frameOutgoing(mode: CompressionMode, src: Uint8Array, len: numbe
     case 'lzo-stub':
     case 'lzo':
       scratch[0] = NO_COMPRESS_BYTE;
-      copy(src, 0, scratch, 1, len);
+      copyBytes(src, 0, scratch, 1, len);
       return len + 1;
     case 'stub':
     case 'lz4':
       if (len === 0) return FRAME_AS_IS;
       scratch[0] = NO_COMPRESS_BYTE_SWAP;
-      copy(src, 1, scratch, 1, len - 1);
+      copyBytes(src, 1, scratch, 1, len - 1);
       scratch[len] = src[0] ?? 0;
       return len + 1;
     case 'stub-v2':
@@ -95,7 +95,7 @@ export function frameOutgoing(mode: CompressionMode, src: Uint8Array, len: numbe
       if (len === 0 || src[0] !== COMP_ALGV2_INDICATOR_BYTE) return FRAME_AS_IS;
       scratch[0] = COMP_ALGV2_INDICATOR_BYTE;
       scratch[1] = COMP_ALGV2_UNCOMPRESSED_BYTE;
-      copy(src, 0, scratch, 2, len);
+      copyBytes(src, 0, scratch, 2, len);
       return len + 2;
   }
 }

@@ -122,6 +122,8 @@ export interface MssFrame {
   readonly peerId: boolean;
   /** A v1 compression framing byte (compress stub/lzo/lz4, comp-lzo). */
   readonly compressByte: boolean;
+  /** `fragment N`: a default mssfix becomes `mssfix N`, and the fragment header is payload overhead. */
+  readonly fragment?: number | undefined;
 }
 
 /** Packet id of the data channel: 4 bytes (short form, no time), crypto.c calc_packet_id_size_dc. */
@@ -133,7 +135,11 @@ export function mssForFrame(f: MssFrame): number {
   if (value === 0) return 0;
   let encap = mode === 'default' || mode === 'mtu';
   let fixed = mode === 'fixed';
-  if (mode === 'default' && f.tunMtu !== TUN_MTU_DEFAULT) {
+  if (mode === 'default' && f.fragment !== undefined) {
+    // options.c: with fragment, a default mssfix takes the fragment size (and keeps counting
+    // the outer IP/UDP headers, as a default mssfix does; 2.6 warns about that mismatch itself).
+    value = f.fragment;
+  } else if (mode === 'default' && f.tunMtu !== TUN_MTU_DEFAULT) {
     // options.c: a non-default tun-mtu turns the default into "mssfix <tun-mtu> fixed".
     value = f.tunMtu;
     fixed = true;
@@ -143,7 +149,7 @@ export function mssForFrame(f: MssFrame): number {
   let overhead = (f.proto === 'tcp' ? 2 : 0) + (f.peerId ? 4 : 1);
   overhead += f.aead ? PACKET_ID_SIZE + f.tagSize : f.ivSize + f.hmacSize;
   if (encap) overhead += (f.proto === 'udp' ? 8 : 20) + (f.family === 4 ? 20 : 40);
-  const payloadOverhead = (f.compressByte ? 1 : 0) + (f.aead ? 0 : PACKET_ID_SIZE) + IPV4_TCP_HEADERS;
+  const payloadOverhead = (f.compressByte ? 1 : 0) + (f.fragment !== undefined ? 4 : 0) + (f.aead ? 0 : PACKET_ID_SIZE) + IPV4_TCP_HEADERS;
   let target = value - overhead;
   if (!f.aead) target = Math.floor(target / f.blockSize) * f.blockSize - 1;
   return Math.max(0, target - payloadOverhead);

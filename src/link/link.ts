@@ -1,7 +1,9 @@
 /**
  * The Link port: how OpenVPN packets reach the server. One datagram = one OpenVPN packet
  * (the TCP adapter adds and strips the u16 length prefix, so the session never sees it).
- * Adapters: udp-link.ts (node:dgram), memory-link.ts (tests: seeded loss, reorder, duplication).
+ * Adapters: udp-link.ts (node:dgram), tcp-link.ts (node:net, directly or through an HTTP/SOCKS
+ * proxy: stream.ts), socks-udp-link.ts (UDP through a SOCKS5 relay), memory-link.ts (tests:
+ * seeded loss, reorder, duplication).
  */
 
 export interface Endpoint {
@@ -35,3 +37,30 @@ export interface Link {
   setRemote?(remote: Endpoint): void;
   close(): void;
 }
+
+/** Username and password for a proxy, asked for when first needed (a file, an inline block, or a prompt). */
+export type ProxyCredentials = () => Promise<{ readonly username: string; readonly password: string }>;
+
+/**
+ * A proxy in front of the server (http-proxy, socks-proxy): where it is, and how to talk to it.
+ * `label` is how messages name it (host:port as configured; never a password).
+ */
+export type ProxySpec =
+  | {
+      readonly kind: 'http';
+      readonly endpoint: Endpoint;
+      readonly label: string;
+      /** http-proxy-option lines. */
+      readonly options: readonly (readonly string[])[];
+      /** basic: send credentials at once; none: only after a 407 when `auto` allows it. */
+      readonly authMethod: 'none' | 'basic';
+      /** `auto` / `auto-nct` (no cleartext methods): learn the method from a 407. */
+      readonly auto: 'all' | 'nct' | undefined;
+      readonly credentials: ProxyCredentials | undefined;
+    }
+  | {
+      readonly kind: 'socks';
+      readonly endpoint: Endpoint;
+      readonly label: string;
+      readonly credentials: ProxyCredentials | undefined;
+    };

@@ -2,52 +2,41 @@
  * TCP adapter for the Link port (proto tcp-client): every OpenVPN packet travels with a u16
  * big-endian length prefix; the framer reassembles packets from the byte stream. A reset or
  * close by the server is reported as a link error (the client restarts, as OpenVPN does).
+ * The connection itself (direct, or through an HTTP/SOCKS proxy) is made by stream.ts.
  */
-import net from 'node:net';
-import { OsError } from '../base/errors.ts';
+import type net from 'node:net';
 import { frameTcp, TcpFramer } from '../tls/packet.ts';
-import type { Endpoint, Link, LinkEvents } from './link.ts';
+import type { Endpoint, Link, LinkEvents, ProxySpec } from './link.ts';
+import type { SocketOptions } from './socket-options.ts';
+import { openStream } from './stream.ts';
 
 export interface TcpLinkOptions {
   readonly remote: Endpoint;
   readonly local?: { readonly address?: string | undefined; readonly port?: number | undefined } | undefined;
   readonly connectTimeoutMs?: number;
+  readonly socket?: SocketOptions | undefined;
+  /** http-proxy or socks-proxy: `remote` is then unused, `target` is what the proxy connects to. */
+  readonly proxy?: ProxySpec | undefined;
+  readonly target?: { readonly host: string; readonly port: number } | undefined;
 }
 
 export async function openTcpLink(opts: TcpLinkOptions, on: LinkEvents): Promise<Link> {
-  const sock = net.connect({
-    host: opts.remote.address,
-    port: opts.remote.port,
-    family: opts.remote.family,
-    noDelay: true,
-    ...(opts.local?.address === undefined ? {} : { localAddress: opts.local.address }),
-    ...(opts.local?.port === undefined ? {} : { localPort: opts.local.port }),
-  });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('TCP connect timed out')), opts.connectTimeoutMs ?? 10_000);
-    sock.once('connect', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    sock.once('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-  }).catch((cause: unknown) => {
-    sock.destroy();
-    const code = (cause as NodeJS.ErrnoException).code;
-    const hint = code === 'ECONNREFUSED' ? ': nothing listens there (is the server running with proto tcp?)' : '';
-    throw new OsError('SOCKET', `TCP connection to ${opts.remote.address}:${opts.remote.port} failed: ${(cause as Error).message}${hint}`, { cause });
-  });
+  const opened = await openStream(opts);
+  const sock: net.Socket = opened.sock;
+  const from = opts.proxy?.endpoint ?? opts.remote;
   const framer = new TcpFramer();
   let closed = false;
-  sock.on('data', (chunk: Buffer) => {
-    for (const packet of framer.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))) on.packet(packet, opts.remote);
+  const onBytes = (bytes: Uint8Array): void => {
+    for (const packet of framer.push(bytes)) on.packet(packet, from);
     if (framer.error !== undefined && !closed) {
       on.error(new Error(`bad TCP framing from the server: ${framer.error.code}`));
       sock.destroy();
     }
-  });
+  };
+  sock.on('data', (chunk: Buffer) => onBytes(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)));
+  // Bytes that came with the proxy's answer are OpenVPN's; the client speaks first, so they
+  // are handed on after its first packet, when the session is listening.
+  let early: Uint8Array | undefined = opened.leftover.byteLength > 0 ? opened.leftover : undefined;
   sock.on('error', (e) => {
     if (!closed) on.error(e);
   });
@@ -57,7 +46,13 @@ export async function openTcpLink(opts: TcpLinkOptions, on: LinkEvents): Promise
   return {
     proto: 'tcp',
     send(bytes) {
-      if (!closed) sock.write(frameTcp(bytes));
+      if (closed) return;
+      sock.write(frameTcp(bytes));
+      if (early !== undefined) {
+        const b = early;
+        early = undefined;
+        queueMicrotask(() => onBytes(b));
+      }
     },
     close() {
       closed = true;

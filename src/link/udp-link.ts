@@ -31,6 +31,8 @@ export interface UdpLinkOptions {
   readonly local?: { readonly address?: string | undefined; readonly port?: number | undefined } | undefined;
   readonly sndbuf?: number | undefined;
   readonly rcvbuf?: number | undefined;
+  /** A socket already made and bound, with options Node cannot set (socket-options.ts); `local` is then unused. */
+  readonly fd?: number | undefined;
 }
 
 /** What the adapter dropped or saw fail on the send side, since it was opened. */
@@ -66,7 +68,7 @@ export async function openUdpLink(opts: UdpLinkOptions, on: LinkEvents): Promise
   sock.on('error', (err) => on.error(err));
   await new Promise<void>((resolve, reject) => {
     sock.once('error', reject);
-    sock.bind({ port: opts.local?.port ?? 0, ...(opts.local?.address === undefined ? {} : { address: opts.local.address }) }, () => {
+    sock.bind(opts.fd !== undefined ? { fd: opts.fd } : { port: opts.local?.port ?? 0, ...(opts.local?.address === undefined ? {} : { address: opts.local.address }) }, () => {
       sock.off('error', reject);
       resolve();
     });

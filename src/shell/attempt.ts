@@ -20,7 +20,7 @@ import type { Clock, Random, Timers } from '../base/clock.ts';
 import { ClientCore, fmtEndpoint, type CoreAction, type CoreInput, type Outcome } from '../core/client-core.ts';
 import type { DataParams } from '../core/negotiate.ts';
 import type { Endpoint, Link, LinkEvents } from '../link/link.ts';
-import { openUdpLink } from '../link/udp-link.ts';
+import { linkFailure, openLink, type LinkVia, type OpenLinkOptions } from './open-link.ts';
 import { createClientTlsEngine, type TlsEngine } from '../tls/tls-engine.ts';
 import { checkPeerCertificate, commonName, remoteCertTlsPolicy, type PeerCertPolicy } from '../tls/verify.ts';
 import { EKM_LABEL, KEY2_LENGTH } from '../tls/keys.ts';
@@ -33,6 +33,7 @@ import type { CryptoCaps } from '../dataplane/cipher-suite.ts';
 import { splitKey2 } from '../dataplane/data-crypto.ts';
 import { DropReason, COMPRESSED_MESSAGE } from '../dataplane/drop-reason.ts';
 import { classifyPayload, PING_STRING, writeOcc, OccOpcode } from '../dataplane/framing.ts';
+import { maxFragmentSizeFor } from '../dataplane/fragment.ts';
 import type { Tunnel } from '../tunnel/tunnel.ts';
 import type { TrafficStats } from './status.ts';
 import { systemTimers } from './system.ts';
@@ -59,27 +60,14 @@ export interface AttemptDeps {
   /** Process-wide traffic counters (--status, SIGUSR2), kept across attempts. */
   readonly stats: TrafficStats;
   /** Opens the transport; tests pass an in-memory link. Default: UDP or TCP per `proto`. */
-  readonly openLink?: (opts: LinkOpenOptions, events: LinkEvents) => Promise<Link>;
+  readonly openLink?: (opts: OpenLinkOptions, events: LinkEvents) => Promise<Link>;
+  /** A proxy, the server's unresolved name for it, socket options (client.ts). */
+  readonly via?: LinkVia | undefined;
   /** The attempt's one timer; loopback tests pass virtual-time timers. Default: setTimeout. */
   readonly timers?: Timers;
 }
 
-export interface LinkOpenOptions {
-  readonly remote: Endpoint;
-  readonly proto: 'udp' | 'tcp';
-  readonly float: boolean;
-  readonly local: { readonly address?: string | undefined; readonly port?: number | undefined } | undefined;
-  /** connect-timeout (TCP), ms. */
-  readonly connectTimeoutMs: number;
-}
-
-async function defaultOpenLink(opts: LinkOpenOptions, events: LinkEvents): Promise<Link> {
-  if (opts.proto === 'tcp') {
-    const { openTcpLink } = await import('../link/tcp-link.ts');
-    return openTcpLink(opts, events);
-  }
-  return openUdpLink(opts, events);
-}
+export type { OpenLinkOptions as LinkOpenOptions } from './open-link.ts';
 
 function certPolicy(o: ClientOptions): PeerCertPolicy {
   const tls = o.remoteCertTls === undefined ? {} : remoteCertTlsPolicy(o.remoteCertTls);
@@ -151,18 +139,19 @@ export class Attempt {
     });
     const { remote, connection } = this.#d;
     try {
-      this.#link = await (this.#d.openLink ?? defaultOpenLink)(
+      this.#link = await (this.#d.openLink ?? openLink)(
         {
           remote,
           proto: connection.proto,
           float: connection.float,
           local: connection.bind || connection.local !== undefined || connection.localPort !== undefined ? { address: connection.local, port: connection.localPort } : undefined,
           connectTimeoutMs: connection.connectTimeout * 1000,
+          via: this.#d.via,
         },
         { packet: (bytes, from) => this.#onPacket(bytes, from), error: (err) => this.#onLinkError(err) },
       );
     } catch (e) {
-      return { kind: 'restart', reason: 'link', message: (e as Error).message, connected: false };
+      return linkFailure(e, this.#d.options.authRetry);
     }
     if (this.#ending) {
       this.#link.close();
@@ -201,6 +190,11 @@ export class Attempt {
       return;
     }
     const n = data.openPacket(bytes, bytes.byteLength, this.#rx, this.#d.clock.wallSeconds());
+    if (n === 0) {
+      // a fragment that completes nothing yet: still traffic from the server
+      this.#core.dataReceived(this.#d.clock.now());
+      return;
+    }
     if (n < 0) {
       if (n === DropReason.COMPRESSED && !this.#compressedLogged) {
         this.#compressedLogged = true;
@@ -230,10 +224,12 @@ export class Attempt {
     const data = this.#data;
     const link = this.#link;
     if (data === undefined || link === undefined || this.#ending) return;
-    const n = data.sealPacket(packet, len, this.#tx);
+    let n = data.sealPacket(packet, len, this.#tx);
     if (n <= 0) return;
-    link.send(this.#tx.subarray(0, n));
-    this.#d.stats.linkWriteBytes += n;
+    for (; n > 0; n = data.sealNextFragment(this.#tx)) {
+      link.send(this.#tx.subarray(0, n));
+      this.#d.stats.linkWriteBytes += n;
+    }
     const now = this.#d.clock.now();
     this.#core.dataSent(now);
     if (data.needsRenegotiation && !this.#renegRequested) {
@@ -351,10 +347,20 @@ export class Attempt {
     const keys = splitKey2(key2, 'client');
     key2.fill(0);
     const o = this.#d.options;
-    const data = this.#data ?? new DataChannel({ compression: p.compression, replayWindow: o.replayWindow.size, replaySeconds: o.replayWindow.seconds });
+    const data = this.#data ?? new DataChannel({ compression: p.compression, replayWindow: o.replayWindow.size, replaySeconds: o.replayWindow.seconds, fragment: this.#fragment(p) });
     data.install(keyId, createDataCrypto(p.cipher, p.auth, keys.send), createDataCrypto(p.cipher, p.auth, keys.recv), p.peerId);
     this.#data = data;
     this.#renegRequested = false;
+  }
+
+  /** `fragment N`: the largest piece for the negotiated cipher, and a random first sequence id (fragment.c). */
+  #fragment(p: DataParams): { maxFragmentSize: number; initialSeqId: number } | undefined {
+    const ce = this.#d.connection;
+    if (ce.fragment === undefined) return undefined;
+    const frame = { fragment: ce.fragment, encap: ce.fragmentEncap, family: this.#d.remote.family, cipher: p.cipher, auth: p.auth, peerId: p.peerId !== undefined, socksUdp: ce.socksProxy !== undefined && ce.proto === 'udp' };
+    const maxFragmentSize = maxFragmentSizeFor(frame);
+    this.#log.verb(3, `fragment ${ce.fragment}${ce.fragmentEncap ? ' mtu' : ''}: data packets above ${maxFragmentSize} bytes of plaintext are sent in pieces`);
+    return { maxFragmentSize, initialSeqId: this.#d.random.bytes(1)[0] ?? 0 };
   }
 
   async #openTunnel(gen: number, pushed: ClientOptions, p: DataParams): Promise<void> {

@@ -12,8 +12,6 @@
  * On exit the tunnel is closed (routes, addresses, device removed, newest first) before the
  * final "process exiting" line, which is flushed before the process ends.
  */
-import { lookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
 import { rmSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import type { ClientOptions, ConnectionEntry } from '../config/index.ts';
@@ -33,15 +31,10 @@ import { packageVersion } from '../cli/version.ts';
 import { promptLine } from '../prompt.ts';
 import { formatStatus, TrafficStats } from './status.ts';
 import { connectionOrder, hostToResolve } from '../core/remotes.ts';
+import { ProxySetup, unsupportedProxy } from './proxy-setup.ts';
+import type { LinkVia } from './open-link.ts';
 
 type StopSignal = 'SIGTERM' | 'SIGINT';
-
-async function resolveRemote(ce: ConnectionEntry, name: string): Promise<Endpoint> {
-  const family = ce.af === 'inet6' ? 6 : ce.af === 'inet' ? 4 : 0;
-  if (isIP(name) !== 0) return { address: name, port: ce.remotePort, family: isIP(name) === 6 ? 6 : 4 };
-  const r = await lookup(name, { family });
-  return { address: r.address, port: ce.remotePort, family: r.family === 6 ? 6 : 4 };
-}
 
 export class Client {
   readonly #o: ClientOptions;
@@ -49,6 +42,7 @@ export class Client {
   readonly #tunnel: Tunnel;
   readonly #caps = new NodeCryptoCaps();
   readonly #material = new Map<number, Material>();
+  readonly #proxies: ProxySetup;
   /** Traffic counters over the whole process (--status, SIGUSR2). */
   readonly stats = new TrafficStats();
   /** auth-user-pass, read once (the password is dropped after use with auth-nocache). */
@@ -66,6 +60,7 @@ export class Client {
     this.#o = o;
     this.#log = log;
     this.#tunnel = tunnel;
+    this.#proxies = new ProxySetup(o);
   }
 
   requestStop(signal: StopSignal): void {
@@ -95,6 +90,7 @@ export class Client {
         if (outcome.kind === 'restart') {
           this.#log.error(`${outcome.message} (${outcome.reason}); restarting`);
           if (outcome.reason === 'auth-failed') this.#onAuthFailed();
+          if (outcome.reason === 'proxy-auth' && this.#o.authRetry === 'interact') this.#proxies.forget();
         }
         const next = policy.next(outcome);
         if (next.kind === 'exit') {
@@ -116,8 +112,9 @@ export class Client {
 
   async #attemptOnce(ce: ConnectionEntry, index: number): Promise<AttemptOutcome> {
     let remote: Endpoint;
+    let via: LinkVia;
     try {
-      remote = await resolveRemote(ce, hostToResolve(ce.remote, this.#o.remoteRandomHostname, systemRandom));
+      ({ remote, via } = await this.#proxies.prepare(ce, hostToResolve(ce.remote, this.#o.remoteRandomHostname, systemRandom)));
       this.#resolveFailingSince = undefined;
     } catch (e) {
       const message = `RESOLVE: Cannot resolve host address: ${ce.remote}:${ce.remotePort} (${(e as Error).message})`;
@@ -143,6 +140,7 @@ export class Client {
       connection: ce,
       connectionIndex: index,
       remote,
+      via,
       material,
       credentials,
       onAuthToken: (token, user) => {
@@ -213,17 +211,18 @@ function banner(log: Logger): void {
 
 /**
  * What the configuration asks for that ovpn-ts does not do yet and must not silently skip:
- * a proxy (we would connect directly), a verification script (we would accept servers it
- * refuses), other trust anchors, fragmentation. `--check` accepts these configs with a warning.
+ * a proxy authentication method other than Basic, a verification script (we would accept servers it
+ * refuses), other trust anchors. `--check` accepts these configs with a warning.
  */
 export function refusedAtConnect(o: ClientOptions): string[] {
   const out: string[] = [];
-  if (o.connections.some((c) => c.httpProxy !== undefined)) out.push('http-proxy is not implemented yet: ovpn-ts would connect directly instead of through the proxy');
-  if (o.connections.some((c) => c.socksProxy !== undefined)) out.push('socks-proxy is not implemented yet: ovpn-ts would connect directly instead of through the proxy');
+  for (const c of o.connections) {
+    const why = unsupportedProxy(c);
+    if (why !== undefined && !out.includes(why)) out.push(why);
+  }
   if (o.scripts['tls-verify'] !== undefined) out.push('tls-verify is not implemented yet: the script would not run, and servers it refuses would be accepted');
   if (o.capath !== undefined && o.ca === undefined) out.push('capath is not implemented yet: put the CA certificates in a ca file');
   if (o.peerFingerprints.length > 0 && o.ca === undefined) out.push('peer-fingerprint is not implemented yet: use ca with the CA certificate of the server');
-  if (o.connections.some((c) => c.fragment !== undefined)) out.push('fragment is not supported: use mssfix and tun-mtu instead, and remove fragment on the server');
   return out;
 }
 

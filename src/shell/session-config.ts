@@ -68,10 +68,12 @@ export function buildSessionConfig(
   });
   const occOptions = occOptionsString({
     devType: 'tun',
-    linkMtu: ce.tunMtu + 41,
+    // mtu.c calc_options_string_link_mtu: the fragment header is payload overhead too.
+    linkMtu: ce.tunMtu + 41 + (ce.fragment === undefined ? 0 : 4),
     tunMtu: ce.tunMtu,
     proto: ce.proto === 'udp' ? 'udp' : 'tcp-client',
     compression: o.compress !== undefined,
+    fragment: ce.fragment !== undefined,
     auth: o.auth,
     ...(ce.keyDirection === undefined || m.control.mode !== 'tls-auth' ? {} : { keyDirection: ce.keyDirection }),
     tlsAuth: m.control.mode === 'tls-auth',

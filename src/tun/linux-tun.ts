@@ -13,12 +13,16 @@
  * Never: allocate per packet, throw per packet (count in `errors`), log, configure addresses.
  * The ioctl numbers are the asm-generic _IOW encoding (x86, arm, riscv), not mips/powerpc/sparc.
  */
-import koffi from 'koffi';
+import { errno as lastErrno, lib, type Libc } from '../platform/libc.ts';
 import { OsError } from '../base/errors.ts';
 import { IFNAMSIZ, tunRequestName, type TunDevice } from './device.ts';
 
 // linux/if_tun.h
 const TUNSETIFF = 0x400454ca; // _IOW('T', 202, int)
+// linux/sockios.h: set the transmit queue length (ifreq.ifr_qlen, an int after the name)
+const SIOCSIFTXQLEN = 0x8943;
+const AF_INET = 2;
+const SOCK_DGRAM = 2;
 const IFF_TUN = 0x0001;
 const IFF_NO_PI = 0x1000;
 // asm-generic/fcntl.h, sys/eventfd.h, poll.h
@@ -38,34 +42,6 @@ const POLLFD_SIZE = 8;
 const POLL_TIMEOUT_MS = 1000;
 
 const TUN_PATH = '/dev/net/tun';
-
-interface Libc {
-  open(path: string, flags: number): number;
-  ioctl(fd: number, req: number, arg: Uint8Array): number;
-  read(fd: number, buf: Uint8Array, n: number): number;
-  write(fd: number, buf: Uint8Array, n: number): number;
-  close(fd: number): number;
-  eventfd(init: number, flags: number): number;
-  poll: { async(fds: Uint8Array, n: number, timeout: number, cb: (err: unknown, res: number) => void): void };
-  strerror(errnum: number): string;
-}
-
-let libc: Libc | undefined;
-function lib(): Libc {
-  if (libc !== undefined) return libc;
-  const c = koffi.load('libc.so.6');
-  libc = {
-    open: c.func('int open(const char *path, int flags)'),
-    ioctl: c.func('int ioctl(int fd, unsigned long req, void *arg)'),
-    read: c.func('long read(int fd, void *buf, size_t n)'),
-    write: c.func('long write(int fd, const void *buf, size_t n)'),
-    close: c.func('int close(int fd)'),
-    eventfd: c.func('int eventfd(unsigned int init, int flags)'),
-    poll: c.func('int poll(void *fds, unsigned long n, int timeout)'),
-    strerror: c.func('const char *strerror(int errnum)'),
-  };
-  return libc;
-}
 
 const ERRNO_NAMES: Readonly<Record<number, string>> = { 1: 'EPERM', 2: 'ENOENT', 6: 'ENXIO', 13: 'EACCES', 16: 'EBUSY', 19: 'ENODEV', 22: 'EINVAL' };
 
@@ -92,6 +68,8 @@ export interface LinuxTunOptions {
   readonly dev: string;
   readonly devType?: string;
   readonly mtu: number;
+  /** `txqueuelen`: the device's transmit queue length; the kernel default when undefined. */
+  readonly txqueuelen?: number | undefined;
 }
 
 /** Opens (creates) the TUN device. Throws OsError('TUN_OPEN') with the fix in the message. */
@@ -100,24 +78,40 @@ export function openLinuxTun(opts: LinuxTunOptions): LinuxTun {
   if ('error' in req) throw new OsError('TUN_OPEN', req.error);
   const c = lib();
   const fd = c.open(TUN_PATH, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) throw openError(`open ${TUN_PATH}`, koffi.errno(), req.name);
+  if (fd < 0) throw openError(`open ${TUN_PATH}`, lastErrno(), req.name);
   const ifr = new Uint8Array(IFREQ_SIZE);
   ifr.set(new TextEncoder().encode(req.name).subarray(0, IFNAMSIZ - 1));
   new DataView(ifr.buffer).setUint16(IFNAMSIZ, IFF_TUN | IFF_NO_PI, true);
   if (c.ioctl(fd, TUNSETIFF, ifr) < 0) {
-    const errno = koffi.errno();
+    const errno = lastErrno();
     c.close(fd);
     throw openError('TUNSETIFF', errno, req.name);
   }
   const end = ifr.indexOf(0);
   const name = new TextDecoder().decode(ifr.subarray(0, end < 0 || end > IFNAMSIZ ? IFNAMSIZ : end));
+  if (opts.txqueuelen !== undefined) setTxQueueLen(c, fd, name, opts.txqueuelen);
   const efd = c.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (efd < 0) {
-    const errno = koffi.errno();
+    const errno = lastErrno();
     c.close(fd);
     throw openError('eventfd', errno, name);
   }
   return new LinuxTun(c, fd, efd, name, opts.mtu);
+}
+
+/** tun.c open_tun (Linux): SIOCSIFTXQLEN through any socket; on failure the tun fd is closed too. */
+function setTxQueueLen(c: Libc, fd: number, name: string, qlen: number): void {
+  const sock = c.socket(AF_INET, SOCK_DGRAM | O_CLOEXEC, 0);
+  const ifr = new Uint8Array(IFREQ_SIZE);
+  ifr.set(new TextEncoder().encode(name).subarray(0, IFNAMSIZ - 1));
+  new DataView(ifr.buffer).setInt32(IFNAMSIZ, qlen, true);
+  const ok = sock >= 0 && c.ioctl(sock, SIOCSIFTXQLEN, ifr) >= 0;
+  const errno = ok ? 0 : lastErrno();
+  if (sock >= 0) c.close(sock);
+  if (!ok) {
+    c.close(fd);
+    throw openError(`txqueuelen ${qlen}`, errno, name);
+  }
 }
 
 export class LinuxTun implements TunDevice {
@@ -157,7 +151,7 @@ export class LinuxTun implements TunDevice {
     if (this.#closed) return 0;
     const n = this.#c.read(this.#fd, buf, buf.length);
     if (n >= 0) return n;
-    const errno = koffi.errno();
+    const errno = lastErrno();
     if (errno !== EAGAIN && errno !== EINTR) this.#errors++;
     return 0;
   }

@@ -16,7 +16,7 @@
  * failures are fatal. Never: shell out, allocate or throw per packet, log packet contents.
  */
 import type { ClientOptions, ConnectionEntry } from '../config/index.ts';
-import { NotImplementedError, OsError } from '../base/errors.ts';
+import { OsError } from '../base/errors.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Endpoint } from '../link/link.ts';
 import type { SendFromTunnel, Tunnel } from './tunnel.ts';
@@ -103,7 +103,7 @@ export class TunTunnelImpl implements Tunnel {
 
   #openDevice(mtu: number): TunDevice {
     if (this.#dev !== undefined) return this.#dev;
-    const dev = this.#d.openDevice({ dev: this.#o.dev, ...(this.#o.devType === undefined ? {} : { devType: this.#o.devType }), mtu });
+    const dev = this.#d.openDevice({ dev: this.#o.dev, ...(this.#o.devType === undefined ? {} : { devType: this.#o.devType }), mtu, txqueuelen: this.#o.txqueuelen });
     this.#dev = dev;
     this.#log.info(`TUN/TAP device ${dev.name} opened`);
     return dev;
@@ -124,9 +124,6 @@ export class TunTunnelImpl implements Tunnel {
     if (this.#closed) throw new OsError('TUN_OPEN', 'the tunnel is closed');
     const ce = pushed.connections[info?.connectionIndex ?? 0] ?? pushed.connections[0];
     if (ce === undefined) throw new OsError('OS', 'no connection profile');
-    if (ce.fragment !== undefined) {
-      throw new NotImplementedError(`fragment ${ce.fragment}: not supported by ovpn-ts (remove 'fragment' from the config and the server; use tun-mtu/mssfix instead)`);
-    }
     const dev = this.#openDevice(ce.tunMtu);
     // With our changes still in place (persist-tun) the kernel's default route may be our own:
     // compare against a plan made with the gateways read before them, re-plan after undoing.
@@ -432,6 +429,7 @@ function frameOf(p: ClientOptions, ce: ConnectionEntry, remote: Endpoint, dc: Op
     tagSize: 16,
     peerId: p.peerId !== undefined,
     compressByte: algo === 'stub' || algo === 'lzo' || algo === 'lz4' || algo === 'lzo-adaptive' || algo === 'lzo-no',
+    fragment: ce.fragment,
   };
 }
 

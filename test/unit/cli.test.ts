@@ -104,13 +104,20 @@ test('command-line order: a later option wins over the config file', async () =>
   assert.doesNotMatch(r2.stdout, /^\s+verb 7$/m, 'the file read after --verb 7 sets its own verb');
 });
 
-test('a config with an HTTP proxy passes --check with a warning but is refused when connecting (never a silent direct connection)', async () => {
+test('--check shows the HTTP proxy and its options without the password; an auth method ovpn-ts lacks is refused when connecting', async () => {
   const config = 'test/fixtures/configs/good/http-proxy-basic-auth.ovpn';
-  const check = await run(['--check', '--config', config]);
+  const check = await run(['--check', '--config', config, '--sndbuf', '524288', '--mark', '7']);
   assert.equal(check.code, 0, check.stderr);
-  assert.match(check.stderr, /http-proxy: warning: not acted on yet: refused when connecting/);
-  const connect = await run(['--config', config, '--dev', 'null']);
+  assert.doesNotMatch(check.stderr, /http-proxy: warning/);
+  assert.match(check.stdout, /http-proxy 198\.18\.120\.1 3128 \S*creds\.txt basic/);
+  assert.match(check.stdout, /http-proxy-option VERSION 1\.1/);
+  assert.match(check.stdout, /http-proxy-option CUSTOM-HEADER X-Forwarded-Proto https/);
+  assert.match(check.stdout, /sndbuf 524288/);
+  assert.match(check.stdout, /mark 7/);
+  const password = readFileSync('test/fixtures/pki/creds.txt', 'utf8').split('\n')[1] ?? '';
+  assert.ok(password.length > 0 && !check.stdout.includes(password), 'the proxy password is not shown');
+  const connect = await run(['--config', config, '--dev', 'null', '--http-proxy', '198.18.120.1', '3128', 'test/fixtures/pki/creds.txt', 'ntlm2']);
   assert.equal(connect.code, 3, connect.stderr + connect.stdout);
-  assert.match(connect.stderr, /http-proxy is not implemented yet: ovpn-ts would connect directly/);
+  assert.match(connect.stderr, /http-proxy auth method ntlm2 is not implemented/);
   assert.doesNotMatch(connect.stdout, /link remote/, 'nothing was sent');
 });

@@ -1,0 +1,50 @@
+/**
+ * The few libc calls the Linux adapters make through koffi (the TUN device, socket options),
+ * bound once on first use. Only declarations: what each call means belongs to its caller.
+ * Never: call anything here on the hot path that allocates, or from the pure modules.
+ */
+import koffi from 'koffi';
+
+export interface Libc {
+  open(path: string, flags: number): number;
+  ioctl(fd: number, req: number, arg: Uint8Array): number;
+  read(fd: number, buf: Uint8Array, n: number): number;
+  write(fd: number, buf: Uint8Array, n: number): number;
+  close(fd: number): number;
+  eventfd(init: number, flags: number): number;
+  socket(domain: number, type: number, proto: number): number;
+  setsockopt(fd: number, level: number, name: number, val: Uint8Array, len: number): number;
+  getsockopt(fd: number, level: number, name: number, val: Uint8Array, len: Uint8Array): number;
+  bind(fd: number, addr: Uint8Array, len: number): number;
+  connect(fd: number, addr: Uint8Array, len: number): number;
+  poll: { async(fds: Uint8Array, n: number, timeout: number, cb: (err: unknown, res: number) => void): void };
+  strerror(errnum: number): string;
+}
+
+let libc: Libc | undefined;
+
+export function lib(): Libc {
+  if (libc !== undefined) return libc;
+  const c = koffi.load('libc.so.6');
+  libc = {
+    open: c.func('int open(const char *path, int flags)'),
+    ioctl: c.func('int ioctl(int fd, unsigned long req, void *arg)'),
+    read: c.func('long read(int fd, void *buf, size_t n)'),
+    write: c.func('long write(int fd, const void *buf, size_t n)'),
+    close: c.func('int close(int fd)'),
+    eventfd: c.func('int eventfd(unsigned int init, int flags)'),
+    socket: c.func('int socket(int domain, int type, int protocol)'),
+    setsockopt: c.func('int setsockopt(int fd, int level, int name, const void *val, uint32_t len)'),
+    getsockopt: c.func('int getsockopt(int fd, int level, int name, void *val, void *len)'),
+    bind: c.func('int bind(int fd, const void *addr, uint32_t len)'),
+    connect: c.func('int connect(int fd, const void *addr, uint32_t len)'),
+    poll: c.func('int poll(void *fds, unsigned long n, int timeout)'),
+    strerror: c.func('const char *strerror(int errnum)'),
+  };
+  return libc;
+}
+
+/** errno of the last failed call on this thread. */
+export function errno(): number {
+  return koffi.errno();
+}
