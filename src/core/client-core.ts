@@ -26,7 +26,8 @@ import type { CryptoCaps } from '../dataplane/cipher-suite.ts';
 import type { Endpoint } from '../link/link.ts';
 import { Keepalive, type KeepaliveConfig } from './keepalive.ts';
 import { negotiateDataChannel, type DataParams } from './negotiate.ts';
-import { Session, type ClientState, type SessionAction, type SessionConfig, type SessionInput } from './session.ts';
+import { Session } from './session.ts';
+import type { ClientState, SessionAction, SessionConfig, SessionInput } from './session-types.ts';
 
 /** ping.h PRE_PULL_INITIAL_PING_RESTART: UDP clients without their own ping-restart. */
 export const PRE_PULL_PING_RESTART_S = 120;

@@ -16,16 +16,14 @@
  *
  * Never logs secrets: KM2 carries the password and is never logged or dumped.
  */
-import { AuthFailedError, LocalProtocolError, RemoteProtocolError, ServerHaltError, type OvpnError, type TlsError } from '../base/errors.ts';
+import { AuthFailedError, LocalProtocolError, RemoteProtocolError, ServerHaltError, type OvpnError } from '../base/errors.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Random } from '../base/clock.ts';
 import { hex } from '../base/bytes.ts';
 import { ControlTransport } from '../tls/control-transport.ts';
 import { Opcode, parseEarlyNegotiationTlvs, SID_SIZE } from '../tls/packet.ts';
-import type { ControlWrap } from '../tls/control-wrap.ts';
-import type { HmacFn } from '../tls/prf.ts';
-import { decodeServerKeyMethod2, encodeClientKeyMethod2, newClientKeySource, type ClientKeySource } from '../tls/key-method.ts';
-import { deriveKeysPrf, KEY2_LENGTH } from '../tls/keys.ts';
+import { decodeServerKeyMethod2, encodeClientKeyMethod2, newClientKeySource } from '../tls/key-method.ts';
+import { KEY2_LENGTH } from '../tls/keys.ts';
 import {
   classifyControlMessage,
   encodeControlMessage,
@@ -35,101 +33,9 @@ import {
   type AuthFailed,
   type ControlMessage,
 } from '../tls/messages.ts';
-
-/** OpenVPN's client states (manage.h OPENVPN_STATE_*), as shown in logs. */
-export type ClientState = 'CONNECTING' | 'WAIT' | 'AUTH' | 'GET_CONFIG' | 'ASSIGN_IP' | 'ADD_ROUTES' | 'CONNECTED' | 'RECONNECTING' | 'EXITING';
-
-/** OpenVPN's key_state names (ssl_common.h S_*). */
-export type KeyState = 'S_INITIAL' | 'S_PRE_START' | 'S_START' | 'S_SENT_KEY' | 'S_GOT_KEY' | 'S_ACTIVE' | 'S_GENERATED_KEYS' | 'S_ERROR';
-
-export type RestartReason =
-  | 'tls-error'
-  | 'hand-window'
-  | 'server-poll-timeout'
-  | 'auth-failed'
-  | 'server-restart'
-  | 'server-exit'
-  | 'push-error';
-
-export type SessionInput =
-  | { readonly kind: 'start' }
-  | { readonly kind: 'packet'; readonly bytes: Uint8Array }
-  | { readonly kind: 'timer' }
-  | { readonly kind: 'tls-ciphertext'; readonly keyId: number; readonly bytes: Uint8Array }
-  | { readonly kind: 'tls-plaintext'; readonly keyId: number; readonly bytes: Uint8Array }
-  /** The handshake finished and the server certificate passed every check; EKM exported. */
-  | { readonly kind: 'tls-established'; readonly keyId: number; readonly ekm: Uint8Array }
-  | { readonly kind: 'tls-failed'; readonly keyId: number; readonly error: TlsError }
-  /** The shell applied the PUSH_REPLY; `useEkm` says how the server wants keys derived. */
-  | {
-      readonly kind: 'push-applied';
-      readonly useEkm: boolean;
-      readonly authToken?: string | undefined;
-      readonly authTokenUser?: string | undefined;
-    }
-  /** Start a renegotiation now (the data channel's packet id nears its limit). */
-  | { readonly kind: 'renegotiate' };
-
-export type SessionAction =
-  | { readonly kind: 'send'; readonly bytes: Uint8Array }
-  | { readonly kind: 'tls-open'; readonly keyId: number }
-  | { readonly kind: 'tls-feed'; readonly keyId: number; readonly bytes: Uint8Array }
-  | { readonly kind: 'tls-write'; readonly keyId: number; readonly bytes: Uint8Array }
-  | { readonly kind: 'tls-close'; readonly keyId: number }
-  /** `serverOptions` is the OCC string of the server's key-method 2 message (cipher fallback). */
-  | { readonly kind: 'push-reply'; readonly options: readonly string[]; readonly serverOptions: string }
-  | { readonly kind: 'keys'; readonly keyId: number; readonly key2: Uint8Array }
-  | { readonly kind: 'state'; readonly state: ClientState }
-  | { readonly kind: 'restart'; readonly reason: RestartReason; readonly message: string; readonly backoffSeconds?: number | undefined }
-  | { readonly kind: 'exit'; readonly error: OvpnError };
-
-export interface SessionConfig {
-  readonly wrap: ControlWrap;
-  /** HMAC for the legacy PRF key derivation (a port: node-hmac.ts). */
-  readonly hmac: HmacFn;
-  /** P_CONTROL_HARD_RESET_CLIENT_V3 with tls-crypt-v2, V2 otherwise. */
-  readonly resetOpcode: typeof Opcode.CONTROL_HARD_RESET_CLIENT_V2 | typeof Opcode.CONTROL_HARD_RESET_CLIENT_V3;
-  readonly wkcLength: number;
-  readonly maxControlPayload: number;
-  readonly tlsTimeoutMs: number;
-  readonly handWindowMs: number;
-  readonly serverPollTimeoutMs: number;
-  readonly pull: boolean;
-  /** The OCC options string and peer-info text for KM2. */
-  readonly occOptions: string;
-  readonly peerInfo: string;
-  readonly credentials?: { readonly username: string; readonly password: string } | undefined;
-  readonly authRetry: 'none' | 'nointeract' | 'interact';
-  /** reneg-sec in ms (0 = never start one ourselves; the server may still). */
-  readonly renegotiateMs: number;
-  /** What the wrap mode means for a silent server, for the timeout message. */
-  readonly controlProtection: 'none' | 'tls-auth' | 'tls-crypt' | 'tls-crypt-v2';
-  /** How the server is named in log lines, e.g. `[AF_INET]198.18.0.1:1194`. */
-  readonly peerName: string;
-}
-
-/** push.c PUSH_REQUEST_INTERVAL. */
-export const PUSH_REQUEST_INTERVAL_MS = 5000;
-const KEY_ID_INITIAL = 0;
-
-/** One key_state: a TLS session on its own key_id (0 first, then 1..7 for renegotiations). */
-interface KeyCtx {
-  readonly keyId: number;
-  state: KeyState;
-  readonly source: ClientKeySource;
-  ekm: Uint8Array | undefined;
-  server: { readonly random1: Uint8Array; readonly random2: Uint8Array } | undefined;
-  carry: Uint8Array;
-  /** TLS ciphertext held until the server's hard reset arrived (key 0 only). */
-  pendingTls: Uint8Array[];
-  /** hand-window: the key must reach S_GENERATED_KEYS (key 0: S_GOT_KEY) by then. */
-  negotiateBy: number;
-}
-
-/** ssl.c key_state_soft_reset: key ids 1..7 after the first, wrapping 7 -> 1. */
-export function nextKeyId(keyId: number): number {
-  return (keyId % 7) + 1;
-}
+import { KEY_ID_INITIAL, newKeyCtx, nextKeyId, prfKey2, type KeyCtx } from './key-state.ts';
+import { certificateRejectedMessage, silentServerMessage } from './session-messages.ts';
+import { PUSH_REQUEST_INTERVAL_MS, type ClientState, type KeyState, type RestartReason, type SessionAction, type SessionConfig, type SessionInput } from './session-types.ts';
 
 export class Session {
   readonly #cfg: SessionConfig;
@@ -244,16 +150,7 @@ export class Session {
   }
 
   #newKey(keyId: number, state: KeyState, now: number): KeyCtx {
-    const k: KeyCtx = {
-      keyId,
-      state,
-      source: newClientKeySource(this.#random),
-      ekm: undefined,
-      server: undefined,
-      carry: new Uint8Array(0),
-      pendingTls: [],
-      negotiateBy: now + this.#cfg.handWindowMs,
-    };
+    const k = newKeyCtx(keyId, state, newClientKeySource(this.#random), now + this.#cfg.handWindowMs);
     this.#keys.set(keyId, k);
     return k;
   }
@@ -481,35 +378,21 @@ export class Session {
 
   #prfKeys(k: KeyCtx): Uint8Array {
     const serverSid = this.#transport.peerSessionId;
-    if (k.server === undefined || serverSid === undefined) throw new LocalProtocolError('PRF keys before the server KM2');
-    return deriveKeysPrf(this.#cfg.hmac, {
-      clientPreMaster: k.source.preMaster,
-      clientRandom1: k.source.random1,
-      serverRandom1: k.server.random1,
-      clientRandom2: k.source.random2,
-      serverRandom2: k.server.random2,
-      clientSessionId: this.#localSid,
-      serverSessionId: serverSid,
-    });
+    if (serverSid === undefined) throw new LocalProtocolError('PRF keys before the server KM2');
+    return prfKey2(this.#cfg.hmac, k, this.#localSid, serverSid);
   }
 
   #onTimer(now: number, out: SessionAction[]): void {
     if (now >= this.#serverPollAt) {
-      this.#fail(out, 'server-poll-timeout', this.#silentServerMessage(this.#cfg.serverPollTimeoutMs));
+      this.#fail(out, 'server-poll-timeout', silentServerMessage(this.#cfg.serverPollTimeoutMs, this.#cfg.controlProtection));
       return;
     }
     const secs = Math.round(this.#cfg.handWindowMs / 1000);
     for (const k of this.#keys.values()) {
       if (k.state === 'S_GENERATED_KEYS' || (k.keyId === KEY_ID_INITIAL && k.state === 'S_GOT_KEY') || now < k.negotiateBy) continue;
-      if (!this.#heardFromServer) this.#fail(out, 'hand-window', this.#silentServerMessage(this.#cfg.handWindowMs));
+      if (!this.#heardFromServer) this.#fail(out, 'hand-window', silentServerMessage(this.#cfg.handWindowMs, this.#cfg.controlProtection));
       else if (k.state === 'S_SENT_KEY') {
-        // TLS 1.3: our side of the handshake finished, then the server checked our certificate
-        // and dropped the session. A 2.6 UDP server does not deliver its alert, so say what it means.
-        this.#fail(
-          out,
-          'tls-error',
-          `TLS key negotiation failed to occur within ${secs} seconds: the TLS handshake finished on our side but the server never answered, so it most likely rejected our certificate (revoked, expired, or not signed by a CA it trusts): see the server's log`,
-        );
+        this.#fail(out, 'tls-error', certificateRejectedMessage(secs));
       } else this.#fail(out, 'hand-window', `TLS key negotiation failed to occur within ${secs} seconds (check your network connectivity)`);
       return;
     }
@@ -519,15 +402,6 @@ export class Session {
     }
     if (now >= this.#pushRequestAt) this.#sendPushRequest(now, out);
     if (now >= this.#renegotiateAt) this.#softReset(now, out);
-  }
-
-  #silentServerMessage(ms: number): string {
-    const secs = Math.round(ms / 1000);
-    const hint =
-      this.#cfg.controlProtection === 'none'
-        ? 'is the server running, and is this the right address, port and protocol?'
-        : `with ${this.#cfg.controlProtection} a server stays silent when the key does not match: check the ${this.#cfg.controlProtection} key${this.#cfg.controlProtection === 'tls-auth' ? ' and key-direction' : ''}, then the address, port and protocol`;
-    return `the server did not answer within ${secs} seconds: ${hint}`;
   }
 
   #closeAll(out: SessionAction[]): void {

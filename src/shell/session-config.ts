@@ -5,7 +5,7 @@
  */
 import type { ClientOptions, ConnectionEntry } from '../config/index.ts';
 import type { Credentials, Material } from '../material.ts';
-import type { SessionConfig } from '../core/session.ts';
+import type { SessionConfig } from '../core/session-types.ts';
 import { Opcode, SID_SIZE } from '../tls/packet.ts';
 import { NoneWrap, TlsAuthWrap, TlsCryptV2Wrap, TlsCryptWrap, type ControlWrap } from '../tls/wrap.ts';
 import { nodeHmac } from '../tls/node-hmac.ts';

@@ -24,8 +24,9 @@ import type { TunDevice } from '../tun/device.ts';
 import type { LinuxTunOptions } from '../tun/linux-tun.ts';
 import type { NetBackend } from '../routing/backend.ts';
 import { applyOps, describeOp, NetJournal, repair, type JournalEntry } from '../routing/apply.ts';
-import { planNetwork, type NetGateway, type NetOp, type PlanInput, type RedirectGateway } from '../routing/plan.ts';
-import { familyOf, inPrefix, networkOf } from '../base/ip.ts';
+import { planNetwork, type NetOp, type PlanInput } from '../routing/plan.ts';
+import { GatewayLookup, type Gateways } from './gateways.ts';
+import { frameOf, keepOp, planInputOf, redirected, sameOps } from './plan-input.ts';
 import type { JournalStore } from '../routing/journal-store.ts';
 import { clampMss, mssForFrame } from '../dataplane/mss.ts';
 import type { OpenInfo } from './tunnel.ts';
@@ -38,11 +39,6 @@ const DRAIN_BATCH = 64;
 const READ_BUF_SIZE = 65536;
 /** mtu.h TUN_MTU_DEFAULT. */
 const TUN_MTU_DEFAULT = 1500;
-
-interface Gateways {
-  readonly netGateway: NetGateway | undefined;
-  readonly netGateway6: NetGateway | undefined;
-}
 
 export interface TunTunnelDeps {
   readonly openDevice: (o: LinuxTunOptions) => TunDevice;
@@ -58,6 +54,7 @@ export class TunTunnelImpl implements Tunnel {
   readonly #o: ClientOptions;
   readonly #d: TunTunnelDeps;
   readonly #log: Logger;
+  readonly #lookup: GatewayLookup;
   readonly #buf = new Uint8Array(READ_BUF_SIZE);
   #dev: TunDevice | undefined;
   #journal: NetJournal | undefined;
@@ -82,6 +79,7 @@ export class TunTunnelImpl implements Tunnel {
     this.#o = o;
     this.#d = deps;
     this.#log = deps.log;
+    this.#lookup = new GatewayLookup(deps.net, deps.log);
   }
 
   get device(): TunDevice | undefined {
@@ -200,7 +198,7 @@ export class TunTunnelImpl implements Tunnel {
   async #factsFor(p: ClientOptions, remote: Endpoint, dev: string, tunMtu: number, info: OpenInfo | undefined): Promise<TunnelFacts> {
     const hooks = this.#d.hooks;
     const known = this.#gateways?.netGateway;
-    const gw = hooks === undefined || !hooks.any ? undefined : (known ?? (await this.#defaultGateway4(false)));
+    const gw = hooks === undefined || !hooks.any ? undefined : (known ?? (await this.#lookup.defaultGateway4(false)));
     return { options: p, remote, peerChain: peerChain(info?.peerCert), dev, devType: 'tun', tunMtu, netGateway: gw?.gateway };
   }
 
@@ -236,64 +234,9 @@ export class TunTunnelImpl implements Tunnel {
 
   /** `known`: the gateways read before our changes (they may hide the real ones now). */
   async #planInput(p: ClientOptions, remote: Endpoint, dev: string, ce: ConnectionEntry, known: Gateways | undefined): Promise<PlanInput> {
-    const rg = redirectOf(p);
-    const needGw = rg !== undefined || p.routes.some((r) => r.gateway === 'net_gateway' || r.network === 'net_gateway');
-    const needGw6 = (rg?.ipv6 === true && remote.family === 6) || p.routesIpv6.some((r) => r.gateway === 'net_gateway');
-    const netGateway = known !== undefined ? known.netGateway : needGw ? await this.#defaultGateway4(rg?.blockLocal === true) : undefined;
-    const netGateway6 = known !== undefined ? known.netGateway6 : needGw6 ? await this.#gateway(remote.family === 6 ? remote.address : '2000::', false) : undefined;
-    if (known === undefined) this.#gateways = { netGateway, netGateway6 };
-    const topology = p.topology ?? 'net30';
-    return {
-      dev,
-      mtu: ce.tunMtu,
-      topology,
-      ...(p.ifconfig === undefined ? {} : { ifconfig: { local: p.ifconfig.local, remoteNetmask: p.ifconfig.remoteOrNetmask } }),
-      ...(p.ifconfigIpv6 === undefined ? {} : { ifconfigIpv6: { local: `${p.ifconfigIpv6.address}/${p.ifconfigIpv6.prefixLength}`, remote: p.ifconfigIpv6.remote } }),
-      routes: p.routes.map((r) => ({ network: r.network, netmask: r.netmask, ...(r.gateway === undefined ? {} : { gateway: r.gateway }), ...(r.metric === undefined ? {} : { metric: r.metric }) })),
-      routesIpv6: p.routesIpv6.map((r) => ({ network: `${r.network}/${r.prefixLength}`, ...(r.gateway === undefined ? {} : { gateway: r.gateway }), ...(r.metric === undefined ? {} : { metric: r.metric }) })),
-      ...(p.routeGateway === undefined ? {} : { routeGateway: p.routeGateway }),
-      ...(p.routeIpv6Gateway === undefined ? {} : { routeIpv6Gateway: p.routeIpv6Gateway }),
-      ...(p.routeMetric === undefined ? {} : { routeMetric: p.routeMetric }),
-      ...(rg === undefined ? {} : { redirectGateway: rg }),
-      remoteHosts: [remote.address],
-      ...(netGateway === undefined ? {} : { netGateway }),
-      ...(netGateway6 === undefined ? {} : { netGateway6 }),
-    };
-  }
-
-  /**
-   * route.c get_default_gateway (Linux, 2.6): the IPv4 default route (net_route_v4_best_gw with no
-   * destination), plus the on-link prefix of its gateway for block-local.
-   */
-  async #defaultGateway4(wantPrefix: boolean): Promise<NetGateway | undefined> {
-    try {
-      const routes = await this.#d.net.listRoutes({ family: 4 });
-      const defaults = routes.filter((r) => r.prefixLen === 0 && r.dev !== undefined).sort((a, b) => (a.metric ?? 0) - (b.metric ?? 0));
-      const d = defaults[0];
-      if (d?.dev === undefined) return undefined;
-      return this.#withPrefix({ dev: d.dev, ...(d.gateway === undefined ? {} : { gateway: d.gateway }), ...(d.metric === undefined ? {} : { metric: d.metric }) }, wantPrefix);
-    } catch (e) {
-      this.#log.warn(`cannot read the IPv4 default route: ${(e as Error).message}`);
-      return undefined;
-    }
-  }
-
-  async #withPrefix(best: NetGateway, wantPrefix: boolean): Promise<NetGateway> {
-    if (!wantPrefix || best.gateway === undefined) return best;
-    const addrs = await this.#d.net.listAddresses(best.dev);
-    const gw = best.gateway;
-    const a = addrs.find((x) => x.family === familyOf(gw) && inPrefix(gw, networkOf(x.local, x.prefixLen) ?? x.local, x.prefixLen));
-    return a === undefined ? best : { ...best, prefixLen: a.prefixLen };
-  }
-
-  /** get_default_gateway_ipv6: RTM_GETROUTE toward `dst` (the server). */
-  async #gateway(dst: string, wantPrefix: boolean): Promise<NetGateway | undefined> {
-    try {
-      return await this.#withPrefix(await this.#d.net.bestRoute(dst), wantPrefix);
-    } catch (e) {
-      this.#log.warn(`cannot read the current route to ${dst}: ${(e as Error).message}`);
-      return undefined;
-    }
+    const gw = known ?? (await this.#lookup.forOptions(p, remote));
+    if (known === undefined) this.#gateways = gw;
+    return planInputOf(p, remote, dev, ce, gw);
   }
 
   /**
@@ -356,11 +299,6 @@ export class TunTunnelImpl implements Tunnel {
   }
 }
 
-/** route.c route_did_redirect_default_gateway, as the scripts' redirect_gateway sees it. */
-function redirected(p: ClientOptions): boolean {
-  return redirectOf(p)?.ipv4 === true && !p.routeNoexec;
-}
-
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
@@ -379,58 +317,6 @@ function inverseForJournal(op: NetOp): JournalEntry | undefined {
     case 'link':
       return undefined;
   }
-}
-
-/** route-noexec / ifconfig-noexec leave the routes / the link and addresses to a script. */
-function keepOp(op: NetOp, p: ClientOptions): boolean {
-  if (op.op === 'route-add' || op.op === 'route-del') return !p.routeNoexec;
-  return !p.ifconfigNoexec;
-}
-
-function sameOps(a: readonly NetOp[], b: readonly NetOp[]): boolean {
-  return a.length === b.length && JSON.stringify(a) === JSON.stringify(b);
-}
-
-/**
- * `redirect-gateway` flags -> the planner's view (options.c RG_* flags). `redirect-private`
- * (RG_ENABLE without RG_REROUTE_GW) changes no route here: net_gateway is looked up anyway.
- */
-export function redirectOf(p: ClientOptions): RedirectGateway | undefined {
-  const flags = p.redirectGateway;
-  if (flags === undefined) return undefined;
-  const has = (f: string): boolean => flags.includes(f);
-  return {
-    def1: has('def1'),
-    bypassDhcp: has('bypass-dhcp'),
-    local: has('local'),
-    blockLocal: has('block-local'),
-    ipv4: !has('!ipv4'),
-    ipv6: has('ipv6'),
-  };
-}
-
-const HMAC_SIZES: Readonly<Record<string, number>> = { MD5: 16, SHA1: 20, SHA224: 28, SHA256: 32, SHA384: 48, SHA512: 64, NONE: 0 };
-
-/** The frame the MSS clamp is sized for: the negotiated data channel (the configured one before that). */
-function frameOf(p: ClientOptions, ce: ConnectionEntry, remote: Endpoint, dc: OpenInfo['dataChannel']): Parameters<typeof mssForFrame>[0] {
-  const cipher = (dc?.cipher ?? p.cipher ?? p.dataCiphers[0] ?? 'AES-256-GCM').toUpperCase();
-  const aead = /GCM|CHACHA20-POLY1305/.test(cipher);
-  const auth = (dc === undefined ? p.auth : (dc.auth ?? 'NONE')).toUpperCase().replace('-', '');
-  const algo = p.compress?.algo;
-  return {
-    mssfix: ce.mssfix,
-    tunMtu: ce.tunMtu,
-    proto: ce.proto,
-    family: remote.family,
-    aead,
-    ivSize: 16,
-    blockSize: 16,
-    hmacSize: HMAC_SIZES[auth] ?? 32,
-    tagSize: 16,
-    peerId: p.peerId !== undefined,
-    compressByte: algo === 'stub' || algo === 'lzo' || algo === 'lz4' || algo === 'lzo-adaptive' || algo === 'lzo-no',
-    fragment: ce.fragment,
-  };
 }
 
 export const TunTunnel = {

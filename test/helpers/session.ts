@@ -2,7 +2,7 @@
  * Building blocks for driving the client Session by hand in unit tests: a default
  * SessionConfig (overridable) and the server's HARD_RESET_SERVER_V2 answer to our reset.
  */
-import type { SessionConfig } from '../../src/core/session.ts';
+import type { SessionConfig } from '../../src/core/session-types.ts';
 import { encodeControlPacket, Opcode } from '../../src/tls/packet.ts';
 import { NoneWrap } from '../../src/tls/wrap.ts';
 import { nodeHmac } from '../../src/tls/node-hmac.ts';

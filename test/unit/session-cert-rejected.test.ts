@@ -12,7 +12,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SeededRandom } from '../../src/base/clock.ts';
 import { MemoryLogger } from '../../src/log/logger.ts';
-import { Session, type SessionAction, type SessionConfig } from '../../src/core/session.ts';
+import { Session } from '../../src/core/session.ts';
+import type { SessionAction, SessionConfig } from '../../src/core/session-types.ts';
 import { KEY2_LENGTH } from '../../src/tls/keys.ts';
 
 const SERVER_SID = Uint8Array.of(7, 7, 7, 7, 7, 7, 7, 7);

@@ -9,7 +9,9 @@ import assert from 'node:assert/strict';
 import { SeededRandom } from '../../src/base/clock.ts';
 import { serverReset as resetFromServer, sessionConfig } from '../helpers/session.ts';
 import { MemoryLogger } from '../../src/log/logger.ts';
-import { nextKeyId, Session, type SessionAction } from '../../src/core/session.ts';
+import { nextKeyId } from '../../src/core/key-state.ts';
+import { Session } from '../../src/core/session.ts';
+import type { SessionAction } from '../../src/core/session-types.ts';
 import { decodeControlPacket, Opcode, type ControlPacket } from '../../src/tls/packet.ts';
 import { TlsCryptV2Wrap } from '../../src/tls/wrap.ts';
 
