@@ -26,6 +26,7 @@ export async function openTcpLink(opts: TcpLinkOptions, on: LinkEvents): Promise
   const from = opts.proxy?.endpoint ?? opts.remote;
   const framer = new TcpFramer();
   let closed = false;
+  let sendErrors = 0;
   const onBytes = (bytes: Uint8Array): void => {
     for (const packet of framer.push(bytes)) on.packet(packet, from);
     if (framer.error !== undefined && !closed) {
@@ -47,7 +48,13 @@ export async function openTcpLink(opts: TcpLinkOptions, on: LinkEvents): Promise
     proto: 'tcp',
     send(bytes) {
       if (closed) return;
-      sock.write(frameTcp(bytes));
+      try {
+        sock.write(frameTcp(bytes)); // frameTcp copies: the caller may reuse `bytes`
+      } catch (e) {
+        // A packet the u16 prefix cannot carry, or a write after the socket ended: counted, the first reported.
+        if (sendErrors++ === 0) on.error(e as Error);
+        return;
+      }
       if (early !== undefined) {
         const b = early;
         early = undefined;
