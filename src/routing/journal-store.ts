@@ -69,8 +69,7 @@ export class FileJournalStore implements JournalStore {
    * journal, and a killed one could not be repaired).
    */
   #file(dev: string): string {
-    const ns = /\d+/.exec(this.#netns)?.[0] ?? 'ns';
-    return join(this.#dir, `${ns}-${dev}.json`);
+    return join(this.#dir, journalFileName(this.#netns, dev));
   }
 
   save(journal: NetJournal): void {
@@ -112,19 +111,73 @@ export class FileJournalStore implements JournalStore {
   }
 }
 
-/** In-memory twin (tests). */
+/** The file name of a journal: per network namespace (its inode number) and device. */
+export function journalFileName(netns: string, dev: string): string {
+  const ns = /\d+/.exec(netns)?.[0] ?? 'ns';
+  return `${ns}-${dev}.json`;
+}
+
+/**
+ * The in-memory twin's "disk": journal files shared by every store made on it, and which pids
+ * are alive. A test "kills" a run by making its store with a pid not in `alive`.
+ */
+export class MemoryJournalDisk {
+  readonly files = new Map<string, string>();
+  readonly alive: Set<number>;
+
+  constructor(alive: Iterable<number> = []) {
+    this.alive = new Set(alive);
+  }
+}
+
+/** In-memory twin (tests): the same files, namespaces and liveness rules as FileJournalStore. */
 export class MemoryJournalStore implements JournalStore {
-  readonly saved = new Map<string, JournalJson>();
+  readonly disk: MemoryJournalDisk;
+  readonly #netns: string;
+  readonly #pid: number;
+
+  constructor(disk = new MemoryJournalDisk(), netns = 'net:[1]', pid = 1) {
+    this.disk = disk;
+    this.#netns = netns;
+    this.#pid = pid;
+  }
+
+  /** This run's journals (by device), as saved. */
+  get saved(): ReadonlyMap<string, JournalJson> {
+    const out = new Map<string, JournalJson>();
+    for (const text of this.disk.files.values()) {
+      const body = JSON.parse(text) as FileShape;
+      if (body.pid === this.#pid && body.netns === this.#netns) out.set(body.journal.dev, body.journal);
+    }
+    return out;
+  }
+
   save(journal: NetJournal): void {
-    this.saved.set(journal.dev, structuredClone(journal.toJSON()));
+    const body: FileShape = { pid: this.#pid, netns: this.#netns, journal: journal.toJSON() };
+    this.disk.files.set(journalFileName(this.#netns, journal.dev), JSON.stringify(body));
   }
+
   remove(dev: string): void {
-    this.saved.delete(dev);
+    this.disk.files.delete(journalFileName(this.#netns, dev));
   }
+
   discard(file: string): void {
-    this.saved.delete(file);
+    this.disk.files.delete(file);
   }
+
   stale(): { journals: StaleJournal[]; errors: string[] } {
-    return { journals: [], errors: [] };
+    const journals: StaleJournal[] = [];
+    const errors: string[] = [];
+    for (const [file, text] of this.disk.files) {
+      try {
+        const body = JSON.parse(text) as Partial<FileShape>;
+        if (typeof body.pid !== 'number' || body.netns !== this.#netns) continue;
+        if (body.pid === this.#pid || this.disk.alive.has(body.pid)) continue;
+        journals.push({ file, pid: body.pid, journal: NetJournal.fromJSON(body.journal) });
+      } catch (e) {
+        errors.push(`${file}: ${(e as Error).message}`);
+      }
+    }
+    return { journals, errors };
   }
 }
