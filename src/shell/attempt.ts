@@ -25,7 +25,7 @@ import { createClientTlsEngine, type TlsEngine } from '../tls/tls-engine.ts';
 import { checkPeerCertificate, commonName, remoteCertTlsPolicy, type PeerCertPolicy } from '../tls/verify.ts';
 import { EKM_LABEL, KEY2_LENGTH } from '../tls/keys.ts';
 import { Opcode, opcodeName } from '../tls/packet.ts';
-import type { Credentials, Material } from '../material.ts';
+import type { Credentials, Material } from '../material/load.ts';
 import { buildSessionConfig } from './session-config.ts';
 import { DataChannel } from '../dataplane/data-channel.ts';
 import { createDataCrypto } from '../dataplane/create-data-crypto.ts';

@@ -18,7 +18,7 @@ import { FakeClock, SeededRandom } from '../../src/base/clock.ts';
 import { loadConfig, type ClientOptions, type ConfigFs } from '../../src/config/index.ts';
 import { Attempt, type AttemptOutcome, type LinkOpenOptions } from '../../src/shell/attempt.ts';
 import { MemoryLogger } from '../../src/log/logger.ts';
-import { loadCredentials, loadMaterial, type Credentials, type Material } from '../../src/material.ts';
+import { loadCredentials, loadMaterial, type Credentials, type Material } from '../../src/material/load.ts';
 import { TrafficStats } from '../../src/shell/status.ts';
 import { MemoryLinkPair, VirtualTimers, type LinkConditions, type PacketTap } from '../../src/link/memory-link.ts';
 import type { Endpoint } from '../../src/link/link.ts';
