@@ -1,6 +1,6 @@
 /**
  * The client process: remote selection, name resolution, reconnect pacing, signals, and the
- * one tunnel that outlives connection attempts. Each attempt is an `Attempt` (connection.ts).
+ * one tunnel that outlives connection attempts. Each attempt is an `Attempt` (attempt.ts).
  *
  *   CONNECTING ─▶ resolve remote ─▶ Attempt.run() ─┬─ restart ─▶ wait (connect-retry) ─▶ next remote
  *                                                  ├─ exit (AUTH_FAILED, fatal) ─▶ EXITING
