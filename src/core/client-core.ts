@@ -76,6 +76,8 @@ export type CoreAction =
   /** Seal a control payload of the data channel (ping, OCC EXIT) and send it. */
   | { readonly kind: 'send-data'; readonly payload: 'ping' | 'occ-exit' }
   | { readonly kind: 'set-remote'; readonly remote: Endpoint }
+  /** Pushed sndbuf/rcvbuf: resize the link socket's buffers (socket.c link_socket_update_buffer_sizes). */
+  | { readonly kind: 'socket-buffers'; readonly sndbuf: number | undefined; readonly rcvbuf: number | undefined }
   | { readonly kind: 'state'; readonly state: ClientState }
   /** The connection is over: the shell tears down (always completes) and reports the outcome. */
   | { readonly kind: 'end'; readonly outcome: Outcome };
@@ -310,6 +312,9 @@ export class ClientCore {
     }
     this.#params = neg.params;
     this.#pushed = r.options;
+    if (r.present.has('sndbuf') || r.present.has('rcvbuf')) {
+      out.push({ kind: 'socket-buffers', sndbuf: r.present.has('sndbuf') ? r.options.sndbuf : undefined, rcvbuf: r.present.has('rcvbuf') ? r.options.rcvbuf : undefined });
+    }
     this.#keepalive.configure(this.#keepaliveConfig(neg.params.pingSeconds, neg.params.pingRestartSeconds));
     const user = r.options.authTokenUser === undefined ? undefined : decodeBase64Text(r.options.authTokenUser);
     if (r.options.authToken !== undefined) this.#cfg.onAuthToken?.(r.options.authToken, user);
@@ -366,7 +371,9 @@ export class ClientCore {
       this.#end(out, { kind: 'restart', reason: 'connection-refused', message: `nothing answers on udp port ${r.port} at ${r.address} (ICMP port unreachable): is the server running, and is proto udp right?`, connected: this.#connected });
       return;
     }
-    if (this.#cfg.proto === 'tcp') {
+    // SOCKET: the adapter reports a local problem (a packet it could not frame, a buffer size
+    // refused) that leaves the connection intact; anything else on a stream ends it.
+    if (this.#cfg.proto === 'tcp' && code !== 'SOCKET') {
       this.#end(out, { kind: 'restart', reason: 'connection-reset', message: `TCP link error: ${message}`, connected: this.#connected });
       return;
     }

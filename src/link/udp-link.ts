@@ -124,6 +124,15 @@ export async function openUdpLink(opts: UdpLinkOptions, on: LinkEvents): Promise
     setRemote(next) {
       if (opts.float) remote = next;
     },
+    setBufferSizes({ sndbuf, rcvbuf }) {
+      if (closed) return;
+      try {
+        if (sndbuf !== undefined) sock.setSendBufferSize(sndbuf);
+        if (rcvbuf !== undefined) sock.setRecvBufferSize(rcvbuf);
+      } catch (e) {
+        on.error(e as Error);
+      }
+    },
     close() {
       if (closed) return;
       closed = true;

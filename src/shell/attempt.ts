@@ -292,6 +292,10 @@ export class Attempt {
       case 'send-data':
         this.#sendPayload(a.payload);
         return;
+      case 'socket-buffers':
+        this.#log.verb(3, `Socket Buffers: pushed${a.sndbuf === undefined ? '' : ` sndbuf ${a.sndbuf}`}${a.rcvbuf === undefined ? '' : ` rcvbuf ${a.rcvbuf}`}`);
+        this.#link?.setBufferSizes?.({ sndbuf: a.sndbuf, rcvbuf: a.rcvbuf });
+        return;
       case 'set-remote':
         this.#remote = a.remote;
         this.#link?.setRemote?.(a.remote);

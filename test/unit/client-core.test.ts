@@ -336,3 +336,25 @@ test('a stale tunnel result (an earlier generation) is ignored', () => {
   d.feed({ kind: 'tunnel-failed', gen: d.tunnelGen, error: new NegotiationError('boom') });
   assert.equal(d.ended()?.kind, 'exit');
 });
+
+test('pushed sndbuf/rcvbuf resize the link socket (socket-buffers); none pushed, no action', () => {
+  const pushed = new Driver({ options: { sndbuf: 65536 } });
+  pushed.connect(`${GCM_PUSH},sndbuf 393216,rcvbuf 262144`);
+  assert.deepEqual(pushed.actions.filter((a) => a.kind === 'socket-buffers'), [{ kind: 'socket-buffers', sndbuf: 393216, rcvbuf: 262144 }]);
+  const one = new Driver();
+  one.connect(`${GCM_PUSH},rcvbuf 262144`);
+  assert.deepEqual(one.actions.filter((a) => a.kind === 'socket-buffers'), [{ kind: 'socket-buffers', sndbuf: undefined, rcvbuf: 262144 }]);
+  const local = new Driver({ options: { sndbuf: 65536, rcvbuf: 65536 } });
+  local.connect();
+  assert.deepEqual(local.actions.filter((a) => a.kind === 'socket-buffers'), [], 'local sizes were set when the socket was made');
+});
+
+test('TCP: a local socket problem the link reports (code SOCKET) is a warning; any other link error ends the connection', () => {
+  const d = new Driver({ proto: 'tcp' });
+  d.connect();
+  d.feed({ kind: 'link-error', code: 'SOCKET', message: 'cannot resize the socket buffers: EPERM' });
+  assert.equal(d.ended(), undefined);
+  assert.ok(d.log.records.some((r) => r.kind === 'warn' && r.msg.includes('cannot resize the socket buffers')), d.log.text());
+  d.feed({ kind: 'link-error', code: 'EPIPE', message: 'write EPIPE' });
+  assert.deepEqual(d.ended(), { kind: 'restart', reason: 'connection-reset', message: 'TCP link error: write EPIPE', connected: true });
+});
