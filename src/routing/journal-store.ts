@@ -6,9 +6,14 @@
  *
  *   { "pid": 1234, "netns": "net:[4026531840]", "journal": { version, dev, entries } }
  *
- * Never: log, repair a journal of a live process or of another network namespace.
+ * A journal says which routes and addresses to delete, as root: it is trusted only when the
+ * directory and the file are ours (owned by this process's user, root in production), not
+ * writable by group or others, and the file is a regular file (not a symlink).
+ *
+ * Never: log, repair a journal of a live process or of another network namespace, or one that
+ * someone else could have written.
  */
-import { mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, type Stats } from 'node:fs';
 import { writeFileAtomic } from '../platform/atomic-file.ts';
 import { join } from 'node:path';
 import { NetJournal, type JournalJson } from './apply.ts';
@@ -41,6 +46,15 @@ function currentNetns(): string {
   } catch {
     return 'unknown';
   }
+}
+
+/** Why a journal path may not be trusted, or undefined: ours, a directory / regular file, not group/other-writable. */
+function untrusted(st: Stats, want: 'directory' | 'regular file'): string | undefined {
+  if (want === 'directory' ? !st.isDirectory() : !st.isFile()) return `not a ${want}${st.isSymbolicLink() ? ' but a symlink' : ''}`;
+  const uid = process.geteuid?.() ?? 0;
+  if (st.uid !== uid) return `owned by uid ${st.uid}, not ${uid}`;
+  if ((st.mode & 0o022) !== 0) return `writable by ${(st.mode & 0o002) !== 0 ? 'others' : 'its group'} (mode ${(st.mode & 0o777).toString(8)})`;
+  return undefined;
 }
 
 function isAlive(pid: number): boolean {
@@ -96,9 +110,19 @@ export class FileJournalStore implements JournalStore {
     } catch {
       return { journals, errors };
     }
+    const dirProblem = untrusted(lstatSync(this.#dir), 'directory');
+    if (dirProblem !== undefined) {
+      if (names.length > 0) errors.push(`${this.#dir}: not trusted (${dirProblem}): its journals are not repaired; fix the directory or remove it`);
+      return { journals, errors };
+    }
     for (const name of names) {
       const file = join(this.#dir, name);
       try {
+        const fileProblem = untrusted(lstatSync(file), 'regular file');
+        if (fileProblem !== undefined) {
+          errors.push(`${file}: not trusted (${fileProblem}): not repaired`);
+          continue;
+        }
         const body = JSON.parse(readFileSync(file, 'utf8')) as Partial<FileShape>;
         if (typeof body.pid !== 'number' || body.netns !== this.#netns) continue;
         if (body.pid === this.#pid || isAlive(body.pid)) continue;
