@@ -30,7 +30,7 @@ import { buildSessionConfig } from './session-config.ts';
 import { DataChannel } from '../dataplane/data-channel.ts';
 import { createDataCrypto } from '../dataplane/create-data-crypto.ts';
 import type { CryptoCaps } from '../dataplane/cipher-suite.ts';
-import { splitKey2 } from '../dataplane/data-crypto.ts';
+import { splitKey2, wipeDataKeys } from '../dataplane/data-crypto.ts';
 import { DropReason, COMPRESSED_MESSAGE } from '../dataplane/drop-reason.ts';
 import { classifyPayload, PING_STRING, writeOcc, OccOpcode } from '../dataplane/framing.ts';
 import { maxFragmentSizeFor } from '../dataplane/fragment.ts';
@@ -352,7 +352,11 @@ export class Attempt {
     key2.fill(0);
     const o = this.#d.options;
     const data = this.#data ?? new DataChannel({ compression: p.compression, replayWindow: o.replayWindow.size, replaySeconds: o.replayWindow.seconds, fragment: this.#fragment(p) });
-    data.install(keyId, createDataCrypto(p.cipher, p.auth, keys.send), createDataCrypto(p.cipher, p.auth, keys.recv), p.peerId);
+    try {
+      data.install(keyId, createDataCrypto(p.cipher, p.auth, keys.send), createDataCrypto(p.cipher, p.auth, keys.recv), p.peerId);
+    } finally {
+      wipeDataKeys(keys); // the crypto objects keep their own copies, zeroed when they are disposed
+    }
     this.#data = data;
     this.#renegRequested = false;
   }

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeClock, SeededRandom } from '../../src/base/clock.ts';
+import { FakeClock, SeededRandom, type Random } from '../../src/base/clock.ts';
 import { AuthFailedError, NegotiationError } from '../../src/base/errors.ts';
 import { MemoryLogger } from '../../src/log/logger.ts';
 import { defaultOptions, type ClientOptions } from '../../src/config/options.ts';
@@ -27,6 +27,7 @@ interface Setup {
   readonly explicitExitNotify?: number;
   readonly options?: Partial<ClientOptions>;
   readonly renegotiateMs?: number;
+  readonly random?: Random;
 }
 
 class Driver {
@@ -51,7 +52,7 @@ class Driver {
         explicitExitNotify: s.explicitExitNotify ?? 0,
         caps: ALL_CAPS,
       },
-      new SeededRandom(7),
+      s.random ?? new SeededRandom(7),
       this.log,
       0,
     );
@@ -357,4 +358,20 @@ test('TCP: a local socket problem the link reports (code SOCKET) is a warning; a
   assert.ok(d.log.records.some((r) => r.kind === 'warn' && r.msg.includes('cannot resize the socket buffers')), d.log.text());
   d.feed({ kind: 'link-error', code: 'EPIPE', message: 'write EPIPE' });
   assert.deepEqual(d.ended(), { kind: 'restart', reason: 'connection-reset', message: 'TCP link error: write EPIPE', connected: true });
+});
+
+test('once the data keys are handed out, the key source (pre-master secret, randoms) is zeroed; the shell zeroes key2', () => {
+  for (const push of ['PUSH_REPLY,cipher AES-256-CBC,ping 10,ping-restart 60', GCM_PUSH]) {
+    const handed: Uint8Array[] = [];
+    const seeded = new SeededRandom(11);
+    const random: Random = { bytes: (n) => { const b = seeded.bytes(n); handed.push(b); return b; } };
+    const d = new Driver({ random, options: { dataCiphers: ['AES-256-GCM', 'AES-256-CBC'], auth: 'SHA256' } });
+    d.toGetConfig();
+    const source = handed.filter((b) => b.byteLength === 48 || b.byteLength === 32);
+    assert.equal(source.length, 3, 'pre-master secret and two randoms');
+    assert.ok(source.every((b) => b.some((x) => x !== 0)), 'random before the keys');
+    d.plaintext(push);
+    assert.ok(d.actions.some((a) => a.kind === 'install-keys'));
+    assert.ok(source.every((b) => b.every((x) => x === 0)), `zeroed after the keys (${push.slice(0, 40)})`);
+  }
 });
