@@ -210,7 +210,7 @@ export class ClientCore {
         this.#log.info('Initialization Sequence Completed');
         break;
       case 'tunnel-failed':
-        if (input.gen === this.#tunnelGen) this.#end(out, { kind: 'exit', error: input.error });
+        if (input.gen === this.#tunnelGen) this.#leave({ kind: 'exit', error: input.error }, out, now);
         break;
       case 'stop':
         this.#stop(input.signal, input.restart, out, now);
@@ -348,7 +348,7 @@ export class ClientCore {
     if (this.#keysInstalled) {
       const due = this.#keepalive.due(now);
       if (due === 'restart') return this.#end(out, { kind: 'restart', reason: 'ping-restart', message: 'Inactivity timeout (--ping-restart), restarting', connected: this.#connected });
-      if (due === 'exit') return this.#end(out, { kind: 'exit', error: new OsError('OS', 'Inactivity timeout (--ping-exit), exiting') });
+      if (due === 'exit') return this.#leave({ kind: 'exit', error: new OsError('OS', 'Inactivity timeout (--ping-exit), exiting') }, out, now);
       if (due === 'ping') {
         out.push({ kind: 'send-data', payload: 'ping' });
         this.#keepalive.sent(now);
@@ -383,7 +383,17 @@ export class ClientCore {
   /** SIGTERM/SIGINT: explicit-exit-notify (UDP, once connected), then end after a short grace. */
   #stop(signal: string, restart: boolean, out: CoreAction[], now: number): void {
     const outcome: Outcome = { kind: 'stopped', signal };
-    if (restart || this.#cfg.explicitExitNotify === 0 || !this.#keysInstalled || this.#cfg.proto !== 'udp' || this.#exitAt !== Infinity) {
+    if (restart) this.#end(out, outcome);
+    else this.#leave(outcome, out, now);
+  }
+
+  /**
+   * An end the client chooses (a signal, ping-exit, a fatal error once the data channel is up):
+   * explicit-exit-notify tells the server first (UDP, once keys are installed), and the end
+   * follows after a short grace. Ends the server caused (AUTH_FAILED, HALT) need no notice.
+   */
+  #leave(outcome: Outcome, out: CoreAction[], now: number): void {
+    if (this.#cfg.explicitExitNotify === 0 || !this.#keysInstalled || this.#cfg.proto !== 'udp' || this.#exitAt !== Infinity) {
       this.#end(out, outcome);
       return;
     }

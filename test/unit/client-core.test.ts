@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FakeClock, SeededRandom, type Random } from '../../src/base/clock.ts';
-import { AuthFailedError, NegotiationError } from '../../src/base/errors.ts';
+import { AuthFailedError, NegotiationError, OsError } from '../../src/base/errors.ts';
 import { MemoryLogger } from '../../src/log/logger.ts';
 import { defaultOptions, type ClientOptions } from '../../src/config/options.ts';
 import { ClientCore, EXIT_NOTIFY_GRACE_MS, type CoreAction, type CoreInput, type Outcome } from '../../src/core/client-core.ts';
@@ -374,4 +374,30 @@ test('once the data keys are handed out, the key source (pre-master secret, rand
     assert.ok(d.actions.some((a) => a.kind === 'install-keys'));
     assert.ok(source.every((b) => b.every((x) => x === 0)), `zeroed after the keys (${push.slice(0, 40)})`);
   }
+});
+
+test('explicit-exit-notify on the client\'s own fatal ends too: ping-exit, and a tunnel that fails once keys are in', () => {
+  const p = new Driver({ explicitExitNotify: 1, options: { pingExit: 30 } });
+  p.connect('PUSH_REPLY,cipher AES-256-GCM,protocol-flags tls-ekm,ping 10');
+  let out: CoreAction[] = [];
+  for (let i = 0; i < 10 && !out.some((a) => a.kind === 'send-data' && a.payload === 'occ-exit'); i++) out = p.tick();
+  assert.ok(out.some((a) => a.kind === 'send-data' && a.payload === 'occ-exit'), 'the OCC EXIT before ending');
+  assert.equal(p.ended(), undefined);
+  p.tick();
+  const pe = p.ended();
+  assert.ok(pe?.kind === 'exit' && /ping-exit/.test(pe.error.message));
+
+  const t = new Driver({ explicitExitNotify: 1 });
+  t.toGetConfig();
+  t.plaintext(GCM_PUSH);
+  const failed = t.feed({ kind: 'tunnel-failed', gen: t.tunnelGen, error: new OsError('OS', 'route-up script failed') });
+  assert.ok(failed.some((a) => a.kind === 'tls-write'), 'cc-exit: EXIT over the control channel');
+  assert.equal(t.ended(), undefined);
+  t.tick();
+  assert.deepEqual(t.ended(), { kind: 'exit', error: new OsError('OS', 'route-up script failed') });
+
+  const none = new Driver();
+  none.connect();
+  none.feed({ kind: 'tunnel-failed', gen: none.tunnelGen, error: new OsError('OS', 'x') });
+  assert.ok(none.ended()?.kind === 'exit', 'without explicit-exit-notify the end is immediate');
 });
