@@ -56,6 +56,8 @@ export class Client {
   #resolveFailingSince: number | undefined;
   #attempt: Attempt | undefined;
   #stop: StopSignal | undefined;
+  /** A limit ended the session (inactive, session-timeout): OpenVPN's internal SIGTERM. */
+  #doneReason: string | undefined;
   #wake: (() => void) | undefined;
 
   constructor(o: ClientOptions, log: Logger, tunnel: Tunnel) {
@@ -89,6 +91,10 @@ export class Client {
         if (ce === undefined) break;
         const outcome = await this.#attemptOnce(ce, o.connections.indexOf(ce));
         if (this.#stop !== undefined) break;
+        if (outcome.kind === 'done') {
+          this.#log.info(outcome.message);
+          this.#doneReason = outcome.reason;
+        }
         if (outcome.kind === 'restart') {
           this.#log.error(`${outcome.message} (${outcome.reason}); restarting`);
           if (outcome.reason === 'auth-failed') this.#onAuthFailed();
@@ -108,6 +114,7 @@ export class Client {
       await this.#tunnel.close(this.#stop?.toLowerCase() ?? 'error');
     }
     if (this.#stop === 'SIGHUP') this.#log.info('SIGHUP[hard,] received, process restarting');
+    else if (this.#doneReason !== undefined) this.#log.info(`SIGTERM[soft,${this.#doneReason}] received, process exiting`);
     else if (this.#stop !== undefined || result === ExitCode.OK) this.#log.info(`${this.#stop ?? 'SIGTERM'}[hard,] received, process exiting`);
     else this.#log.info('Exiting due to fatal error');
     return result;
@@ -272,7 +279,6 @@ async function runOnce(o: ClientOptions, log: Logger, hooks: ClientHooks): Promi
   let reloaded: ClientOptions | undefined;
   const onTerm = (): void => client.requestStop('SIGTERM');
   const onInt = (): void => client.requestStop('SIGINT');
-  const onUsr1 = (): void => client.requestRestart('SIGUSR1');
   const onHup = (): void => {
     if (hooks.reload === undefined) return client.requestRestart('SIGHUP');
     const next = reloadOptions(log, hooks.reload);
@@ -280,6 +286,8 @@ async function runOnce(o: ClientOptions, log: Logger, hooks: ClientHooks): Promi
     reloaded = next;
     client.requestStop('SIGHUP');
   };
+  // remap-usr1: SIGUSR1 acts as SIGHUP or SIGTERM (for SIGUSR1 sent by tools that mean otherwise).
+  const onUsr1 = (): void => (o.remapUsr1 === 'SIGTERM' ? client.requestStop('SIGTERM') : o.remapUsr1 === 'SIGHUP' ? onHup() : client.requestRestart('SIGUSR1'));
   const onUsr2 = (): void => {
     for (const line of formatStatus(client.stats, new Date()).trimEnd().split('\n')) log.info(line);
   };
