@@ -125,6 +125,8 @@ export interface ClientOptions {
   readonly ifconfigIpv6: { readonly address: string; readonly prefixLength: number; readonly remote: string } | undefined;
   readonly ifconfigNoexec: boolean;
   readonly persistTun: boolean;
+  /** persist-remote-ip: reuse the last connected server address on restarts instead of resolving again. */
+  readonly persistRemoteIp: boolean;
   readonly persistKey: boolean;
   readonly txqueuelen: number | undefined;
   readonly mark: number | undefined;
@@ -291,7 +293,7 @@ export function defaultOptions(): Draft<ClientOptions> {
     client: false, pull: false, tlsClient: false, mode: 'p2p',
     connections: [], remoteRandom: false, remoteRandomHostname: false, resolvRetry: 'infinite', connectRetryMaxTries: undefined, protoForce: undefined,
     dev: 'tun', devType: undefined, devNode: undefined, topology: undefined, ifconfig: undefined, ifconfigIpv6: undefined,
-    ifconfigNoexec: false, persistTun: false, persistKey: false, txqueuelen: undefined, mark: undefined, bindDev: undefined,
+    ifconfigNoexec: false, persistTun: false, persistRemoteIp: false, persistKey: false, txqueuelen: undefined, mark: undefined, bindDev: undefined,
     sndbuf: undefined, rcvbuf: undefined,
     ca: undefined, capath: undefined, cert: undefined, key: undefined, extraCerts: undefined, pkcs12: undefined,
     crlVerify: undefined, dh: undefined, askpass: undefined, remoteCertTls: undefined, nsCertType: undefined, remoteCertKu: undefined,

@@ -132,6 +132,11 @@ export class Attempt {
     return this.#core.connected;
   }
 
+  /** Where the server is now (its resolved address, or where it floated to). */
+  get remote(): Endpoint {
+    return this.#remote;
+  }
+
   /** Runs the attempt until it ends; never rejects. */
   async run(): Promise<Outcome> {
     const done = new Promise<Outcome>((resolve) => {

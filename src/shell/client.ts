@@ -54,6 +54,8 @@ export class Client {
   #token: { readonly token: string; readonly user: string | undefined } | undefined;
   #tokenInUse = false;
   #resolveFailingSince: number | undefined;
+  /** persist-remote-ip: the last connected server address per connection profile. */
+  readonly #kept = new Map<number, { readonly remote: Endpoint; readonly via: LinkVia }>();
   #attempt: Attempt | undefined;
   #stop: StopSignal | undefined;
   /** A limit ended the session (inactive, session-timeout): OpenVPN's internal SIGTERM. */
@@ -123,8 +125,10 @@ export class Client {
   async #attemptOnce(ce: ConnectionEntry, index: number): Promise<AttemptOutcome> {
     let remote: Endpoint;
     let via: LinkVia;
+    const kept = this.#o.persistRemoteIp ? this.#kept.get(index) : undefined;
     try {
-      ({ remote, via } = await this.#proxies.prepare(ce, hostToResolve(ce.remote, this.#o.remoteRandomHostname, systemRandom)));
+      if (kept !== undefined) this.#log.verb(3, `persist-remote-ip: using ${kept.remote.address}:${kept.remote.port} again`);
+      ({ remote, via } = kept ?? (await this.#proxies.prepare(ce, hostToResolve(ce.remote, this.#o.remoteRandomHostname, systemRandom))));
       this.#resolveFailingSince = undefined;
     } catch (e) {
       const message = `RESOLVE: Cannot resolve host address: ${ce.remote}:${ce.remotePort} (${(e as Error).message})`;
@@ -168,6 +172,8 @@ export class Client {
       return await attempt.run();
     } finally {
       this.#attempt = undefined;
+      // persist-remote-ip: the address a session was authenticated with (floated, if it moved).
+      if (attempt.connected && via.proxy === undefined) this.#kept.set(index, { remote: attempt.remote, via });
     }
   }
 
