@@ -223,12 +223,13 @@ export class Attempt {
   /** Packets the tunnel read from the OS (its drain loop calls this): seal and send. */
   readonly sendFromTunnel = (packet: Uint8Array, len: number): void => {
     this.#d.stats.tunReadBytes += len;
-    this.#core.tunnelTraffic(len, this.#d.clock.now());
-    this.#seal(packet, len);
+    const now = this.#d.clock.now();
+    this.#core.tunnelTraffic(len, now);
+    this.#seal(packet, len, now);
   };
 
   /** Seals packet[0, len) with the primary key into #tx and sends it (the link copies what it queues). */
-  #seal(packet: Uint8Array, len: number): void {
+  #seal(packet: Uint8Array, len: number, now = this.#d.clock.now()): void {
     const data = this.#data;
     const link = this.#link;
     if (data === undefined || link === undefined || this.#ending) return;
@@ -240,7 +241,6 @@ export class Attempt {
       sent += n;
     }
     this.#d.stats.linkWriteBytes += sent;
-    const now = this.#d.clock.now();
     if (this.#core.dataSent(now, sent)) this.#feed({ kind: 'data-limit' });
     if (data.needsRenegotiation && !this.#renegRequested) {
       this.#renegRequested = true;
