@@ -59,17 +59,28 @@ export function usesResolved(symlink: string | undefined, text: string | undefin
   return servers.length > 0 && servers.every((s) => s === '127.0.0.53' || s === '127.0.0.54');
 }
 
-async function resolvedState(): Promise<DnsFacts['resolved']> {
+/** The PID owning org.freedesktop.resolve1 on the system bus (asking never activates it), via busctl or dbus-send. */
+async function resolvedPid(): Promise<number | undefined> {
   const busctl = findProgram('busctl');
-  if (busctl === undefined) return 'absent';
-  let pid: number;
+  const dbusSend = findProgram('dbus-send');
   try {
-    const out = await runTool(busctl, ['--system', 'call', 'org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'GetConnectionUnixProcessID', 's', 'org.freedesktop.resolve1']);
-    pid = Number(/^u\s+(\d+)/.exec(out.trim())?.[1] ?? NaN);
+    if (busctl !== undefined) {
+      const out = await runTool(busctl, ['--system', 'call', 'org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'GetConnectionUnixProcessID', 's', 'org.freedesktop.resolve1']);
+      return Number(/^u\s+(\d+)/.exec(out.trim())?.[1] ?? NaN);
+    }
+    if (dbusSend !== undefined) {
+      const out = await runTool(dbusSend, ['--system', '--print-reply', '--dest=org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus.GetConnectionUnixProcessID', 'string:org.freedesktop.resolve1']);
+      return Number(/uint32\s+(\d+)/.exec(out)?.[1] ?? NaN);
+    }
   } catch {
-    return 'absent';
+    return undefined;
   }
-  if (!Number.isInteger(pid)) return 'absent';
+  return undefined;
+}
+
+async function resolvedState(): Promise<DnsFacts['resolved']> {
+  const pid = await resolvedPid();
+  if (pid === undefined || !Number.isInteger(pid)) return 'absent';
   try {
     return readlinkSync(`/proc/${pid}/ns/net`) === readlinkSync('/proc/self/ns/net') ? 'running' : 'elsewhere';
   } catch {
