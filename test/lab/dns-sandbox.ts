@@ -65,7 +65,8 @@ mkdir -p /run/dbus /run/systemd
 dbus-daemon --system --nofork --nopidfile &
 DPID=$!
 RPID=
-trap 'kill $RPID $DPID 2>/dev/null; exit 0' TERM INT
+trap 'kill $RPID $DPID 2>/dev/null' EXIT
+trap 'exit 0' TERM INT
 i=0
 while [ ! -S /run/dbus/system_bus_socket ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done
 SYSTEMD_LOG_LEVEL=debug "$RESOLVED_PKG/lib/systemd/systemd-resolved" &
