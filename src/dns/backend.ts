@@ -18,6 +18,9 @@ export interface DnsBackend {
   revert(dev: string): Promise<void>;
 }
 
+/** systemd-resolved: DNS over TLS (with SNI), DNSSEC, ports and split DNS; DoH is not supported. */
+export const RESOLVED_CAPS: BackendCaps = { name: 'systemd-resolved', dot: true, dnssec: true, ports: true, splitDns: true, maxServers: 8, maxSearch: 256 };
+
 /** resolv.conf-shaped backends: plain DNS on port 53 only, 3 name servers, no split DNS. */
 export function resolvConfCaps(name: string, maxSearch: number): BackendCaps {
   return { name, dot: false, dnssec: false, ports: false, splitDns: false, maxServers: 3, maxSearch };

@@ -41,7 +41,7 @@ export async function createDnsApplier(o: ClientOptions, log: Logger, journal: D
   let backend: DnsBackend | undefined;
   let why = decision.why;
   if (decision.on) {
-    const choice = chooseBackend(o.dnsBackend, await gatherFacts());
+    const choice = chooseBackend(o.dnsBackend, gatherFacts());
     why = choice.why;
     switch (choice.kind) {
       case 'resolved':

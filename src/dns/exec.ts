@@ -2,7 +2,7 @@
  * Runs a system tool (resolvectl, busctl, resolvconf) with a bounded time, an optional stdin,
  * and no shell. Failures become OsError('DNS_APPLY') naming the command and its stderr.
  */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { OsError } from '../base/errors.ts';
@@ -21,6 +21,18 @@ export function runTool(cmd: string, args: readonly string[], input?: string): P
     if (input !== undefined) child.stdin?.end(input);
   });
 }
+
+/** runTool for the start-up probes (detection, --check): blocking, bounded, stdout or undefined on failure. */
+export function probeTool(cmd: string, args: readonly string[]): string | undefined {
+  try {
+    return execFileSync(cmd, args, { timeout: PROBE_TIMEOUT_MS, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch {
+    return undefined;
+  }
+}
+
+/** A probe (is resolved on the bus?) that does not answer within this bound counts as "no". */
+export const PROBE_TIMEOUT_MS = 3_000;
 
 /** The program's path on PATH (plus the sbin directories root's PATH may lack), or undefined. */
 export function findProgram(name: string, path = process.env['PATH'] ?? ''): string | undefined {

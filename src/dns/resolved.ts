@@ -10,12 +10,11 @@
  *   default-route DEV yes|no
  *   dnssec DEV yes|allow-downgrade|no, dnsovertls DEV yes   only when the profile says so
  */
-import type { BackendCaps } from './plan.ts';
-import type { DnsBackend } from './backend.ts';
+import { RESOLVED_CAPS, type DnsBackend } from './backend.ts';
 import { runTool } from './exec.ts';
 import { formatDnsAddr, type DnsPlan } from './plan.ts';
 
-export const RESOLVED_CAPS: BackendCaps = { name: 'systemd-resolved', dot: true, dnssec: true, ports: true, splitDns: true, maxServers: 8, maxSearch: 256 };
+export { RESOLVED_CAPS };
 
 /** The resolvectl command lines for a plan (pure; unit-tested). */
 export function resolvectlCommands(dev: string, plan: DnsPlan): string[][] {
