@@ -6,12 +6,15 @@
  *
  *   { "pid": 1234, "netns": "net:[4026531840]", "entry": { "kind": "file", ... } }
  *
- * Never: hand out a journal of a live process or of another network namespace.
+ * A journal says what to write as root: it is trusted only as the route journals are (owned by
+ * this user, not group/other-writable, a regular file in a directory of ours), and create.ts
+ * checks what it names (only /etc/resolv.conf, the installed resolvconf).
+ * Never: hand out a journal of a live process, of another network namespace, or not trusted.
  */
-import { mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../platform/atomic-file.ts';
-import { JOURNAL_DIR } from '../routing/journal-store.ts';
+import { JOURNAL_DIR, untrusted } from '../routing/journal-store.ts';
 
 export const DNS_JOURNAL_DIR = join(JOURNAL_DIR, 'dns');
 
@@ -96,12 +99,22 @@ export class FileDnsJournalStore implements DnsJournalStore {
     let names: string[];
     try {
       names = readdirSync(this.#dir).filter((n) => n.endsWith('.json'));
+      const dirProblem = untrusted(lstatSync(this.#dir), 'directory');
+      if (dirProblem !== undefined) {
+        if (names.length > 0) errors.push(`${this.#dir}: not trusted (${dirProblem}): its journals are not repaired; fix the directory or remove it`);
+        return { journals, errors };
+      }
     } catch {
       return { journals, errors };
     }
     for (const name of names) {
       const file = join(this.#dir, name);
       try {
+        const fileProblem = untrusted(lstatSync(file), 'regular file');
+        if (fileProblem !== undefined) {
+          errors.push(`${file}: not trusted (${fileProblem}): not repaired`);
+          continue;
+        }
         const body = JSON.parse(readFileSync(file, 'utf8')) as { pid?: unknown; netns?: unknown; entry?: DnsJournalEntry };
         if (typeof body.pid !== 'number' || body.netns !== this.#netns || body.entry === undefined) continue;
         if (body.pid === this.#pid || isAlive(body.pid)) continue;
