@@ -18,7 +18,8 @@ export function runTool(cmd: string, args: readonly string[], input?: string): P
         reject(new OsError('DNS_APPLY', `${[cmd, ...args].join(' ')} failed: ${detail}`, { cause: err }));
       } else resolve(stdout);
     });
-    if (input !== undefined) child.stdin?.end(input);
+    // Always closed: a tool that reads stdin (resolvconf -a) must not wait for more.
+    child.stdin?.end(input ?? '');
   });
 }
 
