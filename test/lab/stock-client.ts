@@ -12,7 +12,10 @@
  *     -> waits (bounded) for "Initialization Sequence Completed"
  *
  * ovpn-ts applies pushed DNS by default (src/dns): every ovpn-ts client therefore runs in a
- * private mount namespace in which /etc/resolv.conf is a lab file, never the host's.
+ * private mount namespace in which /etc/resolv.conf is a lab file, never the host's, with
+ * `--dns-backend file` (a later `--dns-backend` in opts.args wins): on a host with resolvconf
+ * installed, detection would otherwise pick it, and its records live in the host's /run.
+ * A test that brings its own DNS service (opts.wrapper, test/lab/dns-sandbox.ts) gets detection.
  */
 
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -97,7 +100,8 @@ export async function startClient(
     kind === 'stock'
       ? ['openvpn', ['--config', configFile]]
       : [process.execPath, [ovpnTsCliPath(), '--config', configFile]];
-  const argv = [cmd, ...args, ...(opts.args ?? [])];
+  const pinned = kind === 'ovpn-ts' && opts.wrapper === undefined ? ['--dns-backend', 'file'] : [];
+  const argv = [cmd, ...args, ...pinned, ...(opts.args ?? [])];
   const wrapped = kind === 'stock' ? argv : [...(opts.wrapper ?? privateResolvConfWrapper(opts.resolvConf ?? labResolvConf(lab))), ...argv];
   const proc = lab.client.spawn(wrapped[0] ?? cmd, wrapped.slice(1), { name: `${kind}-client-${clientCounter}`, logFile });
   const waitFor = opts.waitFor === undefined ? INIT_COMPLETE : opts.waitFor;
