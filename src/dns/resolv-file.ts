@@ -10,7 +10,8 @@
  * through it. A bind-mounted /etc/resolv.conf cannot be renamed over (EBUSY): it is written in
  * place. Never: clobber a file something else changed meanwhile, follow a symlink to write.
  */
-import { chmodSync, closeSync, constants, lstatSync, openSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, constants, lstatSync, openSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { OsError } from '../base/errors.ts';
 import { writeFileAtomic } from '../platform/atomic-file.ts';
 import { resolvConfCaps, type DnsBackend } from './backend.ts';
@@ -86,8 +87,11 @@ export function restoreFile(e: FileEntry): { readonly ok: boolean; readonly line
     return { ok: false, line: `${e.path} was changed by something else since ovpn-ts wrote it; left as it is` };
   }
   if (e.symlink !== undefined) {
-    rmSync(e.path, { force: true });
-    symlinkSync(e.symlink, e.path);
+    // The link comes back atomically: made beside the file, then renamed over it.
+    const tmp = join(dirname(e.path), `.${basename(e.path)}.${process.pid}.link.tmp`);
+    rmSync(tmp, { force: true });
+    symlinkSync(e.symlink, tmp);
+    renameSync(tmp, e.path);
   } else if (original === undefined) rmSync(e.path, { force: true });
   else replace(e.path, original, e.mode);
   return { ok: true, line: `${e.path} restored` };
@@ -121,8 +125,7 @@ export class ResolvFileBackend implements DnsBackend {
       if (prev !== undefined && currentBytes(this.#path)?.equals(Buffer.from(prev.written, 'base64')) !== true) {
         throw new Error('it was changed by something else meanwhile');
       }
-      if (entry.symlink !== undefined) rmSync(this.#path, { force: true });
-      replace(this.#path, text, entry.mode);
+      replace(this.#path, text, entry.mode); // a rename replaces a symlink, never writes through it
     } catch (e) {
       if (prev === undefined) this.#journal.remove(dev);
       else this.#journal.save(prev);
