@@ -127,7 +127,10 @@ function dnsUpdown(c: ApplyCtx, a: readonly string[]): void {
   if (v === 'disable') c.o.dnsUpdown = { mode: 'disable' };
   else if (v === 'force') {
     if (c.o.dnsUpdown.mode !== 'command') c.o.dnsUpdown = { mode: 'force' };
-  } else c.o.dnsUpdown = { mode: 'command', command: c.resolve(v) };
+  } else {
+    c.o.dnsUpdown = { mode: 'command', command: c.resolve(v) };
+    c.warn(`ovpn-ts does not run dns-updown commands: ${v} is not run, and ovpn-ts does not apply DNS either (docs/dns.md)`);
+  }
 }
 
 export const NETWORK_DIRECTIVES: readonly DirectiveSpec[] = [

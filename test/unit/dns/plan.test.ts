@@ -147,6 +147,11 @@ test('dns-updown: on by default, off with an up script, force / disable / a comm
   assert.equal(d('dns-updown force\ndns-updown disable\n').on, false);
 });
 
+test('dns-updown COMMAND warns that the command is not run', () => {
+  const r = loadConfig(['--config', 'a.ovpn'], memFs({ '/work/a.ovpn': BASE + 'dns-updown /usr/local/bin/my-dns\n', ...PKI }));
+  assert.match(r.warnings.map((w) => w.message).join('\n'), /ovpn-ts does not run dns-updown commands: \/usr\/local\/bin\/my-dns is not run/);
+});
+
 test('describePlan says what goes where', () => {
   const p = plan(opts('redirect-gateway def1\n', ['dhcp-option DNS 10.8.0.1', 'dhcp-option DOMAIN vpn.example'])).plan!;
   assert.equal(describePlan(p), 'servers 10.8.0.1, search vpn.example, routing ~., default DNS route');
