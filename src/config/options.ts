@@ -96,7 +96,18 @@ export interface DnsServer {
   readonly dnssec: 'yes' | 'no' | 'optional' | undefined;
   readonly transport: 'plain' | 'DoH' | 'DoT' | undefined;
   readonly sni: string | undefined;
+  /** Set by a pushed `dns server` line (a pushed profile replaces a local one of the same priority). */
+  readonly pushed?: boolean;
 }
+
+/**
+ * `dns-updown` (OpenVPN 2.7): `default` = native DNS on unless the config has its own `up`
+ * script; `force` = on even then; `disable` = off; `command` = a script applies DNS (native off).
+ */
+export type DnsUpdown = { readonly mode: 'default' | 'force' | 'disable' } | { readonly mode: 'command'; readonly command: string };
+
+/** `dns-backend` (ovpn-ts only): which system DNS backend applies pushed DNS; `auto` detects. */
+export type DnsBackendName = 'auto' | 'resolved' | 'resolvconf' | 'file';
 
 export type ScriptHook = 'up' | 'down' | 'route-up' | 'route-pre-down' | 'ipchange' | 'tls-verify';
 
@@ -207,6 +218,8 @@ export interface ClientOptions {
   // --- DNS
   readonly dhcpOptions: readonly { readonly type: string; readonly value: string | undefined }[];
   readonly dns: { readonly searchDomains: readonly string[]; readonly servers: readonly DnsServer[] };
+  readonly dnsUpdown: DnsUpdown;
+  readonly dnsBackend: DnsBackendName;
   // --- scripts and environment
   readonly scriptSecurity: number;
   readonly scripts: Readonly<Partial<Record<ScriptHook, string>>>;
@@ -310,7 +323,7 @@ export function defaultOptions(): Draft<ClientOptions> {
     routes: [], routesIpv6: [], routeGateway: undefined, routeIpv6Gateway: undefined, routeMetric: undefined, routeDelay: undefined,
     redirectGateway: undefined, redirectPrivate: undefined, blockIpv6: false, routeNopull: false, routeNoexec: false,
     pullFilters: [], allowPullFqdn: false, allowRecursiveRouting: false,
-    dhcpOptions: [], dns: { searchDomains: [], servers: [] },
+    dhcpOptions: [], dns: { searchDomains: [], servers: [] }, dnsUpdown: { mode: 'default' }, dnsBackend: 'auto',
     scriptSecurity: 1, scripts: {}, scriptSources: {}, upDelay: false, upRestart: false, downPre: false, setenv: [],
     authUserPass: undefined, authRetry: 'none', authNocache: false, authToken: undefined, authTokenUser: undefined,
     staticChallenge: undefined, pushPeerInfo: false, httpProxyUserPass: undefined,

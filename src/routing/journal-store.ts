@@ -49,7 +49,7 @@ function currentNetns(): string {
 }
 
 /** Why a journal path may not be trusted, or undefined: ours, a directory / regular file, not group/other-writable. */
-function untrusted(st: Stats, want: 'directory' | 'regular file'): string | undefined {
+export function untrusted(st: Stats, want: 'directory' | 'regular file'): string | undefined {
   if (want === 'directory' ? !st.isDirectory() : !st.isFile()) return `not a ${want}${st.isSymbolicLink() ? ' but a symlink' : ''}`;
   const uid = process.geteuid?.() ?? 0;
   if (st.uid !== uid) return `owned by uid ${st.uid}, not ${uid}`;
