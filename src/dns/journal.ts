@@ -11,12 +11,10 @@
  * checks what it names (only /etc/resolv.conf, the installed resolvconf).
  * Never: hand out a journal of a live process, of another network namespace, or not trusted.
  */
-import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../platform/atomic-file.ts';
-import { JOURNAL_DIR, untrusted } from '../routing/journal-store.ts';
+import { OWNER_DIR, OwnerFiles } from '../platform/owner-files.ts';
 
-export const DNS_JOURNAL_DIR = join(JOURNAL_DIR, 'dns');
+export const DNS_JOURNAL_DIR = join(OWNER_DIR, 'dns');
 
 /** What to undo: a rewritten file (original bytes or symlink, and what we wrote), or a resolvconf record. */
 export type DnsJournalEntry =
@@ -47,83 +45,28 @@ export interface DnsJournalStore {
   discard(file: string): void;
 }
 
-function currentNetns(): string {
-  try {
-    return readlinkSync('/proc/self/ns/net');
-  } catch {
-    return 'unknown';
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 export class FileDnsJournalStore implements DnsJournalStore {
-  readonly #dir: string;
-  readonly #netns: string;
-  readonly #pid: number;
+  readonly #files: OwnerFiles;
 
-  constructor(dir = DNS_JOURNAL_DIR, netns = currentNetns(), pid = process.pid) {
-    this.#dir = dir;
-    this.#netns = netns;
-    this.#pid = pid;
-  }
-
-  #file(dev: string): string {
-    const ns = /\d+/.exec(this.#netns)?.[0] ?? 'ns';
-    return join(this.#dir, `${ns}-${dev}.json`);
+  constructor(dir = DNS_JOURNAL_DIR, netns?: string, pid?: number) {
+    this.#files = new OwnerFiles(dir, 'entry', netns, pid);
   }
 
   save(entry: DnsJournalEntry): void {
-    mkdirSync(this.#dir, { recursive: true, mode: 0o700 });
-    writeFileAtomic(this.#file(entry.dev), JSON.stringify({ pid: this.#pid, netns: this.#netns, entry }), 0o600);
+    this.#files.save(entry.dev, entry);
   }
 
   remove(dev: string): void {
-    rmSync(this.#file(dev), { force: true });
+    this.#files.remove(dev);
   }
 
   discard(file: string): void {
-    rmSync(file, { force: true });
+    this.#files.discard(file);
   }
 
   stale(): { journals: StaleDnsJournal[]; errors: string[] } {
-    const journals: StaleDnsJournal[] = [];
-    const errors: string[] = [];
-    let names: string[];
-    try {
-      names = readdirSync(this.#dir).filter((n) => n.endsWith('.json'));
-      const dirProblem = untrusted(lstatSync(this.#dir), 'directory');
-      if (dirProblem !== undefined) {
-        if (names.length > 0) errors.push(`${this.#dir}: not trusted (${dirProblem}): its journals are not repaired; fix the directory or remove it`);
-        return { journals, errors };
-      }
-    } catch {
-      return { journals, errors };
-    }
-    for (const name of names) {
-      const file = join(this.#dir, name);
-      try {
-        const fileProblem = untrusted(lstatSync(file), 'regular file');
-        if (fileProblem !== undefined) {
-          errors.push(`${file}: not trusted (${fileProblem}): not repaired`);
-          continue;
-        }
-        const body = JSON.parse(readFileSync(file, 'utf8')) as { pid?: unknown; netns?: unknown; entry?: DnsJournalEntry };
-        if (typeof body.pid !== 'number' || body.netns !== this.#netns || body.entry === undefined) continue;
-        if (body.pid === this.#pid || isAlive(body.pid)) continue;
-        journals.push({ file, pid: body.pid, entry: body.entry });
-      } catch (e) {
-        errors.push(`${file}: ${(e as Error).message}`);
-      }
-    }
-    return { journals, errors };
+    const { found, errors } = this.#files.stale();
+    return { journals: found.map((f) => ({ file: f.file, pid: f.pid, entry: f.payload as DnsJournalEntry })), errors };
   }
 }
 
