@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readdirSync, rmdirSync, rmSync, writeFileSync } 
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ping, startClient, startServer, withLab } from '../lab/index.ts';
+import { until } from './helpers/until.ts';
 
 const NAME = 'vpn.persist.test';
 /** Where `ip netns exec` looks for per-namespace /etc files (only this test's namespace's dir is made). */
@@ -17,14 +18,6 @@ const NETNS_ETC = '/etc/netns';
 const INIT = /Initialization Sequence Completed/g;
 const WAIT_MS = 20_000;
 
-async function until(pred: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) return false;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return true;
-}
 
 for (const persist of [true, false]) {
   test(`a server name that stops resolving mid-session: ${persist ? 'persist-remote-ip reconnects to the known address' : 'without persist-remote-ip, resolv-retry gives up'}`, { timeout: 60_000 }, async () => {

@@ -7,17 +7,10 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startClient, startServer, withLab } from '../lab/index.ts';
+import { until } from './helpers/until.ts';
 
 const INIT = /Initialization Sequence Completed/g;
 
-async function until(pred: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) return false;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return true;
-}
 
 test('SIGUSR1 and SIGHUP reconnect without exiting; SIGTERM exits 0', { timeout: 60_000 }, async () => {
   await withLab(async (lab) => {
