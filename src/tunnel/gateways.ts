@@ -32,7 +32,7 @@ export class GatewayLookup {
     const needGw = rg !== undefined || p.routes.some((r) => r.gateway === 'net_gateway' || r.network === 'net_gateway');
     const needGw6 = (rg?.ipv6 === true && remote.family === 6) || p.routesIpv6.some((r) => r.gateway === 'net_gateway');
     return {
-      netGateway: needGw ? await this.defaultGateway4(rg?.blockLocal === true) : undefined,
+      netGateway: needGw ? await this.defaultGateway4(rg?.blockLocal === true || rg?.autolocal === true) : undefined,
       netGateway6: needGw6 ? await this.toward(remote.family === 6 ? remote.address : '2000::', false) : undefined,
     };
   }
