@@ -6,6 +6,7 @@
  * Pure: options in, lines out. Never reads a file or touches the system.
  */
 import type { ClientOptions } from '../config/index.ts';
+import { leakLines } from './plan-leak.ts';
 
 export const PUSH = '[push]';
 
@@ -95,6 +96,7 @@ function fileLines(o: ClientOptions): string[] {
   if (o.status !== undefined) out.push(`${o.status.path} (status, rewritten every ${o.status.seconds} s)`);
   if (o.writepid !== undefined) out.push(`${o.writepid} (pid file)`);
   if (o.dev !== 'null') out.push('/run/ovpn-ts/<netns>-<device>.json (undo journal, so a later start repairs what a killed run left)');
+  if (o.killSwitch !== undefined) out.push('/run/ovpn-ts/firewall/<netns>.json (who owns the kill switch rules)');
   return out;
 }
 
@@ -105,6 +107,7 @@ export function planLines(o: ClientOptions): string[] {
     ...section('Addresses', addressLines(o)),
     ...section('Routes', routeLines(o)),
     ...section('DNS', dnsLines(o)),
+    ...section('Leak protection', leakLines(o)),
     ...section('Scripts', scriptLines(o)),
     ...section('Files written', fileLines(o)),
   ];

@@ -146,6 +146,10 @@ export const NETWORK_DIRECTIVES: readonly DirectiveSpec[] = [
   }, route),
   sup('redirect-gateway', R, 'send all traffic through the VPN [def1 ipv6 !ipv4 bypass-dhcp block-local ...]', [0, 8], (c, a) => { c.o.redirectGateway = redirectFlags(a); }, route),
   sup('redirect-private', R, 'like redirect-gateway without changing the default route', [0, 8], (c, a) => { c.o.redirectPrivate = redirectFlags(a); }, route),
+  sup('kill-switch', R, 'ovpn-ts only: nftables rules drop all traffic outside the tunnel while ovpn-ts runs, reconnects included [lan: allow the uplink subnets]; `setenv opt kill-switch` keeps a config usable by OpenVPN', [0, 1], (c, a) => {
+    if (a[0] !== undefined) A.oneOf(a[0], 'kill-switch option', ['lan']);
+    c.o.killSwitch = { lan: a[0] === 'lan' };
+  }),
   sup('block-ipv6', R, 'answer IPv6 read from the tun with ICMPv6 no-route instead of sending it', [0, 0], (c) => { c.o.blockIpv6 = true; }, route),
   sup('route-nopull', R, 'ignore routes and DNS pushed by the server', [0, 0], (c) => { c.o.routeNopull = true; }),
   sup('route-noexec', R, 'do not add routes (leave it to scripts)', [0, 0], (c) => { c.o.routeNoexec = true; }),

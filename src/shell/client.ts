@@ -15,7 +15,7 @@
 import { rmSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import type { ClientOptions, ConnectionEntry } from '../config/index.ts';
-import { ExitCode, NotImplementedError, OsError, TimeoutError } from '../base/errors.ts';
+import { ExitCode, NotImplementedError, OsError, OvpnError, TimeoutError } from '../base/errors.ts';
 import type { Logger } from '../log/logger.ts';
 import { systemClock, systemRandom, systemTimers } from './system.ts';
 import { writeFileAtomic } from '../platform/atomic-file.ts';
@@ -31,8 +31,9 @@ import { packageVersion } from '../cli/version.ts';
 import { promptLine } from '../prompt.ts';
 import { formatStatus, TrafficStats } from './status.ts';
 import { connectionOrder, hostToResolve } from '../core/remotes.ts';
-import { ProxySetup, unsupportedProxy } from './proxy-setup.ts';
+import { ProxySetup, resolveHost, unsupportedProxy } from './proxy-setup.ts';
 import type { LinkVia } from './open-link.ts';
+import { setUpKillSwitch, type LeakGuard } from './kill-switch-setup.ts';
 
 type StopSignal = 'SIGTERM' | 'SIGINT';
 
@@ -55,12 +56,19 @@ export class Client {
   #attempt: Attempt | undefined;
   #stop: StopSignal | undefined;
   #wake: (() => void) | undefined;
+  /** The kill switch, once installed (kill-switch-setup.ts). */
+  #guard: LeakGuard | undefined;
 
   constructor(o: ClientOptions, log: Logger, tunnel: Tunnel) {
     this.#o = o;
     this.#log = log;
     this.#tunnel = tunnel;
-    this.#proxies = new ProxySetup(o);
+    this.#proxies = new ProxySetup(o, (host, port, af) => (this.#guard === undefined ? resolveHost(host, port, af) : this.#guard.resolve(host, port, af)));
+  }
+
+  /** The kill switch: its pinned addresses resolve remotes, and every endpoint is allowed before use. */
+  useGuard(guard: LeakGuard | undefined): void {
+    this.#guard = guard;
   }
 
   requestStop(signal: StopSignal): void {
@@ -126,6 +134,11 @@ export class Client {
         return { kind: 'exit', error: new TimeoutError(`could not resolve ${ce.remote} for ${limit} s (resolv-retry ${limit}): giving up`) };
       }
       return { kind: 'restart', reason: 'resolve', message, connected: false };
+    }
+    try {
+      await this.#guard?.allow(ce, remote, via.proxy);
+    } catch (e) {
+      return { kind: 'exit', error: e instanceof OvpnError ? e : new OsError('FIREWALL', `kill switch: ${(e as Error).message}`, { cause: e }) };
     }
     let material = this.#material.get(index);
     if (material === undefined) {
@@ -236,7 +249,13 @@ export async function runClient(o: ClientOptions, log: Logger): Promise<number> 
   }
   for (const words of o.echo) log.verb(3, `echo ${words.join(' ')}`);
   if (o.nice !== 0) setPriority(o.nice);
-  const tunnel: Tunnel = o.dev === 'null' ? new NullTunnel(Object.keys(o.scripts).length === 0 ? undefined : new ScriptHooks(o, { log })) : await openTunTunnel(o, log);
+  // The kill switch learns the tun device's name whenever it is (re)opened.
+  const dev: { name?: string; guard?: LeakGuard | undefined } = {};
+  const onDevice = (name: string): void => {
+    dev.name = name;
+    dev.guard?.setTunDev(name).catch((e: unknown) => log.error(`kill switch: ${(e as Error).message}`));
+  };
+  const tunnel: Tunnel = o.dev === 'null' ? new NullTunnel(Object.keys(o.scripts).length === 0 ? undefined : new ScriptHooks(o, { log })) : await openTunTunnel(o, log, onDevice);
   if (o.writepid !== undefined) writePid(o.writepid);
   const client = new Client(o, log, tunnel);
   const onTerm = (): void => client.requestStop('SIGTERM');
@@ -259,7 +278,17 @@ export async function runClient(o: ClientOptions, log: Logger): Promise<number> 
   process.on('SIGUSR2', onUsr2);
   process.on('uncaughtException', onFatal);
   process.on('unhandledRejection', onFatal);
+  let guard: LeakGuard | undefined;
   try {
+    // Before the first packet to a server; removed below on every exit path (docs/leak-protection.md).
+    try {
+      guard = await setUpKillSwitch(o, log.scope('route'), dev.name);
+    } catch (e) {
+      await tunnel.close('error');
+      throw e;
+    }
+    dev.guard = guard;
+    client.useGuard(guard);
     const code = await client.run();
     return typeof process.exitCode === 'number' && process.exitCode !== 0 ? process.exitCode : code;
   } finally {
@@ -272,6 +301,7 @@ export async function runClient(o: ClientOptions, log: Logger): Promise<number> 
     status?.stop();
     process.off('uncaughtException', onFatal);
     process.off('unhandledRejection', onFatal);
+    await guard?.remove().catch((e: unknown) => log.error(`kill switch: cannot remove the rules: ${(e as Error).message} (nft delete table inet ovpn_ts removes them)`));
   }
 }
 
@@ -295,7 +325,7 @@ function writePid(path: string): void {
   }
 }
 
-async function openTunTunnel(o: ClientOptions, log: Logger): Promise<Tunnel> {
+async function openTunTunnel(o: ClientOptions, log: Logger, onDevice: (name: string) => void): Promise<Tunnel> {
   const { TunTunnel } = await import('../tunnel/tun-tunnel.ts');
-  return TunTunnel.create(o, log.scope('tun'));
+  return TunTunnel.create(o, log.scope('tun'), onDevice);
 }

@@ -50,6 +50,8 @@ export interface TunTunnelDeps {
   readonly sleep?: (ms: number) => Promise<void>;
   /** The user's up/route-up/route-pre-down/down scripts; none when undefined. */
   readonly hooks?: ScriptHooks | undefined;
+  /** Told the device's name each time it is opened (the kill switch allows it). */
+  readonly onDevice?: ((name: string) => void) | undefined;
 }
 
 export class TunTunnelImpl implements Tunnel {
@@ -112,6 +114,7 @@ export class TunTunnelImpl implements Tunnel {
     const dev = this.#d.openDevice({ dev: this.#o.dev, ...(this.#o.devType === undefined ? {} : { devType: this.#o.devType }), mtu, txqueuelen: this.#o.txqueuelen });
     this.#dev = dev;
     this.#log.info(`TUN/TAP device ${dev.name} opened`);
+    this.#d.onDevice?.(dev.name);
     return dev;
   }
 
@@ -341,7 +344,7 @@ function inverseForJournal(op: NetOp): JournalEntry | undefined {
 }
 
 export const TunTunnel = {
-  async create(o: ClientOptions, log: Logger): Promise<Tunnel> {
+  async create(o: ClientOptions, log: Logger, onDevice?: (name: string) => void): Promise<Tunnel> {
     const [{ openLinuxTun }, { NetlinkBackend }, { FileJournalStore }] = await Promise.all([
       import('../tun/linux-tun.ts'),
       import('../routing/netlink-backend.ts'),
@@ -349,7 +352,7 @@ export const TunTunnel = {
     ]);
     const net = new NetlinkBackend();
     const hooks = Object.keys(o.scripts).length === 0 ? undefined : new ScriptHooks(o, { log });
-    const t = new TunTunnelImpl(o, { openDevice: openLinuxTun, net, journals: new FileJournalStore(), log, hooks });
+    const t = new TunTunnelImpl(o, { openDevice: openLinuxTun, net, journals: new FileJournalStore(), log, hooks, onDevice });
     try {
       await t.init();
     } catch (e) {
