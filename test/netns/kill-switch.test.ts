@@ -5,12 +5,14 @@
  * reconnects, ping (IPv4, IPv6), UDP and TCP probes to it get nothing through; the tunnel works
  * again once the server is back; after SIGTERM `nft -j list ruleset` is what it was before.
  * After SIGKILL the rules stay (fail closed, docs/leak-protection.md): the next start with the
- * kill switch takes them over, the next start without it removes them.
+ * kill switch takes them over, the next start without it removes them. SIGINT and a fatal error
+ * (ping-exit, server frozen) remove the rules too; through an HTTP proxy only the proxy is allowed.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { clientExited, INIT_COMPLETE, networkSettled, ping, startClient, startServer, waitForLog, withLab, type LabClient, type LabServer, type NetnsPair } from '../lab/index.ts';
 import { eventually, PROBE_PORT, startListener, tcpProbe, udpProbe, type Listener } from './helpers/probes.ts';
+import { SERVER_NAME, startTinyproxy } from './helpers/proxies.ts';
 
 const EXIT_TIMEOUT_MS = 15_000;
 /** The client notices a vanished server through ping-restart (the lab pushes keepalive 2 10). */
@@ -123,5 +125,46 @@ test('kill switch: after SIGKILL the rules stay (fail closed); the next start ta
     process.kill(third.pid, 'SIGTERM');
     await clientExited(third, EXIT_TIMEOUT_MS);
     assert.deepEqual(await ruleset(lab), before);
+  });
+});
+
+for (const how of ['SIGINT', 'fatal error'] as const) {
+  test(`kill switch: ${how} removes the rules`, async () => {
+    await withLab(async (lab) => {
+      const { server, before, config } = await setUp(lab);
+      const extra = how === 'fatal error' ? ['--ping-exit', '3'] : [];
+      const client = await startClient(lab, 'ovpn-ts', config, { args: ['--kill-switch', ...extra] });
+      assert.ok(await hasTable(lab));
+      // SIGSTOP, not a kill: a frozen server is silent, so ping-exit ends the client with an error.
+      if (how === 'SIGINT') process.kill(client.pid, 'SIGINT');
+      else process.kill(server.pid, 'SIGSTOP');
+      await clientExited(client, EXIT_TIMEOUT_MS);
+      if (how === 'fatal error') assert.notEqual(client.process.exitStatus(), '0');
+      assert.match(client.log(), /kill switch: rules removed/);
+      assert.deepEqual(await ruleset(lab), before);
+    });
+  });
+}
+
+test('kill switch: through an HTTP proxy, only the proxy is allowed (the server\'s name goes to the proxy unresolved)', async () => {
+  await withLab(async (lab) => {
+    const server = await startServer(lab, 'tcp');
+    const listener = await startListener(lab.server);
+    await networkSettled(lab);
+    const before = await ruleset(lab);
+    const proxy = await startTinyproxy(lab, { port: 8888, connectPorts: [server.port] });
+    const config = server
+      .clientConfig({ inline: true, extra: [`http-proxy ${lab.serverAddr4} ${proxy.port}`] })
+      .replace(`remote ${server.remoteAddr} ${server.port}`, `remote ${SERVER_NAME} ${server.port}`);
+    const client = await startClient(lab, 'ovpn-ts', config, { args: ['--kill-switch'] });
+    assert.match(client.log(), new RegExp(`kill switch:\\s+tcp to and from ${lab.serverAddr4.replace(/\./g, '\\.')}:${proxy.port}`));
+    assert.equal((await ping(lab.client, server.tunAddr4, 3)).received, 3, 'the tunnel works through the proxy');
+    await assertBlocked(lab, 'proxied');
+    // The server's own port on the same address is not the proxy's: refused locally.
+    assert.notEqual(await tcpProbe(lab.client, lab.serverAddr4, server.port, 'direct'), 'connected');
+    process.kill(client.pid, 'SIGTERM');
+    await clientExited(client, EXIT_TIMEOUT_MS);
+    assert.deepEqual(await ruleset(lab), before);
+    assert.ok(!listener.got('tcp', 'blocked-proxied') && !listener.got('udp', 'blocked-proxied'));
   });
 });
