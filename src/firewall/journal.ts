@@ -6,19 +6,23 @@
  *
  *   { "pid": 1234, "netns": "net:[4026531840]", "table": "inet ovpn_ts" }
  *
+ * A file (or directory) not owned by us or writable by others is not trusted: it names no owner.
  * Never: log, touch another namespace's file.
  */
-import { mkdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../platform/atomic-file.ts';
-import { JOURNAL_DIR } from '../routing/journal-store.ts';
+import { JOURNAL_DIR, untrusted } from '../routing/journal-store.ts';
 import { KILL_SWITCH_FAMILY, KILL_SWITCH_TABLE } from './ruleset.ts';
 
 export const FIREWALL_JOURNAL_DIR = join(JOURNAL_DIR, 'firewall');
 
 export interface Owner {
   readonly pid: number;
+  /** Another live process holds the rules. */
   readonly alive: boolean;
+  /** This very process left them (kept across a SIGHUP reload). */
+  readonly self?: boolean;
 }
 
 export interface FirewallJournal {
@@ -62,9 +66,11 @@ export class FileFirewallJournal implements FirewallJournal {
     return this.#file;
   }
 
+  /** Only a file nobody else could have written counts (as the route journals: ours, not group/other-writable). */
   owner(): Owner | undefined {
     let text: string;
     try {
+      if (untrusted(lstatSync(this.#dir), 'directory') !== undefined || untrusted(lstatSync(this.#file), 'regular file') !== undefined) return undefined;
       text = readFileSync(this.#file, 'utf8');
     } catch {
       return undefined;
@@ -72,7 +78,8 @@ export class FileFirewallJournal implements FirewallJournal {
     try {
       const body = JSON.parse(text) as { pid?: unknown; netns?: unknown };
       if (body.netns !== this.#netns || typeof body.pid !== 'number') return { pid: 0, alive: false };
-      return { pid: body.pid, alive: body.pid !== this.#pid && isAlive(body.pid) };
+      if (body.pid === this.#pid) return { pid: body.pid, alive: false, self: true };
+      return { pid: body.pid, alive: isAlive(body.pid) };
     } catch {
       return { pid: 0, alive: false };
     }

@@ -9,6 +9,7 @@
  *   attempt: endpoint resolved ─▶ allow() (rules replaced if it is new)
  *   tun device (re)opened     ─▶ setTunDev() (rules replaced if the name changed)
  *   exit (TERM, INT, fatal, uncaught) ─▶ remove(): nft delete, journal released
+ *   SIGHUP reload ─▶ kept; the next run replaces them (or removes them if it has no kill switch)
  *
  * Remote names are resolved once, at start, while DNS still works: with the rules in place a DNS
  * query outside the tunnel is dropped, so a reconnect uses the addresses pinned then.
@@ -58,7 +59,7 @@ export async function removeLeftoverKillSwitch(deps: KillSwitchDeps): Promise<vo
   if (owner === undefined || owner.alive) return;
   await deps.firewall.apply(removeKillSwitch());
   deps.journal.release();
-  deps.log.info(`kill switch: removed the rules left by ovpn-ts pid ${owner.pid} (killed before it could remove them); this run has no kill switch`);
+  deps.log.info(owner.self === true ? 'kill switch: rules removed (the reloaded configuration has none)' : `kill switch: removed the rules left by ovpn-ts pid ${owner.pid} (killed before it could remove them); this run has no kill switch`);
 }
 
 export class KillSwitch {
@@ -95,7 +96,8 @@ export class KillSwitch {
       throw e;
     }
     ks.#state = state;
-    if (owner !== undefined) deps.log.info(`kill switch: took over the rules left by ovpn-ts pid ${owner.pid} (killed before it could remove them)`);
+    if (owner?.self === true) deps.log.info('kill switch: rules kept across the reload, now replaced');
+    else if (owner !== undefined) deps.log.info(`kill switch: took over the rules left by ovpn-ts pid ${owner.pid} (killed before it could remove them)`);
     for (const line of describeKillSwitch(state)) deps.log.info(`kill switch: ${line}`);
     return ks;
   }
