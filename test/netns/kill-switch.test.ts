@@ -6,7 +6,8 @@
  * again once the server is back; after SIGTERM `nft -j list ruleset` is what it was before.
  * After SIGKILL the rules stay (fail closed, docs/leak-protection.md): the next start with the
  * kill switch takes them over, the next start without it removes them. SIGINT and a fatal error
- * (ping-exit, server frozen) remove the rules too; through an HTTP proxy only the proxy is allowed.
+ * (ping-exit, server frozen) remove the rules too; a SIGHUP reload keeps them (no gap) for the next
+ * run to replace; through an HTTP proxy only the proxy is allowed.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -166,5 +167,21 @@ test('kill switch: through an HTTP proxy, only the proxy is allowed (the server\
     await clientExited(client, EXIT_TIMEOUT_MS);
     assert.deepEqual(await ruleset(lab), before);
     assert.ok(!listener.got('tcp', 'blocked-proxied') && !listener.got('udp', 'blocked-proxied'));
+  });
+});
+
+test('kill switch: a SIGHUP reload keeps the rules in place and the new run replaces them', async () => {
+  await withLab(async (lab) => {
+    const { server, before, config } = await setUp(lab);
+    const client = await startClient(lab, 'ovpn-ts', config, { args: ['--kill-switch'] });
+    process.kill(client.pid, 'SIGHUP');
+    assert.ok(await eventually(() => count(client.log(), INIT_COMPLETE) >= 2, RECONNECT_TIMEOUT_MS), `reloaded:\n${client.log()}`);
+    assert.match(client.log(), /kill switch: rules kept across the reload, now replaced/);
+    assert.doesNotMatch(client.log(), /kill switch: rules removed/, 'never removed between the two runs');
+    assert.equal((await ping(lab.client, server.tunAddr4, 3)).received, 3);
+    await assertBlocked(lab, 'reloaded');
+    process.kill(client.pid, 'SIGTERM');
+    await clientExited(client, EXIT_TIMEOUT_MS);
+    assert.deepEqual(await ruleset(lab), before);
   });
 });
