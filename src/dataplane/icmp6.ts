@@ -57,8 +57,8 @@ export function icmp6NoRoute(pkt: Uint8Array, len: number, source: Uint8Array, t
   out[5] = icmpLen & 0xff;
   out[6] = IPPROTO_ICMPV6;
   out[7] = pkt[7] ?? 0;
-  out.set(source, 8);
-  out.set(pkt.subarray(8, 24), 24); // the original source becomes the destination
+  copy(source, 0, out, 8, 16);
+  copy(pkt, 8, out, 24, 16); // the original source becomes the destination
   // ICMPv6 header (type, code, checksum, 4 unused bytes), then the quoted packet.
   const o = IPV6_HEADER;
   out[o] = ICMP6_DEST_UNREACH;
@@ -69,7 +69,7 @@ export function icmp6NoRoute(pkt: Uint8Array, len: number, source: Uint8Array, t
   out[o + 5] = 0;
   out[o + 6] = 0;
   out[o + 7] = 0;
-  out.set(pkt.subarray(0, quoted), o + ICMP6_HEADER);
+  copy(pkt, 0, out, o + ICMP6_HEADER, quoted);
   // RFC 8200 §8.1 pseudo-header: source, destination, upper-layer length, next header.
   let sum = sum16(out, 8, 40, 0);
   sum += (icmpLen >>> 16) + (icmpLen & 0xffff) + IPPROTO_ICMPV6;
@@ -79,6 +79,11 @@ export function icmp6NoRoute(pkt: Uint8Array, len: number, source: Uint8Array, t
   out[o + 2] = ck >> 8;
   out[o + 3] = ck & 0xff;
   return total;
+}
+
+/** Byte copy without the view object a subarray() would allocate. */
+function copy(from: Uint8Array, start: number, to: Uint8Array, at: number, n: number): void {
+  for (let i = 0; i < n; i++) to[at + i] = from[start + i] ?? 0;
 }
 
 /** One's-complement sum of 16-bit big-endian words over buf[start, end) (an odd tail is zero-padded). */
