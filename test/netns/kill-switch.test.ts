@@ -7,7 +7,7 @@
  * After SIGKILL the rules stay (fail closed, docs/leak-protection.md): the next start with the
  * kill switch takes them over, the next start without it removes them. SIGINT and a fatal error
  * (ping-exit, server frozen) remove the rules too; a SIGHUP reload keeps them (no gap) for the next
- * run to replace; through an HTTP proxy only the proxy is allowed.
+ * run to replace; through an HTTP proxy only the proxy is allowed; `lan` opens the uplink subnet only.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -183,5 +183,25 @@ test('kill switch: a SIGHUP reload keeps the rules in place and the new run repl
     process.kill(client.pid, 'SIGTERM');
     await clientExited(client, EXIT_TIMEOUT_MS);
     assert.deepEqual(await ruleset(lab), before);
+  });
+});
+
+test('kill switch lan: the uplink subnet stays reachable, anything beyond it does not', async () => {
+  await withLab(async (lab) => {
+    // 203.0.113.77 lives behind the server namespace (its loopback), reached through the uplink's gateway.
+    await lab.server.exec('ip', ['addr', 'add', '203.0.113.77/32', 'dev', 'lo']);
+    await lab.client.exec('ip', ['route', 'add', 'default', 'via', lab.serverAddr4]);
+    const { server, listener, before, config } = await setUp(lab);
+    const client = await startClient(lab, 'ovpn-ts', config, { args: ['--kill-switch', 'lan'] });
+    assert.match(client.log(), new RegExp(`kill switch:\\s+LAN ${lab.serverAddr4.replace(/\.1$/, '.0').replace(/\./g, '\\.')}/30`));
+    assert.equal((await ping(lab.client, server.tunAddr4, 3)).received, 3);
+    assert.equal(await tcpProbe(lab.client, lab.serverAddr4, PROBE_PORT, 'lan'), 'connected', 'the LAN is allowed');
+    assert.ok(await eventually(() => listener.got('tcp', 'lan'), 5_000));
+    assert.notEqual(await tcpProbe(lab.client, '203.0.113.77', PROBE_PORT, 'beyond'), 'connected', 'beyond the LAN is blocked');
+    assert.equal((await ping(lab.client, '203.0.113.77', 2)).received, 0);
+    process.kill(client.pid, 'SIGTERM');
+    await clientExited(client, EXIT_TIMEOUT_MS);
+    assert.deepEqual(await ruleset(lab), before);
+    assert.ok(!listener.got('tcp', 'beyond'));
   });
 });
