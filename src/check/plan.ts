@@ -8,6 +8,7 @@
 import type { ClientOptions } from '../config/index.ts';
 import type { DnsFacts } from '../dns/choose.ts';
 import { dnsPlanLines } from './plan-dns.ts';
+import { leakLines } from './plan-leak.ts';
 
 export const PUSH = '[push]';
 
@@ -87,6 +88,7 @@ function fileLines(o: ClientOptions): string[] {
   if (o.status !== undefined) out.push(`${o.status.path} (status, rewritten every ${o.status.seconds} s)`);
   if (o.writepid !== undefined) out.push(`${o.writepid} (pid file)`);
   if (o.dev !== 'null') out.push('/run/ovpn-ts/<netns>-<device>.json (undo journal, so a later start repairs what a killed run left)');
+  if (o.killSwitch !== undefined) out.push('/run/ovpn-ts/firewall/<netns>.json (who owns the kill switch rules)');
   return out;
 }
 
@@ -97,6 +99,7 @@ export function planLines(o: ClientOptions, dnsFacts?: DnsFacts): string[] {
     ...section('Addresses', addressLines(o)),
     ...section('Routes', routeLines(o)),
     ...section('DNS', dnsPlanLines(o, dnsFacts)),
+    ...section('Leak protection', leakLines(o)),
     ...section('Scripts', scriptLines(o)),
     ...section('Files written', fileLines(o)),
   ];

@@ -210,6 +210,8 @@ export interface ClientOptions {
   readonly redirectGateway: readonly string[] | undefined;
   readonly redirectPrivate: readonly string[] | undefined;
   readonly blockIpv6: boolean;
+  /** ovpn-ts only (`kill-switch [lan]`): nftables rules that drop traffic outside the tunnel while running. */
+  readonly killSwitch: { readonly lan: boolean } | undefined;
   readonly routeNopull: boolean;
   readonly routeNoexec: boolean;
   readonly pullFilters: readonly PullFilter[];
@@ -321,7 +323,7 @@ export function defaultOptions(): Draft<ClientOptions> {
     keyDerivation: undefined, protocolFlags: [], peerId: undefined,
     ping: 0, pingRestart: 0, pingExit: 0, pingTimerRem: false, keepalive: undefined, inactive: undefined, sessionTimeout: undefined,
     routes: [], routesIpv6: [], routeGateway: undefined, routeIpv6Gateway: undefined, routeMetric: undefined, routeDelay: undefined,
-    redirectGateway: undefined, redirectPrivate: undefined, blockIpv6: false, routeNopull: false, routeNoexec: false,
+    redirectGateway: undefined, redirectPrivate: undefined, blockIpv6: false, killSwitch: undefined, routeNopull: false, routeNoexec: false,
     pullFilters: [], allowPullFqdn: false, allowRecursiveRouting: false,
     dhcpOptions: [], dns: { searchDomains: [], servers: [] }, dnsUpdown: { mode: 'default' }, dnsBackend: 'auto',
     scriptSecurity: 1, scripts: {}, scriptSources: {}, upDelay: false, upRestart: false, downPre: false, setenv: [],

@@ -164,8 +164,12 @@ export const NETWORK_DIRECTIVES: readonly DirectiveSpec[] = [
     c.o.routeDelay = { seconds: a[0] === undefined ? 0 : A.int(a[0], 'route-delay', 0, 3600), windowsSeconds: a[1] === undefined ? 30 : A.int(a[1], 'route-delay window', 0, 3600) };
   }, route),
   sup('redirect-gateway', R, 'send all traffic through the VPN [def1 ipv6 !ipv4 bypass-dhcp block-local ...]', [0, 8], (c, a) => { c.o.redirectGateway = redirectFlags(a); }, route),
-  notYet(sup('redirect-private', R, 'like redirect-gateway without changing the default route', [0, 8], (c, a) => { c.o.redirectPrivate = redirectFlags(a); }, route), 'no routes are added for it yet'),
-  notYet(sup('block-ipv6', R, 'drop IPv6 traffic not carried by the VPN', [0, 0], (c) => { c.o.blockIpv6 = true; }, route), 'IPv6 outside the tunnel is not blocked yet'),
+  sup('redirect-private', R, 'like redirect-gateway without changing the default route', [0, 8], (c, a) => { c.o.redirectPrivate = redirectFlags(a); }, route),
+  sup('kill-switch', R, 'ovpn-ts only: nftables rules drop all traffic outside the tunnel while ovpn-ts runs, reconnects included [lan: allow the uplink subnets]; `setenv opt kill-switch` keeps a config usable by OpenVPN', [0, 1], (c, a) => {
+    if (a[0] !== undefined) A.oneOf(a[0], 'kill-switch option', ['lan']);
+    c.o.killSwitch = { lan: a[0] === 'lan' };
+  }),
+  sup('block-ipv6', R, 'answer IPv6 read from the tun with ICMPv6 no-route instead of sending it', [0, 0], (c) => { c.o.blockIpv6 = true; }, route),
   sup('route-nopull', R, 'ignore routes and DNS pushed by the server', [0, 0], (c) => { c.o.routeNopull = true; }),
   sup('route-noexec', R, 'do not add routes (leave it to scripts)', [0, 0], (c) => { c.o.routeNoexec = true; }),
   sup('pull-filter', R, 'accept, ignore or reject pushed options by prefix', [2, 2], (c, a) => {

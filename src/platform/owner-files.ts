@@ -84,6 +84,34 @@ export class OwnerFiles {
     rmSync(file, { force: true });
   }
 
+  /**
+   * Who wrote the file for `key` in this namespace, dead or alive: undefined when there is none
+   * or it cannot be trusted; a file that does not parse (or names another namespace) is a dead owner.
+   */
+  owner(key: string): { readonly pid: number; readonly alive: boolean; readonly self: boolean } | undefined {
+    const file = join(this.#dir, ownerFileName(this.#netns, key));
+    let text: string;
+    try {
+      if (untrusted(lstatSync(this.#dir), 'directory') !== undefined || untrusted(lstatSync(file), 'regular file') !== undefined) return undefined;
+      text = readFileSync(file, 'utf8');
+    } catch {
+      return undefined;
+    }
+    try {
+      const body = JSON.parse(text) as Record<string, unknown>;
+      const pid = body['pid'];
+      if (body['netns'] !== this.#netns || typeof pid !== 'number') return { pid: 0, alive: false, self: false };
+      return pid === this.#pid ? { pid, alive: false, self: true } : { pid, alive: isAlive(pid), self: false };
+    } catch {
+      return { pid: 0, alive: false, self: false };
+    }
+  }
+
+  /** Where the file for `key` is. */
+  path(key: string): string {
+    return join(this.#dir, ownerFileName(this.#netns, key));
+  }
+
   /** Files of dead runs of this namespace that nobody else could have written; the rest is reported in `errors`. */
   stale(): { readonly found: OwnerFile[]; readonly errors: string[] } {
     const found: OwnerFile[] = [];

@@ -30,6 +30,8 @@ import { GatewayLookup, type Gateways } from './gateways.ts';
 import { frameOf, keepOp, planInputOf, redirected, sameOps } from './plan-input.ts';
 import type { JournalStore } from '../routing/journal-store.ts';
 import { clampMss, mssForFrame } from '../dataplane/mss.ts';
+import { ICMP6_FALLBACK_SOURCE, ICMP6_REPLY_MAX, icmp6NoRoute, isIpv6 } from '../dataplane/icmp6.ts';
+import { parseIPv6 } from '../base/ip.ts';
 import type { OpenInfo } from './tunnel.ts';
 import { peerChain, ScriptHooks } from '../scripts/hooks.ts';
 import type { TunnelFacts } from '../scripts/env.ts';
@@ -52,6 +54,8 @@ export interface TunTunnelDeps {
   readonly hooks?: ScriptHooks | undefined;
   /** Applies the tunnel's DNS (src/dns); none when undefined. */
   readonly dns?: DnsApplier | undefined;
+  /** Told the device's name each time it is opened (the kill switch allows it). */
+  readonly onDevice?: ((name: string) => void) | undefined;
 }
 
 export class TunTunnelImpl implements Tunnel {
@@ -65,6 +69,10 @@ export class TunTunnelImpl implements Tunnel {
   #ops: readonly NetOp[] = [];
   #send: SendFromTunnel | undefined;
   #mss = 0;
+  /** block-ipv6: the ICMPv6 source (ifconfig-ipv6 remote or fe80::7) while it is on, else undefined. */
+  #block6: Uint8Array | undefined;
+  #tunMtu = TUN_MTU_DEFAULT;
+  readonly #reply6 = new Uint8Array(ICMP6_REPLY_MAX);
   /** The original gateways, read before the changes in #journal were made. */
   #gateways: Gateways | undefined;
   /** Bumped on detach/close so a pump armed by an earlier open stops. */
@@ -78,6 +86,8 @@ export class TunTunnelImpl implements Tunnel {
   packetsIn = 0;
   packetsOut = 0;
   writeDrops = 0;
+  /** IPv6 packets answered with ICMPv6 no-route instead of being sent (block-ipv6). */
+  blockedIpv6 = 0;
 
   constructor(o: ClientOptions, deps: TunTunnelDeps) {
     this.#o = o;
@@ -109,6 +119,7 @@ export class TunTunnelImpl implements Tunnel {
     const dev = this.#d.openDevice({ dev: this.#o.dev, ...(this.#o.devType === undefined ? {} : { devType: this.#o.devType }), mtu, txqueuelen: this.#o.txqueuelen });
     this.#dev = dev;
     this.#log.info(`TUN/TAP device ${dev.name} opened`);
+    this.#d.onDevice?.(dev.name);
     return dev;
   }
 
@@ -150,6 +161,8 @@ export class TunTunnelImpl implements Tunnel {
     }
     this.#mss = mssForFrame(frameOf(pushed, ce, remote, info?.dataChannel));
     this.#log.verb(3, `mssfix: TCP MSS clamped to ${this.#mss} (IPv6 ${Math.max(0, this.#mss - 20)})`);
+    this.#block6 = pushed.blockIpv6 ? (parseIPv6(pushed.ifconfigIpv6?.remote ?? '') ?? ICMP6_FALLBACK_SOURCE) : undefined;
+    this.#tunMtu = ce.tunMtu;
     this.#send = send;
     this.#startPump(dev);
   }
@@ -231,12 +244,23 @@ export class TunTunnelImpl implements Tunnel {
           return;
         }
         this.packetsIn++;
+        if (this.#block6 !== undefined && isIpv6(buf, n)) {
+          this.#answerIpv6(dev, buf, n, this.#block6);
+          continue;
+        }
         clampMss(buf, n, this.#mss);
         send(buf, n);
       }
       setImmediate(drain);
     };
     dev.waitReadable(drain);
+  }
+
+  /** block-ipv6 (forward.c process_ip_header): the packet goes back to the tun as ICMPv6 no-route, never to the server. */
+  #answerIpv6(dev: TunDevice, buf: Uint8Array, n: number, source: Uint8Array): void {
+    this.blockedIpv6++;
+    const len = icmp6NoRoute(buf, n, source, this.#tunMtu, this.#reply6);
+    if (len > 0 && dev.write(this.#reply6, len) === 0) this.writeDrops++;
   }
 
   /** `known`: the gateways read before our changes (they may hide the real ones now). */
@@ -329,7 +353,7 @@ function inverseForJournal(op: NetOp): JournalEntry | undefined {
 }
 
 export const TunTunnel = {
-  async create(o: ClientOptions, log: Logger): Promise<Tunnel> {
+  async create(o: ClientOptions, log: Logger, onDevice?: (name: string) => void): Promise<Tunnel> {
     const [{ openLinuxTun }, { NetlinkBackend }, { FileJournalStore }, { createDnsApplier }] = await Promise.all([
       import('../tun/linux-tun.ts'),
       import('../routing/netlink-backend.ts'),
@@ -339,7 +363,7 @@ export const TunTunnel = {
     const dns = await createDnsApplier(o, log);
     const net = new NetlinkBackend();
     const hooks = Object.keys(o.scripts).length === 0 ? undefined : new ScriptHooks(o, { log });
-    const t = new TunTunnelImpl(o, { openDevice: openLinuxTun, net, journals: new FileJournalStore(), log, hooks, dns });
+    const t = new TunTunnelImpl(o, { openDevice: openLinuxTun, net, journals: new FileJournalStore(), log, hooks, dns, onDevice });
     try {
       await t.init();
     } catch (e) {
