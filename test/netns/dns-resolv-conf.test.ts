@@ -28,7 +28,7 @@ async function setUp(lab: NetnsPair, extraServer: readonly string[] = [], extraC
     extraServerLines: ['push "redirect-gateway def1"', 'push "dhcp-option DNS 10.8.0.99"', 'push "dhcp-option DOMAIN-SEARCH corp.invalid"', ...extraServer],
   });
   const config = server.clientConfig({ inline: true, extra: extraClient });
-  // pull-filter ignore logs "Options error: removed by pull-filter" (as OpenVPN): not fatal here.
+  // A pushed option the client cannot use logs "Options error: ..." (as OpenVPN): not fatal here.
   const failOn = [/AUTH_FAILED/, /Exiting due to fatal error/, /process exiting/];
   const start = (extra: readonly string[] = []): Promise<LabClient> => startClient(lab, 'ovpn-ts', config, { resolvConf: file, args: [...extra], failOn });
   return { file, server, start, unchanged: () => assert.ok(readFileSync(file).equals(ORIGINAL), `resolv.conf restored byte for byte:\n${readFileSync(file, 'latin1')}`) };

@@ -45,7 +45,7 @@ interface Observed {
 }
 
 async function observe(lab: NetnsPair, kind: 'stock' | 'ovpn-ts', config: string, before: Record<string, unknown>): Promise<Observed> {
-  // Not CLIENT_FATAL: ovpn-ts logs a pull-filter removal as "Options error: ..." (client-core.ts), not fatal.
+  // Not CLIENT_FATAL: a pushed option a client cannot use is an "Options error" line, not fatal.
   const client: LabClient = await startClient(lab, kind, config, { failOn: [/AUTH_FAILED/, /Exiting due to fatal error/, /process exiting/] });
   const seen = { v4: await routes(lab, 4), v6: await routes(lab, 6), ping6: await ping6(lab) };
   process.kill(client.pid, 'SIGTERM');
