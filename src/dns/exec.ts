@@ -18,7 +18,9 @@ export function runTool(cmd: string, args: readonly string[], input?: string): P
         reject(new OsError('DNS_APPLY', `${[cmd, ...args].join(' ')} failed: ${detail}`, { cause: err }));
       } else resolve(stdout);
     });
-    // Always closed: a tool that reads stdin (resolvconf -a) must not wait for more.
+    // Always closed: a tool that reads stdin (resolvconf -a) must not wait for more. A tool that
+    // exits without reading it makes the write fail (EPIPE): its exit status is the answer then.
+    child.stdin?.on('error', () => {});
     child.stdin?.end(input ?? '');
   });
 }
