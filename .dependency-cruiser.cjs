@@ -18,7 +18,7 @@ const ADAPTERS = [
   '^src/dataplane/(evp|node-crypto|create-data-crypto|cipher-probe)[.]ts$', // koffi EVP, node:crypto
   '^src/tun/linux-tun[.]ts$',
   '^src/tunnel/',
-  '^src/routing/(netlink-backend|journal-store)[.]ts$',
+  '^src/routing/(netlink-backend|netlink-watch|journal-store)[.]ts$', // rtnetlink requests and notifications, the journal file
   '^src/scripts/(run|hooks)[.]ts$',
 ];
 
