@@ -58,6 +58,8 @@ export type CoreInput =
   | { readonly kind: 'packet-id-exhausted' }
   | { readonly kind: 'link-error'; readonly code: string | undefined; readonly message: string }
   | { readonly kind: 'link-closed' }
+  /** Roaming (path-monitor.ts): the session cannot follow the new uplink; reconnect now. */
+  | { readonly kind: 'network-change'; readonly message: string }
   | { readonly kind: 'tunnel-opened'; readonly gen: number }
   | { readonly kind: 'tunnel-failed'; readonly gen: number; readonly error: OvpnError }
   /** SIGTERM/SIGINT (leave, telling the server) or SIGUSR1/SIGHUP (reconnect). */
@@ -149,6 +151,11 @@ export class ClientCore {
     this.#keepalive.received(now);
   }
 
+  /** When the last authenticated data packet arrived. */
+  get lastReceivedAt(): number {
+    return this.#keepalive.lastReceived;
+  }
+
   /** Hot path, no allocation: a data packet was sent. */
   dataSent(now: number): void {
     this.#keepalive.sent(now);
@@ -200,6 +207,9 @@ export class ClientCore {
       case 'link-closed':
         // OpenVPN: connection-reset, restart at once.
         this.#end(out, { kind: 'restart', reason: 'connection-reset', message: 'the server closed the TCP connection', connected: this.#connected });
+        break;
+      case 'network-change':
+        this.#end(out, { kind: 'restart', reason: 'network-change', message: input.message, connected: this.#connected });
         break;
       case 'tunnel-opened':
         if (input.gen !== this.#tunnelGen) break;

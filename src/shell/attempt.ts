@@ -37,6 +37,7 @@ import { maxFragmentSizeFor } from '../dataplane/fragment.ts';
 import type { Tunnel } from '../tunnel/tunnel.ts';
 import type { TrafficStats } from './status.ts';
 import { systemTimers } from './system.ts';
+import { canRoam, Roaming, type RoamingDeps } from './roaming.ts';
 
 export type { Outcome as AttemptOutcome } from '../core/client-core.ts';
 
@@ -65,6 +66,8 @@ export interface AttemptDeps {
   readonly via?: LinkVia | undefined;
   /** The attempt's one timer; loopback tests pass virtual-time timers. Default: setTimeout. */
   readonly timers?: Timers;
+  /** Roaming's network watcher; tests pass the memory twin. Default: rtnetlink. */
+  readonly openWatcher?: RoamingDeps['openWatcher'];
 }
 
 export type { OpenLinkOptions as LinkOpenOptions } from './open-link.ts';
@@ -103,6 +106,7 @@ export class Attempt {
   #resolve: ((o: Outcome) => void) | undefined;
   #compressedLogged = false;
   #dataDrops = 0;
+  #roaming: Roaming | undefined;
 
   constructor(deps: AttemptDeps) {
     this.#d = deps;
@@ -371,9 +375,30 @@ export class Attempt {
         dataChannel: { cipher: p.cipher, auth: p.auth },
       });
       this.#feed({ kind: 'tunnel-opened', gen });
+      if (this.#core.connected && !this.#ending) this.#startRoaming();
     } catch (e) {
       this.#feed({ kind: 'tunnel-failed', gen, error: e instanceof OvpnError ? e : new OsError('OS', (e as Error).message, { cause: e }) });
     }
+  }
+
+  /** Follows the host's network from now on (src/shell/roaming.ts); the teardown stops it. */
+  #startRoaming(): void {
+    const d = this.#d;
+    if (!canRoam(d.tunnel)) return;
+    this.#roaming = new Roaming({
+      tunnel: d.tunnel,
+      remote: d.remote,
+      proto: d.connection.proto,
+      clock: d.clock,
+      timers: this.#timers,
+      log: this.#log.scope('route'),
+      lastReceivedAt: () => this.#core.lastReceivedAt,
+      refreshSource: async () => this.#link?.refreshSource?.(),
+      probe: () => this.#sendPayload('ping'),
+      reconnect: (message) => this.#feed({ kind: 'network-change', message }),
+      ...(d.openWatcher === undefined ? {} : { openWatcher: d.openWatcher }),
+    });
+    void this.#roaming.start();
   }
 
   #rearm(): void {
@@ -389,6 +414,7 @@ export class Attempt {
     if (this.#ending) return;
     this.#ending = true;
     this.#timers.clear(this.#timer);
+    this.#roaming?.close();
     try {
       for (const engine of this.#tls.values()) engine.destroy();
       this.#tls.clear();
