@@ -10,7 +10,7 @@
  *   default via the uplink's .1 (and ::1), metric 100 (up1) / 200 (up2)
  *
  * An nftables table in the server namespace counts what arrives on rup1/rup2: `allowed` is the
- * VPN transport to the server (udp 1194 to 203.0.113.1 or fd00:cafe::1, and the later fragments
+ * VPN transport to the server (port 1194 on 203.0.113.1 or fd00:cafe::1, and the later fragments
  * of such datagrams, which carry no UDP header); `leaks` is every
  * other IP packet except IPv6 link-local and multicast (neighbour discovery). Everything lives in
  * the lab's two namespaces and goes with them.
@@ -75,6 +75,8 @@ export async function setupRoamingLab(lab: NetnsPair, opts: { readonly ipv6?: bo
     await run(s, 'addr', 'add', `${u.gw4}/24`, 'dev', r);
     await run(c, 'addr', 'add', `${u.addr4}/24`, 'dev', u.dev);
     if (v6) {
+      // a link going down keeps its static IPv6 address (as IPv4 does), so it comes back with the link
+      await c.exec('sysctl', ['-q', '-w', `net.ipv6.conf.${u.dev}.keep_addr_on_down=1`]);
       await run(s, 'addr', 'add', `${u.gw6}/64`, 'dev', r, 'nodad');
       await run(c, 'addr', 'add', `${u.addr6}/64`, 'dev', u.dev, 'nodad');
     }
@@ -86,8 +88,8 @@ export async function setupRoamingLab(lab: NetnsPair, opts: { readonly ipv6?: bo
     '  counter allowed { }',
     '  chain pre {',
     '    type filter hook prerouting priority -300; policy accept;',
-    `    iifname { "rup1", "rup2" } ip daddr ${SERVER_PUBLIC4} udp dport 1194 counter name allowed accept`,
-    `    iifname { "rup1", "rup2" } ip6 daddr ${SERVER_PUBLIC6} udp dport 1194 counter name allowed accept`,
+    `    iifname { "rup1", "rup2" } ip daddr ${SERVER_PUBLIC4} meta l4proto { tcp, udp } th dport 1194 counter name allowed accept`,
+    `    iifname { "rup1", "rup2" } ip6 daddr ${SERVER_PUBLIC6} meta l4proto { tcp, udp } th dport 1194 counter name allowed accept`,
     // the later fragments of a large VPN datagram carry no UDP header
     `    iifname { "rup1", "rup2" } ip daddr ${SERVER_PUBLIC4} ip protocol udp ip frag-off & 0x1fff != 0 counter name allowed accept`,
     `    iifname { "rup1", "rup2" } ip6 daddr ${SERVER_PUBLIC6} exthdr frag exists counter name allowed accept`,

@@ -15,7 +15,9 @@ import {
   networkSettled,
   networkSnapshot,
   OUTSIDE4,
+  OUTSIDE6,
   SERVER_PUBLIC4,
+  SERVER_PUBLIC6,
   setupRoamingLab,
   startClient,
   startServer,
@@ -44,10 +46,15 @@ interface Roam {
   config(extra: readonly string[]): string;
 }
 
-async function setUp(lab: NetnsPair): Promise<Roam> {
-  const net = await setupRoamingLab(lab);
-  // multihome: replies leave from the address the client sent to (203.0.113.1), not the uplink's.
-  const server = await startServer(lab, 'udp-gcm-tlscrypt', { extraServerLines: ['push "redirect-gateway def1"', 'multihome'] });
+type Transport = 'udp' | 'tcp' | 'udp6';
+
+async function setUp(lab: NetnsPair, transport: Transport = 'udp'): Promise<Roam> {
+  const net = await setupRoamingLab(lab, { ipv6: transport === 'udp6' });
+  const profile = transport === 'udp' ? 'udp-gcm-tlscrypt' : transport;
+  // multihome: UDP replies leave from the address the client sent to (203.0.113.1), not the uplink's.
+  const lines = transport === 'udp6' ? ['push "redirect-gateway def1 ipv6"', 'multihome'] : transport === 'tcp' ? ['push "redirect-gateway def1"'] : ['push "redirect-gateway def1"', 'multihome'];
+  const server = await startServer(lab, profile, { extraServerLines: lines });
+  const publicAddr = transport === 'udp6' ? SERVER_PUBLIC6 : SERVER_PUBLIC4;
   await networkSettled(lab);
   const before = await networkSnapshot(lab);
   // The same network change once without a VPN: what the namespace must look like afterwards.
@@ -60,7 +67,7 @@ async function setUp(lab: NetnsPair): Promise<Roam> {
   await networkSettled(lab);
   assert.deepEqual(await networkSnapshot(lab), before, 'the lab switches uplinks back and forth cleanly');
   const config = (extra: readonly string[]): string =>
-    server.clientConfig({ inline: true, extra: [...extra] }).replace(`remote ${server.remoteAddr} `, `remote ${SERVER_PUBLIC4} `);
+    server.clientConfig({ inline: true, extra: [...extra] }).replace(`remote ${server.remoteAddr} `, `remote ${publicAddr} `);
   return { net, server, after, config };
 }
 
@@ -74,21 +81,22 @@ async function recovery(lab: NetnsPair, addr: string, boundMs: number): Promise<
   return r.code === 0 ? Date.now() - t0 : undefined;
 }
 
-async function roamOnce(t: TestContext, lab: NetnsPair, kind: ClientKind, persistTun: boolean): Promise<{ ms: number | undefined; leaks: number; allowed: number; log: string }> {
-  const r = await setUp(lab);
+async function roamOnce(t: TestContext, lab: NetnsPair, kind: ClientKind, persistTun: boolean, transport: Transport = 'udp'): Promise<{ ms: number | undefined; leaks: number; allowed: number; log: string }> {
+  const r = await setUp(lab, transport);
   const client = await startClient(lab, kind, r.config(persistTun ? ['persist-tun'] : []));
   assert.notEqual(await recovery(lab, r.server.tunAddr4, 5000), undefined, 'the tunnel works before the change');
   // Something that would leak if the client let it: a ping to an outside host, all along.
-  const probe = lab.client.spawn('ping', ['-n', '-i', '0.2', '-w', '60', OUTSIDE4], { name: 'outside-probe' });
+  const probes = [lab.client.spawn('ping', ['-n', '-i', '0.2', '-w', '60', OUTSIDE4], { name: 'outside-probe' })];
+  if (transport === 'udp6') probes.push(lab.client.spawn('ping', ['-n', '-i', '0.2', '-w', '60', OUTSIDE6], { name: 'outside-probe6' }));
   await r.net.down(r.net.up1);
   await pause(GAP_MS);
   const t0 = Date.now();
   await r.net.up(r.net.up2);
   const ms = await recovery(lab, r.server.tunAddr4, RECOVERY_BOUND_MS);
   const total = ms === undefined ? undefined : Date.now() - t0;
-  await probe.stop();
+  for (const p of probes) await p.stop();
   const { leaks, allowed } = await r.net.counters();
-  t.diagnostic(`${kind}${persistTun ? ' persist-tun' : ''}: tunnel traffic ${total === undefined ? `not back within ${RECOVERY_BOUND_MS} ms` : `back ${total} ms after uplink 2 came up`}; packets in clear: ${leaks}; VPN transport packets: ${allowed}`);
+  t.diagnostic(`${kind} ${transport}${persistTun ? ' persist-tun' : ''}: tunnel traffic ${total === undefined ? `not back within ${RECOVERY_BOUND_MS} ms` : `back ${total} ms after uplink 2 came up`}; packets in clear: ${leaks}; VPN transport packets: ${allowed}`);
   process.kill(client.pid, 'SIGTERM');
   await clientExited(client, EXIT_TIMEOUT_MS);
   if (kind === 'ovpn-ts') {
@@ -120,6 +128,26 @@ for (const persistTun of [false, true]) {
     });
   });
 }
+
+test('roaming: IPv6 transport (redirect-gateway def1 ipv6, the /128 bypass re-pointed): back within 2 s, nothing in clear, host restored', async (t) => {
+  await withLab(async (lab) => {
+    const r = await roamOnce(t, lab, 'ovpn-ts', false, 'udp6');
+    assert.ok(r.ms !== undefined && r.ms <= RECOVERY_TARGET_MS, `recovered after ${r.ms ?? 'never'} ms:\n${r.log}`);
+    assert.equal(r.leaks, 0, 'no packet in clear toward anything but the server');
+    assert.match(r.log, /roaming: bypass route fd00:cafe::1\/128 via fd02:[0-9a-f]+::1 dev up2/);
+    assert.doesNotMatch(r.log, /; restarting/);
+  });
+});
+
+test('roaming: over TCP with persist-tun, a new source address reconnects at once (no ping-restart wait), nothing in clear', async (t) => {
+  await withLab(async (lab) => {
+    const r = await roamOnce(t, lab, 'ovpn-ts', true, 'tcp');
+    assert.match(r.log, /a TCP connection cannot follow \(network-change\); restarting/);
+    assert.match(r.log, /Restart pause, 0 second/, 'no pause before the reconnect');
+    assert.ok(r.ms !== undefined && r.ms <= 5000, `recovered after ${r.ms ?? 'never'} ms:\n${r.log}`);
+    assert.equal(r.leaks, 0, 'persist-tun keeps the routes through the reconnect: nothing in clear');
+  });
+});
 
 test('roaming: a flapping uplink (10 down/up cycles in 5 s) causes at most one reconnect', async (t) => {
   await withLab(async (lab) => {
