@@ -34,6 +34,7 @@ import { splitKey2 } from '../dataplane/data-crypto.ts';
 import { DropReason, COMPRESSED_MESSAGE } from '../dataplane/drop-reason.ts';
 import { classifyPayload, PING_STRING, writeOcc, OccOpcode } from '../dataplane/framing.ts';
 import { maxFragmentSizeFor } from '../dataplane/fragment.ts';
+import { LoopGuard } from '../dataplane/loop-guard.ts';
 import type { Tunnel } from '../tunnel/tunnel.ts';
 import type { TrafficStats } from './status.ts';
 import { systemTimers } from './system.ts';
@@ -107,12 +108,15 @@ export class Attempt {
   #compressedLogged = false;
   #dataDrops = 0;
   #roaming: Roaming | undefined;
+  readonly #loopGuard: LoopGuard;
+  #loopDrops = 0;
 
   constructor(deps: AttemptDeps) {
     this.#d = deps;
     this.#log = deps.log;
     this.#timers = deps.timers ?? systemTimers;
     this.#remote = deps.remote;
+    this.#loopGuard = new LoopGuard(deps.remote, deps.connection.proto);
     const session = buildSessionConfig(deps.options, deps.connection, deps.material, deps.credentials, fmtEndpoint(deps.remote), deps.remote.family === 6, deps.caps);
     this.#core = new ClientCore(
       {
@@ -220,7 +224,9 @@ export class Attempt {
   /** Packets the tunnel read from the OS (its drain loop calls this): seal and send. */
   readonly sendFromTunnel = (packet: Uint8Array, len: number): void => {
     this.#d.stats.tunReadBytes += len;
-    this.#seal(packet, len);
+    // our own packet to the server, routed into the tunnel while no uplink exists: never loop it
+    if (this.#loopGuard.matches(packet, len)) this.#loopDrops++;
+    else this.#seal(packet, len);
   };
 
   /** Seals packet[0, len) with the primary key into #tx and sends it (the link copies what it queues). */
@@ -440,6 +446,7 @@ export class Attempt {
       .map(([name, code]) => [name, d.counters.drops[-code] ?? 0] as const)
       .filter(([, n]) => n > 0)
       .map(([name, n]) => `${name}=${n}`);
+    if (this.#loopDrops > 0) parts.push(`LOOP=${this.#loopDrops}`);
     this.#log.verb(3, `data channel drops: ${parts.length === 0 ? 'none' : parts.join(' ')}`);
   }
 

@@ -5,7 +5,8 @@
  * coming up (with and without persist-tun), send nothing in clear but the VPN transport to the
  * server (nft counters on the server side of the uplinks, while a ping to an outside host runs
  * the whole time), and leave the namespace after SIGTERM exactly as the same network change
- * leaves it without any VPN. The stock client in the same lab is measured, not judged. A
+ * leaves it without any VPN. During the gap the client's own packets to the server, which the
+ * kernel routes into the tunnel, are dropped rather than looped (dataplane/loop-guard.ts). The stock client in the same lab is measured, not judged. A
  * flapping uplink (10 down/up cycles in 5 s) causes at most one reconnect. Needs root.
  */
 import assert from 'node:assert/strict';
@@ -116,6 +117,7 @@ for (const persistTun of [false, true]) {
       assert.match(r.log, /path to the server changed: via 10\.201\.\d+\.1 dev up1 .*-> via 10\.202\.\d+\.1 dev up2/);
       assert.match(r.log, /roaming: bypass route 203\.0\.113\.1\/32 via 10\.202\.\d+\.1 dev up2/);
       assert.doesNotMatch(r.log, /; restarting/, 'the 2.6 server floated the session: no reconnect');
+      assert.match(r.log, /data channel drops: .*LOOP=\d+/, 'during the gap our own packets to the server came back from the tun and were dropped, not looped');
     });
   });
 }
