@@ -77,10 +77,10 @@ export const CONNECTION_DIRECTIVES: readonly DirectiveSpec[] = [
   sup('ping-restart', C, 'restart after n seconds without packets', [1, 1], (c, a) => { c.o.pingRestart = A.int(a[0] ?? '', 'ping-restart', 0, DAY); }, { push: true }),
   sup('ping-exit', C, 'exit after n seconds without packets', [1, 1], (c, a) => { c.o.pingExit = A.int(a[0] ?? '', 'ping-exit', 0, DAY); }, { push: true }),
   sup('ping-timer-rem', C, 'run ping timers only while a remote is known', [0, 0], (c) => { c.o.pingTimerRem = true; }, { push: true }),
-  notYet(sup('inactive', C, 'exit after n seconds of no tunnel traffic [bytes]', [1, 2], (c, a) => {
+  sup('inactive', C, 'exit after n seconds of no tunnel traffic [bytes]', [1, 2], (c, a) => {
     c.o.inactive = { seconds: A.int(a[0] ?? '', 'inactive', 0, 1e9), bytes: a[1] === undefined ? 0 : A.int(a[1], 'inactive bytes', 0, Number.MAX_SAFE_INTEGER) };
-  }, { push: true }), 'the session does not end on inactivity yet'),
-  notYet(sup('session-timeout', C, 'end the session after n seconds', [1, 1], (c, a) => { c.o.sessionTimeout = A.int(a[0] ?? '', 'session-timeout', 0, 1e9); }, { push: true }), 'the session does not end after a fixed time yet'),
+  }, { push: true }),
+  sup('session-timeout', C, 'end the session after n seconds', [1, 1], (c, a) => { c.o.sessionTimeout = A.int(a[0] ?? '', 'session-timeout', 0, 1e9); }, { push: true }),
   rej('connection', C, 'a connection profile, written as an inline <connection> block', 'write it as a <connection> ... </connection> block'),
   sup('persist-tun', C, 'keep the tun device across restarts', [0, 0], (c) => { c.o.persistTun = true; }, { push: true }),
   sup('persist-key', C, 'keep keys across restarts (always true here)', [0, 0], (c) => { c.o.persistKey = true; }, { push: true }),

@@ -25,12 +25,12 @@ import { createClientTlsEngine, type TlsEngine } from '../tls/tls-engine.ts';
 import { checkPeerCertificate, commonName, remoteCertTlsPolicy, type PeerCertPolicy } from '../tls/verify.ts';
 import { EKM_LABEL, KEY2_LENGTH } from '../tls/keys.ts';
 import { Opcode, opcodeName } from '../tls/packet.ts';
-import type { Credentials, Material } from '../material.ts';
+import type { Credentials, Material } from '../material/load.ts';
 import { buildSessionConfig } from './session-config.ts';
 import { DataChannel } from '../dataplane/data-channel.ts';
 import { createDataCrypto } from '../dataplane/create-data-crypto.ts';
 import type { CryptoCaps } from '../dataplane/cipher-suite.ts';
-import { splitKey2 } from '../dataplane/data-crypto.ts';
+import { splitKey2, wipeDataKeys } from '../dataplane/data-crypto.ts';
 import { DropReason, COMPRESSED_MESSAGE } from '../dataplane/drop-reason.ts';
 import { classifyPayload, PING_STRING, writeOcc, OccOpcode } from '../dataplane/framing.ts';
 import { maxFragmentSizeFor } from '../dataplane/fragment.ts';
@@ -200,7 +200,7 @@ export class Attempt {
     const n = data.openPacket(bytes, bytes.byteLength, this.#rx, this.#d.clock.wallSeconds());
     if (n === 0) {
       // a fragment that completes nothing yet: still traffic from the server
-      this.#core.dataReceived(this.#d.clock.now());
+      if (this.#core.dataReceived(this.#d.clock.now(), bytes.byteLength)) this.#feed({ kind: 'data-limit' });
       return;
     }
     if (n < 0) {
@@ -211,12 +211,14 @@ export class Attempt {
       if (n === DropReason.AUTH || n === DropReason.DECRYPT || n === DropReason.REPLAY || n === DropReason.REPLAY_OLD) this.#feed({ kind: 'data-error' });
       return;
     }
-    this.#core.dataReceived(this.#d.clock.now());
+    const now = this.#d.clock.now();
+    if (this.#core.dataReceived(now, bytes.byteLength)) this.#feed({ kind: 'data-limit' });
     if (from.port !== this.#remote.port || from.address !== this.#remote.address) this.#feed({ kind: 'peer-moved', from });
     this.#d.stats.authReadBytes += bytes.byteLength;
     const kind = classifyPayload(this.#rx, n);
     if (kind === 'ip') {
       this.#d.stats.tunWriteBytes += n;
+      this.#core.tunnelTraffic(n, now);
       this.#d.tunnel.write(this.#rx, n);
     } else if (kind === 'occ-exit') this.#feed({ kind: 'occ-exit' });
   }
@@ -225,8 +227,12 @@ export class Attempt {
   readonly sendFromTunnel = (packet: Uint8Array, len: number): void => {
     this.#d.stats.tunReadBytes += len;
     // our own packet to the server, routed into the tunnel while no uplink exists: never loop it
-    if (this.#loopGuard.matches(packet, len)) this.#loopDrops++;
-    else this.#seal(packet, len);
+    if (this.#loopGuard.matches(packet, len)) {
+      this.#loopDrops++;
+      return;
+    }
+    this.#core.tunnelTraffic(len, this.#d.clock.now());
+    this.#seal(packet, len);
   };
 
   /** Seals packet[0, len) with the primary key into #tx and sends it (the link copies what it queues). */
@@ -236,12 +242,14 @@ export class Attempt {
     if (data === undefined || link === undefined || this.#ending) return;
     let n = data.sealPacket(packet, len, this.#tx);
     if (n <= 0) return;
+    let sent = 0;
     for (; n > 0; n = data.sealNextFragment(this.#tx)) {
       link.send(this.#tx.subarray(0, n));
-      this.#d.stats.linkWriteBytes += n;
+      sent += n;
     }
+    this.#d.stats.linkWriteBytes += sent;
     const now = this.#d.clock.now();
-    this.#core.dataSent(now);
+    if (this.#core.dataSent(now, sent)) this.#feed({ kind: 'data-limit' });
     if (data.needsRenegotiation && !this.#renegRequested) {
       this.#renegRequested = true;
       this.#feed({ kind: 'packet-id-exhausted' });
@@ -302,6 +310,14 @@ export class Attempt {
       case 'send-data':
         this.#sendPayload(a.payload);
         return;
+      case 'socket-buffers':
+        this.#log.verb(3, `Socket Buffers: pushed${a.sndbuf === undefined ? '' : ` sndbuf ${a.sndbuf}`}${a.rcvbuf === undefined ? '' : ` rcvbuf ${a.rcvbuf}`}`);
+        this.#link?.setBufferSizes?.({ sndbuf: a.sndbuf, rcvbuf: a.rcvbuf });
+        return;
+      case 'retire-key':
+        this.#data?.retire(a.keyId);
+        this.#log.verb(3, `TLS: transition-window elapsed: key id ${a.keyId} retired`);
+        return;
       case 'set-remote':
         this.#remote = a.remote;
         this.#link?.setRemote?.(a.remote);
@@ -358,7 +374,11 @@ export class Attempt {
     key2.fill(0);
     const o = this.#d.options;
     const data = this.#data ?? new DataChannel({ compression: p.compression, replayWindow: o.replayWindow.size, replaySeconds: o.replayWindow.seconds, fragment: this.#fragment(p) });
-    data.install(keyId, createDataCrypto(p.cipher, p.auth, keys.send), createDataCrypto(p.cipher, p.auth, keys.recv), p.peerId);
+    try {
+      data.install(keyId, createDataCrypto(p.cipher, p.auth, keys.send), createDataCrypto(p.cipher, p.auth, keys.recv), p.peerId);
+    } finally {
+      wipeDataKeys(keys); // the crypto objects keep their own copies, zeroed when they are disposed
+    }
     this.#data = data;
     this.#renegRequested = false;
   }
@@ -430,7 +450,7 @@ export class Attempt {
       // A tunnel still being configured finishes first, so the changes it makes are undone too.
       await this.#opening?.catch(() => undefined);
       // init.c signal_description: the restart reason (ping-restart...), or the stopping signal.
-      await this.#d.tunnel.detach(outcome.kind === 'restart' ? outcome.reason : outcome.kind === 'stopped' ? outcome.signal : 'error');
+      await this.#d.tunnel.detach(outcome.kind === 'restart' || outcome.kind === 'done' ? outcome.reason : outcome.kind === 'stopped' ? outcome.signal : 'error');
     } catch (e) {
       this.#log.error(`teardown: ${(e as Error).message}`);
     } finally {

@@ -1,11 +1,13 @@
 /**
  * The client process: remote selection, name resolution, reconnect pacing, signals, and the
- * one tunnel that outlives connection attempts. Each attempt is an `Attempt` (connection.ts).
+ * one tunnel that outlives connection attempts. Each attempt is an `Attempt` (attempt.ts).
  *
  *   CONNECTING ─▶ resolve remote ─▶ Attempt.run() ─┬─ restart ─▶ wait (connect-retry) ─▶ next remote
  *                                                  ├─ exit (AUTH_FAILED, fatal) ─▶ EXITING
  *                                                  └─ SIGTERM/SIGINT ─▶ explicit-exit-notify ─▶ EXITING
- *   SIGUSR1 / SIGHUP: restart the attempt. Uncaught errors: tear down, then exit 1.
+ *   SIGUSR1: restart the attempt. SIGHUP: re-read the configuration; if it loads, leave as on
+ *   SIGTERM and start again with it (a new tunnel, new key material); if it does not, log each
+ *   error at FILE:LINE and keep the current session. Uncaught errors: tear down, then exit 1.
  *   connect-retry-max N: after N failed rounds of the remote list, exit with the last failure's
  *   code (TLS 5, AUTH_FAILED 4, silent server or other 1); tls-exit: exit on the first TLS error.
  *
@@ -15,26 +17,26 @@
 import { rmSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import type { ClientOptions, ConnectionEntry } from '../config/index.ts';
-import { ExitCode, NotImplementedError, OsError, TimeoutError } from '../base/errors.ts';
+import { ConfigErrors, ExitCode, NotImplementedError, OsError, TimeoutError } from '../base/errors.ts';
 import type { Logger } from '../log/logger.ts';
 import { systemClock, systemRandom, systemTimers } from './system.ts';
 import { writeFileAtomic } from '../platform/atomic-file.ts';
 import { startStatusFile } from './status-file.ts';
 import { RetryPolicy } from '../core/retry.ts';
 import { NodeCryptoCaps } from '../dataplane/cipher-probe.ts';
-import { loadCredentials, loadMaterial, type Credentials, type Material } from '../material.ts';
+import { loadCredentials, loadMaterial, type Credentials, type Material } from '../material/load.ts';
 import { Attempt, type AttemptOutcome } from './attempt.ts';
 import type { Endpoint } from '../link/link.ts';
 import { NullTunnel, type Tunnel } from '../tunnel/tunnel.ts';
 import { ScriptHooks } from '../scripts/hooks.ts';
 import { packageVersion } from '../cli/version.ts';
-import { promptLine } from '../prompt.ts';
+import { promptLine } from '../material/prompt.ts';
 import { formatStatus, TrafficStats } from './status.ts';
 import { connectionOrder, hostToResolve } from '../core/remotes.ts';
 import { ProxySetup, unsupportedProxy } from './proxy-setup.ts';
 import type { LinkVia } from './open-link.ts';
 
-type StopSignal = 'SIGTERM' | 'SIGINT';
+type StopSignal = 'SIGTERM' | 'SIGINT' | 'SIGHUP';
 
 export class Client {
   readonly #o: ClientOptions;
@@ -54,6 +56,8 @@ export class Client {
   #resolveFailingSince: number | undefined;
   #attempt: Attempt | undefined;
   #stop: StopSignal | undefined;
+  /** A limit ended the session (inactive, session-timeout): OpenVPN's internal SIGTERM. */
+  #doneReason: string | undefined;
   #wake: (() => void) | undefined;
 
   constructor(o: ClientOptions, log: Logger, tunnel: Tunnel) {
@@ -87,6 +91,10 @@ export class Client {
         if (ce === undefined) break;
         const outcome = await this.#attemptOnce(ce, o.connections.indexOf(ce));
         if (this.#stop !== undefined) break;
+        if (outcome.kind === 'done') {
+          this.#log.info(outcome.message);
+          this.#doneReason = outcome.reason;
+        }
         if (outcome.kind === 'restart') {
           this.#log.error(`${outcome.message} (${outcome.reason}); restarting`);
           if (outcome.reason === 'auth-failed') this.#onAuthFailed();
@@ -105,7 +113,9 @@ export class Client {
     } finally {
       await this.#tunnel.close(this.#stop?.toLowerCase() ?? 'error');
     }
-    if (this.#stop !== undefined || result === ExitCode.OK) this.#log.info(`${this.#stop ?? 'SIGTERM'}[hard,] received, process exiting`);
+    if (this.#stop === 'SIGHUP') this.#log.info('SIGHUP[hard,] received, process restarting');
+    else if (this.#doneReason !== undefined) this.#log.info(`SIGTERM[soft,${this.#doneReason}] received, process exiting`);
+    else if (this.#stop !== undefined || result === ExitCode.OK) this.#log.info(`${this.#stop ?? 'SIGTERM'}[hard,] received, process exiting`);
     else this.#log.info('Exiting due to fatal error');
     return result;
   }
@@ -226,8 +236,35 @@ export function refusedAtConnect(o: ClientOptions): string[] {
   return out;
 }
 
+/** What the composition root lends the shell: re-reading the configuration for SIGHUP. */
+export interface ClientHooks {
+  /** The configuration as it is now on disk (throws ConfigErrors when it no longer loads). */
+  readonly reload?: () => ClientOptions;
+}
+
 /** Runs the client until a signal or a fatal error; returns the process exit code. */
-export async function runClient(o: ClientOptions, log: Logger): Promise<number> {
+export async function runClient(first: ClientOptions, log: Logger, hooks: ClientHooks = {}): Promise<number> {
+  let o = first;
+  for (;;) {
+    const r = await runOnce(o, log, hooks);
+    if (r.kind === 'exit') return r.code;
+    o = r.options;
+  }
+}
+
+/** SIGHUP: the new options, or undefined (logged) when the configuration no longer loads. */
+function reloadOptions(log: Logger, reload: () => ClientOptions): ClientOptions | undefined {
+  try {
+    return reload();
+  } catch (e) {
+    const errors = e instanceof ConfigErrors ? e.errors.map((x) => x.message) : [(e as Error).message];
+    for (const m of errors) log.error(`SIGHUP: ${m}`);
+    log.error(`SIGHUP: the configuration no longer loads (${errors.length} error${errors.length === 1 ? '' : 's'}); the current session continues with the configuration it started with`);
+    return undefined;
+  }
+}
+
+async function runOnce(o: ClientOptions, log: Logger, hooks: ClientHooks): Promise<{ kind: 'exit'; code: number } | { kind: 'reload'; options: ClientOptions }> {
   banner(log);
   const refused = refusedAtConnect(o);
   if (refused.length > 0) {
@@ -239,10 +276,18 @@ export async function runClient(o: ClientOptions, log: Logger): Promise<number> 
   const tunnel: Tunnel = o.dev === 'null' ? new NullTunnel(Object.keys(o.scripts).length === 0 ? undefined : new ScriptHooks(o, { log })) : await openTunTunnel(o, log);
   if (o.writepid !== undefined) writePid(o.writepid);
   const client = new Client(o, log, tunnel);
+  let reloaded: ClientOptions | undefined;
   const onTerm = (): void => client.requestStop('SIGTERM');
   const onInt = (): void => client.requestStop('SIGINT');
-  const onUsr1 = (): void => client.requestRestart('SIGUSR1');
-  const onHup = (): void => client.requestRestart('SIGHUP');
+  const onHup = (): void => {
+    if (hooks.reload === undefined) return client.requestRestart('SIGHUP');
+    const next = reloadOptions(log, hooks.reload);
+    if (next === undefined) return;
+    reloaded = next;
+    client.requestStop('SIGHUP');
+  };
+  // remap-usr1: SIGUSR1 acts as SIGHUP or SIGTERM (for SIGUSR1 sent by tools that mean otherwise).
+  const onUsr1 = (): void => (o.remapUsr1 === 'SIGTERM' ? client.requestStop('SIGTERM') : o.remapUsr1 === 'SIGHUP' ? onHup() : client.requestRestart('SIGUSR1'));
   const onUsr2 = (): void => {
     for (const line of formatStatus(client.stats, new Date()).trimEnd().split('\n')) log.info(line);
   };
@@ -261,7 +306,8 @@ export async function runClient(o: ClientOptions, log: Logger): Promise<number> 
   process.on('unhandledRejection', onFatal);
   try {
     const code = await client.run();
-    return typeof process.exitCode === 'number' && process.exitCode !== 0 ? process.exitCode : code;
+    if (reloaded !== undefined && (process.exitCode ?? 0) === 0) return { kind: 'reload', options: reloaded };
+    return { kind: 'exit', code: typeof process.exitCode === 'number' && process.exitCode !== 0 ? process.exitCode : code };
   } finally {
     if (o.writepid !== undefined) rmSync(o.writepid, { force: true });
     process.off('SIGTERM', onTerm);
