@@ -411,19 +411,8 @@ export class Attempt {
   #startRoaming(): void {
     const d = this.#d;
     if (!canRoam(d.tunnel)) return;
-    this.#roaming = new Roaming({
-      tunnel: d.tunnel,
-      remote: d.remote,
-      proto: d.connection.proto,
-      clock: d.clock,
-      timers: this.#timers,
-      log: this.#log.scope('route'),
-      lastReceivedAt: () => this.#core.lastReceivedAt,
-      refreshSource: async () => this.#link?.refreshSource?.(),
-      probe: () => this.#sendPayload('ping'),
-      reconnect: (message) => this.#feed({ kind: 'network-change', message }),
-      ...(d.openWatcher === undefined ? {} : { openWatcher: d.openWatcher }),
-    });
+    const hooks = { lastReceivedAt: () => this.#core.lastReceivedAt, probe: () => this.#sendPayload('ping'), refreshSource: async () => this.#link?.refreshSource?.() };
+    this.#roaming = new Roaming({ ...d, ...hooks, proto: d.connection.proto, timers: this.#timers, log: this.#log.scope('route'), reconnect: (message) => this.#feed({ kind: 'network-change', message }) });
     void this.#roaming.start();
   }
 

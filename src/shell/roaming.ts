@@ -33,7 +33,7 @@ export interface RoamingDeps {
   readonly probe: () => void;
   readonly reconnect: (message: string) => void;
   /** Tests pass the memory twin; default: rtnetlink (netlink-watch.ts). */
-  readonly openWatcher?: (onChange: NetChangeListener) => Promise<NetWatcher> | NetWatcher;
+  readonly openWatcher?: ((onChange: NetChangeListener) => Promise<NetWatcher> | NetWatcher) | undefined;
   readonly config?: Partial<Omit<PathMonitorConfig, 'proto'>>;
 }
 

@@ -2,7 +2,8 @@
  * Roaming on the tunnel adapter, with its in-memory twins: the uplink eth0 disappears, wlan0
  * comes up with its own default route; serverPath() finds it (the tunnel's own routes left out)
  * and repointBypass() moves the server's bypass route there, journaled: close() and the
- * hard-kill repair remove it, and persist-tun reconnects keep the device.
+ * hard-kill repair remove it, and persist-tun reconnects keep the device. Then the shell driver
+ * (src/shell/roaming.ts) over the same twins and virtual time: order of re-point, source, probe.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,6 +20,10 @@ import type { RouteSpec } from '../../../src/routing/backend.ts';
 import { MemoryNetBackend } from '../../../src/routing/memory-backend.ts';
 import { FileJournalStore, MemoryJournalStore, type JournalStore } from '../../../src/routing/journal-store.ts';
 import { BASE, PKI, memFs } from '../../unit/config/memfs.ts';
+import { FakeClock } from '../../../src/base/clock.ts';
+import { VirtualTimers } from '../../../src/link/memory-link.ts';
+import { MemoryNetWatcher } from '../../../src/routing/watch.ts';
+import { Roaming } from '../../../src/shell/roaming.ts';
 
 const SERVER: Endpoint = { address: '198.51.100.7', port: 1194, family: 4 };
 const PUSHED = ['ifconfig 10.8.0.2 255.255.255.0', 'topology subnet', 'route-gateway 10.8.0.1', 'redirect-gateway def1', 'cipher AES-256-GCM', 'peer-id 0'];
@@ -160,5 +165,79 @@ describe('TunTunnelImpl roaming (serverPath, repointBypass)', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+/** Lets promise chains and immediates run (look-ups and re-points are async). */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+}
+
+describe('shell Roaming over the tunnel, the memory backend and its watcher, on virtual time', () => {
+  async function setUp(): Promise<{ net: MemoryNetBackend; timers: VirtualTimers; done: string[]; lastRx: { at: number }; roaming: Roaming; tunnel: TunTunnelImpl }> {
+    const o = options();
+    const net = hostNet();
+    const { tunnel } = tunnelOf(o, net);
+    await tunnel.init();
+    await tunnel.open(pushed(o), SERVER, () => {});
+    const timers = new VirtualTimers(new FakeClock(0));
+    const done: string[] = [];
+    const lastRx = { at: 0 };
+    const roaming = new Roaming({
+      tunnel,
+      remote: SERVER,
+      proto: 'udp',
+      clock: timers.clock,
+      timers,
+      log: new MemoryLogger(),
+      lastReceivedAt: () => lastRx.at,
+      refreshSource: async () => {
+        done.push('refresh-source');
+      },
+      // where the bypass route was last added when the probe leaves (the backend's call log)
+      probe: () => done.push(`probe after ${net.log.filter((l) => l.startsWith('route-add route 198.51.100.7')).at(-1) ?? 'none'}`),
+      reconnect: (m) => done.push(`reconnect: ${m}`),
+      openWatcher: (l) => new MemoryNetWatcher(net, l),
+    });
+    await roaming.start();
+    return { net, timers, done, lastRx, roaming, tunnel };
+  }
+  async function step(w: { net: MemoryNetBackend; timers: VirtualTimers }, ms: number): Promise<void> {
+    const until = w.timers.clock.now() + ms;
+    for (let at = w.timers.nextAt(); at !== undefined && at <= until; at = w.timers.nextAt()) {
+      w.timers.runNext();
+      await settle();
+    }
+    w.timers.clock.set(until);
+    await settle();
+  }
+
+  it('uplink lost: waits; new uplink: re-points first, then re-picks the source, then probes; the server answers: nothing more', async () => {
+    const w = await setUp();
+    w.net.removeLink('eth0');
+    await step(w, 1000);
+    assert.deepEqual(w.done, []);
+    await roam(w.net);
+    await step(w, 300);
+    assert.deepEqual(w.done, ['refresh-source', 'probe after route-add route 198.51.100.7/32 via 172.20.0.1 dev wlan0']);
+    w.lastRx.at = w.timers.clock.now();
+    await step(w, 10_000);
+    assert.equal(w.done.length, 2);
+    w.roaming.close();
+    await w.tunnel.close();
+  });
+
+  it('no answer after the probe: one reconnect; after close() nothing acts', async () => {
+    const w = await setUp();
+    w.net.removeLink('eth0');
+    await roam(w.net);
+    await step(w, 5000);
+    assert.equal(w.done.filter((d) => d.startsWith('reconnect')).length, 1, w.done.join('\n'));
+    assert.match(w.done.at(-1) ?? '', /did not answer from the new path/);
+    w.roaming.close();
+    await w.net.addRoute({ family: 4, dst: '10.1.0.0', prefixLen: 16, dev: 'wlan0' });
+    await step(w, 5000);
+    assert.equal(w.timers.pending, 0);
+    await w.tunnel.close();
   });
 });
