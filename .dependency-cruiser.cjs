@@ -18,7 +18,9 @@ const ADAPTERS = [
   '^src/tun/linux-tun[.]ts$',
   '^src/tunnel/',
   '^src/routing/(netlink-backend|netlink-watch|journal-store)[.]ts$', // rtnetlink requests and notifications, the journal file
+  '^src/firewall/(nft|journal|kill-switch)[.]ts$', // nft -j -f -, the kill switch journal file, getaddrinfo
   '^src/scripts/(run|hooks)[.]ts$',
+  '^src/dns/(exec|journal|resolv-file|resolvconf|resolved|detect|create)[.]ts$', // DNS backends: resolv.conf, resolvconf, resolvectl/busctl
 ];
 
 module.exports = {

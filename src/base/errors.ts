@@ -28,7 +28,7 @@ export type RemoteCode =
   | 'BAD_SESSION_ID'
   | 'BAD_MESSAGE'
   | 'PUSH_INVALID';
-export type OsCode = 'TUN_OPEN' | 'ROUTE_APPLY' | 'ADDR_APPLY' | 'SOCKET' | 'DNS_APPLY' | 'OS';
+export type OsCode = 'TUN_OPEN' | 'ROUTE_APPLY' | 'ADDR_APPLY' | 'SOCKET' | 'DNS_APPLY' | 'FIREWALL' | 'OS';
 export type ErrorCode =
   | ConfigCode
   | RemoteCode

@@ -24,6 +24,8 @@ export interface PushIgnored {
   readonly option: string;
   readonly pos: SourcePos;
   readonly reason: string;
+  /** Dropped on purpose by a `pull-filter ignore` rule (not an error). */
+  readonly filtered?: boolean;
 }
 
 export interface PushResult {
@@ -66,7 +68,7 @@ export function parsePushOptions(
     const filter = matchPullFilter(filters, option);
     if (filter?.action === 'reject') return { options: draft, ignored, warnings: applier.warnings, present, rejectedBy: { option, filter } };
     if (filter?.action === 'ignore') {
-      ignored.push({ option, pos, reason: `removed by pull-filter ignore "${filter.prefix}"` });
+      ignored.push({ option, pos, reason: `removed by pull-filter ignore "${filter.prefix}"`, filtered: true });
       continue;
     }
     const lex = tokenizeLine(option, pos);

@@ -99,7 +99,9 @@ export function describeOptions(o: ClientOptions): string[] {
   for (const r of o.routes) out.push(`route ${r.network} ${r.netmask}${r.gateway ? ` ${r.gateway}` : ''}${r.metric === undefined ? '' : ` ${r.metric}`}`);
   for (const r of o.routesIpv6) out.push(`route-ipv6 ${r.network}/${r.prefixLength}${r.gateway ? ` ${r.gateway}` : ''}`);
   if (o.redirectGateway) out.push(`redirect-gateway ${o.redirectGateway.join(' ')}`.trimEnd());
+  if (o.redirectPrivate) out.push(`redirect-private ${o.redirectPrivate.join(' ')}`.trimEnd());
   add(o.blockIpv6, 'block-ipv6');
+  if (o.killSwitch) out.push(`kill-switch${o.killSwitch.lan ? ' lan' : ''}`);
   add(o.routeNopull, 'route-nopull');
   for (const f of o.pullFilters) out.push(`pull-filter ${f.action} ${quote(f.prefix)}`);
   for (const d of o.dhcpOptions) out.push(`dhcp-option ${d.type}${d.value === undefined ? '' : ` ${d.value}`}`);

@@ -85,7 +85,7 @@ export const CONNECTION_DIRECTIVES: readonly DirectiveSpec[] = [
   sup('persist-tun', C, 'keep the tun device across restarts', [0, 0], (c) => { c.o.persistTun = true; }, { push: true }),
   sup('persist-key', C, 'keep keys across restarts (always true here)', [0, 0], (c) => { c.o.persistKey = true; }, { push: true }),
   ign('persist-local-ip', C, 'keep local IP across restarts', 'no effect on a client', [0, 0]),
-  ign('persist-remote-ip', C, 'keep resolved remote IP across restarts', 'not implemented; names are resolved on each attempt', [0, 0]),
+  sup('persist-remote-ip', C, 'keep the last connected server address across restarts', [0, 0], (c) => { c.o.persistRemoteIp = true; }),
   sup('sndbuf', C, 'socket send buffer size (SO_SNDBUF)', [1, 1], (c, a) => { c.o.sndbuf = A.int(a[0] ?? '', 'sndbuf', 0, 1_000_000_000); }, { push: true }),
   sup('rcvbuf', C, 'socket receive buffer size (SO_RCVBUF)', [1, 1], (c, a) => { c.o.rcvbuf = A.int(a[0] ?? '', 'rcvbuf', 0, 1_000_000_000); }, { push: true }),
   ign('socket-flags', C, 'socket flags such as TCP_NODELAY', 'Node sets TCP_NODELAY on TCP connections itself', [0, 15], { push: true }),

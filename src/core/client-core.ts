@@ -270,7 +270,11 @@ export class ClientCore {
     const o = this.#cfg.options;
     this.#log.verb(3, `PUSH: Received control message: 'PUSH_REPLY,${redactPush(options)}'`);
     const r = parsePushOptions(options, o, o.pullFilters, this.#cfg.connectionIndex);
-    for (const ig of r.ignored) this.#log.warn(`Options error: ${ig.reason} [PUSH-OPTIONS]: ${ig.option.split(/\s/)[0] ?? ''}`);
+    for (const ig of r.ignored) {
+      // options.c: a pull-filter ignore is routine ("Pushed option removed by filter"), the rest an options error.
+      if (ig.filtered === true) this.#log.verb(3, `Pushed option removed by filter: '${ig.option}'`);
+      else this.#log.warn(`Options error: ${ig.reason} [PUSH-OPTIONS]: ${ig.option.split(/\s/)[0] ?? ''}`);
+    }
     for (const w of r.warnings) this.#log.verb(3, `pushed ${w.directive}: ${w.message}`);
     if (r.rejectedBy !== undefined) {
       const what = r.rejectedBy.option.split(/\s/)[0] ?? '';

@@ -40,12 +40,18 @@ export interface RouteIpv6Input {
   readonly metric?: number;
 }
 
+/** options.c RG_* flags of redirect-gateway and redirect-private together. */
 export interface RedirectGateway {
   readonly def1: boolean;
   readonly bypassDhcp: boolean;
   readonly local: boolean;
+  /** `autolocal`: like `local` when the server is on the default gateway's subnet. */
+  readonly autolocal: boolean;
   readonly blockLocal: boolean;
-  readonly ipv4: boolean; // false with `!ipv4`
+  /** RG_ENABLE: the IPv4 part (bypass, block-local) is on; false with `!ipv4`. */
+  readonly ipv4: boolean;
+  /** RG_REROUTE_GW: the default route goes into the tunnel (redirect-gateway, not redirect-private). */
+  readonly reroute: boolean;
   readonly ipv6: boolean;
 }
 
@@ -169,48 +175,70 @@ function viaVpn(ctx: Ctx, family: 4 | 6, dst: string, len: number, metric: { met
   return gw === undefined ? base : { ...base, gateway: gw };
 }
 
-/** route.c redirect_default_route_to_vpn. */
+/** route.c test_local_addr: is the server on the default gateway's own subnet? */
+function remoteIsLocal(ctx: Ctx): boolean {
+  const gw = ctx.in.netGateway;
+  const router = gw?.gateway === undefined ? undefined : parseIPv4(gw.gateway);
+  const remote = ctx.remote4 === undefined ? undefined : parseIPv4(ctx.remote4);
+  if (gw?.prefixLen === undefined || router === undefined || remote === undefined) return false;
+  const mask = prefixToMaskV4(gw.prefixLen);
+  return ((router ^ remote) & mask) >>> 0 === 0;
+}
+
+/**
+ * route.c redirect_default_route_to_vpn (+ add_block_local from init_route_list). With
+ * redirect-private (`reroute` false) the bypass and block-local routes are made, the default
+ * route is left alone.
+ */
 function redirectV4(ctx: Ctx, rg: RedirectGateway): void {
   const gw = ctx.in.netGateway;
-  if (ctx.vpnGateway === undefined) {
+  if (rg.reroute && ctx.vpnGateway === undefined) {
     ctx.warnings.push('unable to redirect IPv4 default gateway -- VPN gateway parameter (--route-gateway or --ifconfig) is missing');
     return;
   }
-  if (!rg.local && gw === undefined) {
+  if (!rg.local && gw === undefined && ctx.remote4 !== undefined) {
     ctx.warnings.push('unable to redirect IPv4 default gateway -- Cannot read current default gateway from system');
     return;
   }
-  if (!rg.local && gw !== undefined && ctx.remote4 !== undefined) {
+  const serverLocal = remoteIsLocal(ctx);
+  const local = rg.local || (rg.autolocal && serverLocal);
+  if (!local && gw !== undefined && ctx.remote4 !== undefined) {
     pushRoute(ctx, viaNetGateway(gw, 4, ctx.remote4, 32, {}));
   }
-  if (rg.blockLocal) blockLocal(ctx, gw);
+  const blocked = rg.blockLocal ? blockLocal(ctx, gw, serverLocal) : [];
   // bypass-dhcp needs the DHCP server's address, which Linux does not report: nothing to add.
   const m = metricOf(ctx, undefined);
-  if (rg.def1) {
+  if (rg.reroute && rg.def1) {
     pushRoute(ctx, viaVpn(ctx, 4, '0.0.0.0', 1, m));
     pushRoute(ctx, viaVpn(ctx, 4, '128.0.0.0', 1, m));
-  } else {
+  } else if (rg.reroute) {
     if (gw !== undefined) {
       ctx.ops.push({ op: 'route-del', route: viaNetGateway(gw, 4, '0.0.0.0', 0, gw.metric === undefined ? {} : { metric: gw.metric }) });
     }
     pushRoute(ctx, viaVpn(ctx, 4, '0.0.0.0', 0, m));
   }
+  // add_block_local puts its two halves at the head of the route list: after the redirect, before `route`s.
+  for (const r of blocked) pushRoute(ctx, r);
 }
 
-/** route.c add_block_local: the LAN is split in two halves routed into the tunnel; the router stays reachable. */
-function blockLocal(ctx: Ctx, gw: NetGateway | undefined): void {
+/**
+ * route.c add_block_local: the router stays reachable (a /32 bypass, added now), the gateway's
+ * subnet is split in two halves routed into the tunnel (returned, added after the redirect). Not
+ * when the server itself is on that subnet, nor without a VPN gateway. OpenVPN gives the halves no
+ * metric. On Linux only the gateway's own subnet is blocked (rgi.addrs is never filled there).
+ */
+function blockLocal(ctx: Ctx, gw: NetGateway | undefined, serverLocal: boolean): RouteSpec[] {
   const len = gw?.prefixLen;
   const router = gw?.gateway === undefined ? undefined : parseIPv4(gw.gateway);
-  if (gw === undefined || len === undefined || router === undefined || len >= 32) {
+  if (gw === undefined || len === undefined || router === undefined || ctx.vpnGateway === undefined) {
     ctx.warnings.push('block-local: the default gateway subnet is unknown, local network not blocked');
-    return;
+    return [];
   }
+  if (serverLocal || len >= 32) return [];
   pushRoute(ctx, viaNetGateway(gw, 4, formatIPv4(router), 32, {}));
   const net = (router & prefixToMaskV4(len)) >>> 0;
   const half = 2 ** (31 - len);
-  const m = metricOf(ctx, undefined);
-  pushRoute(ctx, viaVpn(ctx, 4, formatIPv4(net), len + 1, m));
-  pushRoute(ctx, viaVpn(ctx, 4, formatIPv4(net + half), len + 1, m));
+  return [viaVpn(ctx, 4, formatIPv4(net + half), len + 1, {}), viaVpn(ctx, 4, formatIPv4(net), len + 1, {})];
 }
 
 function addRouteV4(ctx: Ctx, r: RouteInput): void {

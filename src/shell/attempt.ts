@@ -140,6 +140,11 @@ export class Attempt {
     return this.#core.connected;
   }
 
+  /** Where the server is now (its resolved address, or where it floated to). */
+  get remote(): Endpoint {
+    return this.#remote;
+  }
+
   /** Runs the attempt until it ends; never rejects. */
   async run(): Promise<Outcome> {
     const done = new Promise<Outcome>((resolve) => {
@@ -231,12 +236,13 @@ export class Attempt {
       this.#loopDrops++;
       return;
     }
-    this.#core.tunnelTraffic(len, this.#d.clock.now());
-    this.#seal(packet, len);
+    const now = this.#d.clock.now();
+    this.#core.tunnelTraffic(len, now);
+    this.#seal(packet, len, now);
   };
 
   /** Seals packet[0, len) with the primary key into #tx and sends it (the link copies what it queues). */
-  #seal(packet: Uint8Array, len: number): void {
+  #seal(packet: Uint8Array, len: number, now = this.#d.clock.now()): void {
     const data = this.#data;
     const link = this.#link;
     if (data === undefined || link === undefined || this.#ending) return;
@@ -248,7 +254,6 @@ export class Attempt {
       sent += n;
     }
     this.#d.stats.linkWriteBytes += sent;
-    const now = this.#d.clock.now();
     if (this.#core.dataSent(now, sent)) this.#feed({ kind: 'data-limit' });
     if (data.needsRenegotiation && !this.#renegRequested) {
       this.#renegRequested = true;

@@ -17,7 +17,7 @@
 import { rmSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import type { ClientOptions, ConnectionEntry } from '../config/index.ts';
-import { ConfigErrors, ExitCode, NotImplementedError, OsError, TimeoutError } from '../base/errors.ts';
+import { ConfigErrors, ExitCode, NotImplementedError, OsError, OvpnError, TimeoutError } from '../base/errors.ts';
 import type { Logger } from '../log/logger.ts';
 import { systemClock, systemRandom, systemTimers } from './system.ts';
 import { writeFileAtomic } from '../platform/atomic-file.ts';
@@ -33,8 +33,9 @@ import { packageVersion } from '../cli/version.ts';
 import { promptLine } from '../material/prompt.ts';
 import { formatStatus, TrafficStats } from './status.ts';
 import { connectionOrder, hostToResolve } from '../core/remotes.ts';
-import { ProxySetup, unsupportedProxy } from './proxy-setup.ts';
+import { ProxySetup, resolveHost, unsupportedProxy } from './proxy-setup.ts';
 import type { LinkVia } from './open-link.ts';
+import { setUpKillSwitch, type LeakGuard } from './kill-switch-setup.ts';
 
 type StopSignal = 'SIGTERM' | 'SIGINT' | 'SIGHUP';
 
@@ -54,17 +55,26 @@ export class Client {
   #token: { readonly token: string; readonly user: string | undefined } | undefined;
   #tokenInUse = false;
   #resolveFailingSince: number | undefined;
+  /** persist-remote-ip: the last connected server address per connection profile. */
+  readonly #kept = new Map<number, { readonly remote: Endpoint; readonly via: LinkVia }>();
   #attempt: Attempt | undefined;
   #stop: StopSignal | undefined;
   /** A limit ended the session (inactive, session-timeout): OpenVPN's internal SIGTERM. */
   #doneReason: string | undefined;
   #wake: (() => void) | undefined;
+  /** The kill switch, once installed (kill-switch-setup.ts). */
+  #guard: LeakGuard | undefined;
 
   constructor(o: ClientOptions, log: Logger, tunnel: Tunnel) {
     this.#o = o;
     this.#log = log;
     this.#tunnel = tunnel;
-    this.#proxies = new ProxySetup(o);
+    this.#proxies = new ProxySetup(o, (host, port, af) => (this.#guard === undefined ? resolveHost(host, port, af) : this.#guard.resolve(host, port, af)));
+  }
+
+  /** The kill switch: its pinned addresses resolve remotes, and every endpoint is allowed before use. */
+  useGuard(guard: LeakGuard | undefined): void {
+    this.#guard = guard;
   }
 
   requestStop(signal: StopSignal): void {
@@ -123,8 +133,10 @@ export class Client {
   async #attemptOnce(ce: ConnectionEntry, index: number): Promise<AttemptOutcome> {
     let remote: Endpoint;
     let via: LinkVia;
+    const kept = this.#o.persistRemoteIp ? this.#kept.get(index) : undefined;
     try {
-      ({ remote, via } = await this.#proxies.prepare(ce, hostToResolve(ce.remote, this.#o.remoteRandomHostname, systemRandom)));
+      if (kept !== undefined) this.#log.verb(3, `persist-remote-ip: using ${kept.remote.address}:${kept.remote.port} again`);
+      ({ remote, via } = kept ?? (await this.#proxies.prepare(ce, hostToResolve(ce.remote, this.#o.remoteRandomHostname, systemRandom))));
       this.#resolveFailingSince = undefined;
     } catch (e) {
       const message = `RESOLVE: Cannot resolve host address: ${ce.remote}:${ce.remotePort} (${(e as Error).message})`;
@@ -136,6 +148,11 @@ export class Client {
         return { kind: 'exit', error: new TimeoutError(`could not resolve ${ce.remote} for ${limit} s (resolv-retry ${limit}): giving up`) };
       }
       return { kind: 'restart', reason: 'resolve', message, connected: false };
+    }
+    try {
+      await this.#guard?.allow(ce, remote, via.proxy);
+    } catch (e) {
+      return { kind: 'exit', error: e instanceof OvpnError ? e : new OsError('FIREWALL', `kill switch: ${(e as Error).message}`, { cause: e }) };
     }
     let material = this.#material.get(index);
     if (material === undefined) {
@@ -168,6 +185,8 @@ export class Client {
       return await attempt.run();
     } finally {
       this.#attempt = undefined;
+      // persist-remote-ip: the address a session was authenticated with (floated, if it moved).
+      if (attempt.connected && via.proxy === undefined) this.#kept.set(index, { remote: attempt.remote, via });
     }
   }
 
@@ -273,7 +292,13 @@ async function runOnce(o: ClientOptions, log: Logger, hooks: ClientHooks): Promi
   }
   for (const words of o.echo) log.verb(3, `echo ${words.join(' ')}`);
   if (o.nice !== 0) setPriority(o.nice);
-  const tunnel: Tunnel = o.dev === 'null' ? new NullTunnel(Object.keys(o.scripts).length === 0 ? undefined : new ScriptHooks(o, { log })) : await openTunTunnel(o, log);
+  // The kill switch learns the tun device's name whenever it is (re)opened.
+  const dev: { name?: string; guard?: LeakGuard | undefined } = {};
+  const onDevice = (name: string): void => {
+    dev.name = name;
+    dev.guard?.setTunDev(name).catch((e: unknown) => log.error(`kill switch: ${(e as Error).message}`));
+  };
+  const tunnel: Tunnel = o.dev === 'null' ? new NullTunnel(Object.keys(o.scripts).length === 0 ? undefined : new ScriptHooks(o, { log })) : await openTunTunnel(o, log, onDevice);
   if (o.writepid !== undefined) writePid(o.writepid);
   const client = new Client(o, log, tunnel);
   let reloaded: ClientOptions | undefined;
@@ -304,9 +329,23 @@ async function runOnce(o: ClientOptions, log: Logger, hooks: ClientHooks): Promi
   process.on('SIGUSR2', onUsr2);
   process.on('uncaughtException', onFatal);
   process.on('unhandledRejection', onFatal);
+  let guard: LeakGuard | undefined;
+  let reloading = false;
   try {
+    // Before the first packet to a server; removed below on every exit path (docs/leak-protection.md).
+    try {
+      guard = await setUpKillSwitch(o, log.scope('route'), dev.name);
+    } catch (e) {
+      await tunnel.close('error');
+      throw e;
+    }
+    dev.guard = guard;
+    client.useGuard(guard);
     const code = await client.run();
-    if (reloaded !== undefined && (process.exitCode ?? 0) === 0) return { kind: 'reload', options: reloaded };
+    if (reloaded !== undefined && (process.exitCode ?? 0) === 0) {
+      reloading = true; // the kill switch stays for the next run to take over: no gap between the two
+      return { kind: 'reload', options: reloaded };
+    }
     return { kind: 'exit', code: typeof process.exitCode === 'number' && process.exitCode !== 0 ? process.exitCode : code };
   } finally {
     if (o.writepid !== undefined) rmSync(o.writepid, { force: true });
@@ -318,6 +357,7 @@ async function runOnce(o: ClientOptions, log: Logger, hooks: ClientHooks): Promi
     status?.stop();
     process.off('uncaughtException', onFatal);
     process.off('unhandledRejection', onFatal);
+    if (!reloading) await guard?.remove().catch((e: unknown) => log.error(`kill switch: cannot remove the rules: ${(e as Error).message} (nft delete table inet ovpn_ts removes them)`));
   }
 }
 
@@ -341,7 +381,7 @@ function writePid(path: string): void {
   }
 }
 
-async function openTunTunnel(o: ClientOptions, log: Logger): Promise<Tunnel> {
+async function openTunTunnel(o: ClientOptions, log: Logger, onDevice: (name: string) => void): Promise<Tunnel> {
   const { TunTunnel } = await import('../tunnel/tun-tunnel.ts');
-  return TunTunnel.create(o, log.scope('tun'));
+  return TunTunnel.create(o, log.scope('tun'), onDevice);
 }

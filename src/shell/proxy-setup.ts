@@ -41,12 +41,17 @@ export function unsupportedProxy(ce: ConnectionEntry): string | undefined {
   return undefined;
 }
 
+export type Resolve = typeof resolveHost;
+
 export class ProxySetup {
   readonly #o: ClientOptions;
   readonly #cache = new Map<string, Creds>();
+  readonly #resolve: Resolve;
 
-  constructor(o: ClientOptions) {
+  /** `resolve`: how names become addresses (the kill switch pins them; default getaddrinfo). */
+  constructor(o: ClientOptions, resolve: Resolve = resolveHost) {
     this.#o = o;
+    this.#resolve = resolve;
   }
 
   /** After a proxy refused the credentials with auth-retry interact: ask again next time. */
@@ -79,14 +84,14 @@ export class ProxySetup {
       const endpoint = await this.#resolveProxy(sp.host, sp.port, ce);
       const proxy: ProxySpec = { kind: 'socks', endpoint, label: `${sp.host}:${sp.port}`, credentials: sp.authFile === undefined ? undefined : this.#credentials('socks', sp.authFile, 'SOCKS Proxy') };
       if (ce.proto === 'tcp') return { remote: endpoint, via: { proxy, target: { host: remoteName, port: ce.remotePort }, socket } };
-      return { remote: await resolveHost(remoteName, ce.remotePort, 'inet'), via: { proxy, socket } };
+      return { remote: await this.#resolve(remoteName, ce.remotePort, 'inet'), via: { proxy, socket } };
     }
-    return { remote: await resolveHost(remoteName, ce.remotePort, ce.af), via: { socket } };
+    return { remote: await this.#resolve(remoteName, ce.remotePort, ce.af), via: { socket } };
   }
 
   async #resolveProxy(host: string, port: number, ce: ConnectionEntry): Promise<Endpoint> {
     try {
-      return await resolveHost(host, port, ce.af);
+      return await this.#resolve(host, port, ce.af);
     } catch (e) {
       throw new Error(`proxy ${host}: ${(e as Error).message}`, { cause: e });
     }

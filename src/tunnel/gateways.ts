@@ -7,7 +7,7 @@ import { familyOf, inPrefix, networkOf } from '../base/ip.ts';
 import type { ClientOptions } from '../config/index.ts';
 import type { Endpoint } from '../link/link.ts';
 import type { Logger } from '../log/logger.ts';
-import type { NetBackend } from '../routing/backend.ts';
+import type { AddrSpec, NetBackend } from '../routing/backend.ts';
 import type { NetGateway } from '../routing/plan.ts';
 import type { ServerPath } from '../core/path-monitor.ts';
 import { redirectOf } from './plan-input.ts';
@@ -33,7 +33,7 @@ export class GatewayLookup {
     const needGw = rg !== undefined || p.routes.some((r) => r.gateway === 'net_gateway' || r.network === 'net_gateway');
     const needGw6 = (rg?.ipv6 === true && remote.family === 6) || p.routesIpv6.some((r) => r.gateway === 'net_gateway');
     return {
-      netGateway: needGw ? await this.defaultGateway4(rg?.blockLocal === true) : undefined,
+      netGateway: needGw ? await this.defaultGateway4(rg?.blockLocal === true || rg?.autolocal === true) : undefined,
       netGateway6: needGw6 ? await this.toward(remote.family === 6 ? remote.address : '2000::', false) : undefined,
     };
   }
@@ -84,9 +84,23 @@ export class GatewayLookup {
 
   async #withPrefix(best: NetGateway, wantPrefix: boolean): Promise<NetGateway> {
     if (!wantPrefix || best.gateway === undefined) return best;
-    const addrs = await this.#net.listAddresses(best.dev);
-    const gw = best.gateway;
-    const a = addrs.find((x) => x.family === familyOf(gw) && inPrefix(gw, networkOf(x.local, x.prefixLen) ?? x.local, x.prefixLen));
-    return a === undefined ? best : { ...best, prefixLen: a.prefixLen };
+    const len = gatewayPrefixLen(best.gateway, await this.#net.listAddresses(best.dev));
+    return len === undefined ? best : { ...best, prefixLen: len };
   }
+}
+
+/**
+ * The gateway's subnet length as OpenVPN 2.6 reads it on Linux (route.c get_default_gateway): for
+ * each IPv4 address of the interface, SIOCGIFNETMASK on the interface *name* answers the mask of its
+ * first (primary) address, and the gateway must lie within that mask of the address. So with a
+ * secondary address, the primary address's mask is used (a gateway on a /24 secondary of an
+ * interface whose primary is a /30 gives /30): block-local then blocks what the stock client blocks.
+ * `addrs` in kernel order (primary first). IPv6 gateways: the subnet that contains them.
+ */
+export function gatewayPrefixLen(gw: string, addrs: readonly AddrSpec[]): number | undefined {
+  if (familyOf(gw) === 6) return addrs.find((x) => x.family === 6 && inPrefix(gw, networkOf(x.local, x.prefixLen) ?? x.local, x.prefixLen))?.prefixLen;
+  const v4 = addrs.filter((x) => x.family === 4);
+  const mask = v4[0]?.prefixLen;
+  if (mask === undefined) return undefined;
+  return v4.some((x) => inPrefix(gw, networkOf(x.local, mask) ?? x.local, mask)) ? mask : undefined;
 }

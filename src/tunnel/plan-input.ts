@@ -46,19 +46,23 @@ export function sameOps(a: readonly NetOp[], b: readonly NetOp[]): boolean {
 }
 
 /**
- * `redirect-gateway` flags -> the planner's view (options.c RG_* flags). `redirect-private`
- * (RG_ENABLE without RG_REROUTE_GW) changes no route here: net_gateway is looked up anyway.
+ * `redirect-gateway` and `redirect-private` flags -> the planner's view (options.c: both set
+ * RG_ENABLE and share their flags; only redirect-gateway sets RG_REROUTE_GW; `ipv6` in either
+ * reroutes IPv6; `!ipv4` clears the IPv4 part).
  */
 export function redirectOf(p: ClientOptions): RedirectGateway | undefined {
-  const flags = p.redirectGateway;
-  if (flags === undefined) return undefined;
+  if (p.redirectGateway === undefined && p.redirectPrivate === undefined) return undefined;
+  const flags = [...(p.redirectGateway ?? []), ...(p.redirectPrivate ?? [])];
   const has = (f: string): boolean => flags.includes(f);
+  const ipv4 = !has('!ipv4');
   return {
     def1: has('def1'),
     bypassDhcp: has('bypass-dhcp'),
     local: has('local'),
+    autolocal: has('autolocal'),
     blockLocal: has('block-local'),
-    ipv4: !has('!ipv4'),
+    ipv4,
+    reroute: ipv4 && p.redirectGateway !== undefined,
     ipv6: has('ipv6'),
   };
 }

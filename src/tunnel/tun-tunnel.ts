@@ -4,11 +4,12 @@
  *
  *   create:  repair journals of dead runs -> open /dev/net/tun (fails early, naming the fix)
  *   open:    bestRoute(server) -> planNetwork -> apply op by op (journal saved write-ahead)
- *            -> up script -> [route-delay] routes -> route-up script -> start the pump
+ *            -> DNS (src/dns, where 2.7 runs dns-updown) -> up script -> [route-delay] routes
+ *            -> route-up script -> start the pump
  *   pump:    waitReadable -> drain readInto(one buffer) -> mssfix -> send(buf, n)
  *   write:   mssfix -> device.write
- *   detach:  stop the pump; without persist-tun undo the journal and close the device
- *   close:   stop, route-pre-down script, undo everything newest first, close the device,
+ *   detach:  stop the pump; without persist-tun undo DNS and the journal and close the device
+ *   close:   stop, undo DNS, route-pre-down script, undo everything newest first, close the device,
  *            down script (before the close with down-pre), delete the journal
  *
  * Route failures are logged and skipped as OpenVPN does ("ERROR: Linux route add command
@@ -32,9 +33,12 @@ import { GatewayLookup, type Gateways } from './gateways.ts';
 import { frameOf, keepOp, planInputOf, redirected, sameOps } from './plan-input.ts';
 import type { JournalStore } from '../routing/journal-store.ts';
 import { clampMss, mssForFrame } from '../dataplane/mss.ts';
+import { ICMP6_FALLBACK_SOURCE, ICMP6_REPLY_MAX, icmp6NoRoute, isIpv6 } from '../dataplane/icmp6.ts';
+import { parseIPv6 } from '../base/ip.ts';
 import type { OpenInfo } from './tunnel.ts';
 import { peerChain, ScriptHooks } from '../scripts/hooks.ts';
 import type { TunnelFacts } from '../scripts/env.ts';
+import type { DnsApplier } from '../dns/native.ts';
 
 /** Packets drained per wake-up before yielding to the event loop (socket reads, timers). */
 const DRAIN_BATCH = 64;
@@ -51,6 +55,10 @@ export interface TunTunnelDeps {
   readonly sleep?: (ms: number) => Promise<void>;
   /** The user's up/route-up/route-pre-down/down scripts; none when undefined. */
   readonly hooks?: ScriptHooks | undefined;
+  /** Applies the tunnel's DNS (src/dns); none when undefined. */
+  readonly dns?: DnsApplier | undefined;
+  /** Told the device's name each time it is opened (the kill switch allows it). */
+  readonly onDevice?: ((name: string) => void) | undefined;
 }
 
 export class TunTunnelImpl implements Tunnel {
@@ -64,6 +72,10 @@ export class TunTunnelImpl implements Tunnel {
   #ops: readonly NetOp[] = [];
   #send: SendFromTunnel | undefined;
   #mss = 0;
+  /** block-ipv6: the ICMPv6 source (ifconfig-ipv6 remote or fe80::7) while it is on, else undefined. */
+  #block6: Uint8Array | undefined;
+  #tunMtu = TUN_MTU_DEFAULT;
+  readonly #reply6 = new Uint8Array(ICMP6_REPLY_MAX);
   /** The original gateways, read before the changes in #journal were made. */
   #gateways: Gateways | undefined;
   /** Bumped on detach/close so a pump armed by an earlier open stops. */
@@ -77,6 +89,8 @@ export class TunTunnelImpl implements Tunnel {
   packetsIn = 0;
   packetsOut = 0;
   writeDrops = 0;
+  /** IPv6 packets answered with ICMPv6 no-route instead of being sent (block-ipv6). */
+  blockedIpv6 = 0;
 
   constructor(o: ClientOptions, deps: TunTunnelDeps) {
     this.#o = o;
@@ -99,6 +113,7 @@ export class TunTunnelImpl implements Tunnel {
       for (const f of report.failures) this.#log.warn(`repair: ${describeOp(f.op)}: ${f.error.message}`);
       this.#d.journals.discard(s.file);
     }
+    await this.#d.dns?.init();
     this.#openDevice(this.#o.connections[0]?.tunMtu ?? TUN_MTU_DEFAULT);
   }
 
@@ -107,6 +122,7 @@ export class TunTunnelImpl implements Tunnel {
     const dev = this.#d.openDevice({ dev: this.#o.dev, ...(this.#o.devType === undefined ? {} : { devType: this.#o.devType }), mtu, txqueuelen: this.#o.txqueuelen });
     this.#dev = dev;
     this.#log.info(`TUN/TAP device ${dev.name} opened`);
+    this.#d.onDevice?.(dev.name);
     return dev;
   }
 
@@ -133,6 +149,7 @@ export class TunTunnelImpl implements Tunnel {
     if (this.#journal !== undefined && sameOps(ops, this.#ops)) {
       for (const w of plan.warnings) this.#log.warn(w);
       this.#log.info('Preserving previous TUN/TAP instance: ' + dev.name);
+      await this.#d.dns?.up(pushed, dev.name);
       const f = await this.#factsFor(pushed, remote, dev.name, ce.tunMtu, info);
       if (this.#o.upRestart) await this.#d.hooks?.up(f, 'restart');
       this.#facts = f;
@@ -147,6 +164,8 @@ export class TunTunnelImpl implements Tunnel {
     }
     this.#mss = mssForFrame(frameOf(pushed, ce, remote, info?.dataChannel));
     this.#log.verb(3, `mssfix: TCP MSS clamped to ${this.#mss} (IPv6 ${Math.max(0, this.#mss - 20)})`);
+    this.#block6 = pushed.blockIpv6 ? (parseIPv6(pushed.ifconfigIpv6?.remote ?? '') ?? ICMP6_FALLBACK_SOURCE) : undefined;
+    this.#tunMtu = ce.tunMtu;
     this.#send = send;
     this.#startPump(dev);
   }
@@ -233,6 +252,7 @@ export class TunTunnelImpl implements Tunnel {
     const hooks = this.#d.hooks;
     this.#facts = undefined;
     const redir = f !== undefined && redirected(f.options);
+    await this.#d.dns?.down();
     if (f !== undefined) await hooks?.routePreDown(f, signal, redir);
     await this.#undoJournal();
     if (f !== undefined && this.#o.downPre) await hooks?.down(f, 'init', signal, redir);
@@ -270,12 +290,23 @@ export class TunTunnelImpl implements Tunnel {
           return;
         }
         this.packetsIn++;
+        if (this.#block6 !== undefined && isIpv6(buf, n)) {
+          this.#answerIpv6(dev, buf, n, this.#block6);
+          continue;
+        }
         clampMss(buf, n, this.#mss);
         send(buf, n);
       }
       setImmediate(drain);
     };
     dev.waitReadable(drain);
+  }
+
+  /** block-ipv6 (forward.c process_ip_header): the packet goes back to the tun as ICMPv6 no-route, never to the server. */
+  #answerIpv6(dev: TunDevice, buf: Uint8Array, n: number, source: Uint8Array): void {
+    this.blockedIpv6++;
+    const len = icmp6NoRoute(buf, n, source, this.#tunMtu, this.#reply6);
+    if (len > 0 && dev.write(this.#reply6, len) === 0) this.writeDrops++;
   }
 
   /** `known`: the gateways read before our changes (they may hide the real ones now). */
@@ -299,9 +330,11 @@ export class TunTunnelImpl implements Tunnel {
     let upDone = false;
     const up = async (): Promise<void> => {
       upDone = true;
+      await this.#d.dns?.up(p, dev);
       try {
         await this.#d.hooks?.up(facts, 'init');
       } catch (e) {
+        await this.#d.dns?.down();
         await this.#undoJournal();
         throw e;
       }
@@ -366,15 +399,17 @@ function inverseForJournal(op: NetOp): JournalEntry | undefined {
 }
 
 export const TunTunnel = {
-  async create(o: ClientOptions, log: Logger): Promise<Tunnel> {
-    const [{ openLinuxTun }, { NetlinkBackend }, { FileJournalStore }] = await Promise.all([
+  async create(o: ClientOptions, log: Logger, onDevice?: (name: string) => void): Promise<Tunnel> {
+    const [{ openLinuxTun }, { NetlinkBackend }, { FileJournalStore }, { createDnsApplier }] = await Promise.all([
       import('../tun/linux-tun.ts'),
       import('../routing/netlink-backend.ts'),
       import('../routing/journal-store.ts'),
+      import('../dns/create.ts'),
     ]);
+    const dns = await createDnsApplier(o, log);
     const net = new NetlinkBackend();
     const hooks = Object.keys(o.scripts).length === 0 ? undefined : new ScriptHooks(o, { log });
-    const t = new TunTunnelImpl(o, { openDevice: openLinuxTun, net, journals: new FileJournalStore(), log, hooks });
+    const t = new TunTunnelImpl(o, { openDevice: openLinuxTun, net, journals: new FileJournalStore(), log, hooks, dns, onDevice });
     try {
       await t.init();
     } catch (e) {

@@ -10,19 +10,12 @@ import assert from 'node:assert/strict';
 import { appendFileSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { ping, startClient, startServer, withLab, type NetnsPair } from '../lab/index.ts';
+import { until } from './helpers/until.ts';
 
 const INIT = /Initialization Sequence Completed/g;
 const ROUTE = '10.77.0.0/16';
 const WAIT_MS = 20_000;
 
-async function until(pred: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) return false;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return true;
-}
 
 async function routeDsts(lab: NetnsPair): Promise<string[]> {
   const r = await lab.client.exec('ip', ['-j', '-4', 'route', 'show']);

@@ -7,17 +7,10 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startClient, startServer, withLab } from '../lab/index.ts';
+import { until } from './helpers/until.ts';
 
 const INIT = /Initialization Sequence Completed/g;
 
-async function until(pred: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) return false;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return true;
-}
 
 test('SIGUSR1 and SIGHUP reconnect without exiting; SIGTERM exits 0', { timeout: 60_000 }, async () => {
   await withLab(async (lab) => {
@@ -60,5 +53,22 @@ test('status FILE 1 is rewritten with growing counters; SIGUSR2 logs the same st
     process.kill(client.pid, 'SIGUSR2');
     assert.ok(await until(() => /OpenVPN STATISTICS[\s\S]*TCP\/UDP write bytes,[1-9]\d*[\s\S]*END/.test(client.log()), 5_000), client.log());
     await client.stop();
+  });
+});
+
+test('remap-usr1 SIGTERM: SIGUSR1 leaves as SIGTERM does (exit 0); remap-usr1 SIGHUP: it re-reads the configuration', { timeout: 60_000 }, async () => {
+  await withLab(async (lab) => {
+    const server = await startServer(lab, 'udp-gcm-tlscrypt');
+    const term = await startClient(lab, 'ovpn-ts', server.clientConfig({ inline: true, extra: ['dev null', 'verb 3', 'remap-usr1 SIGTERM'] }));
+    process.kill(term.pid, 'SIGUSR1');
+    await term.process.exited;
+    assert.equal(term.process.exitStatus(), 'exit 0', term.log());
+    assert.match(term.log(), /SIGTERM\[hard,\] received, process exiting/);
+
+    const hup = await startClient(lab, 'ovpn-ts', server.clientConfig({ inline: true, extra: ['dev null', 'verb 3', 'remap-usr1 SIGHUP'] }));
+    process.kill(hup.pid, 'SIGUSR1');
+    assert.ok(await until(() => (hup.log().match(INIT)?.length ?? 0) === 2, 15_000), hup.log());
+    assert.match(hup.log(), /SIGHUP\[hard,\] received, process restarting/);
+    await hup.stop();
   });
 });

@@ -447,3 +447,12 @@ test('session-timeout pushed by the server ends the session N s after the attemp
   assert.deepEqual(d.ended(), { kind: 'done', reason: 'session-timeout', message: 'Session timeout (--session-timeout), exiting' });
   assert.equal(d.clock.now(), 30_000);
 });
+
+test('pull-filter ignore: the removal is logged as OpenVPN does ("Pushed option removed by filter"), not as an options error', () => {
+  const d = new Driver({ options: { pullFilters: [{ action: 'ignore', prefix: 'route ' }] } });
+  d.connect(`${GCM_PUSH},route 10.1.0.0 255.255.0.0,bogus-option 1`);
+  const text = d.log.text();
+  assert.match(text, /Pushed option removed by filter: 'route 10\.1\.0\.0 255\.255\.0\.0'/);
+  assert.doesNotMatch(text, /Options error: removed by pull-filter/);
+  assert.match(text, /Options error: .*\[PUSH-OPTIONS\]: bogus-option/);
+});

@@ -25,7 +25,7 @@ const plan = planNetwork({
   topology: 'subnet',
   ifconfig: { local: '10.8.0.2', remoteNetmask: '255.255.255.0' },
   routeGateway: '10.8.0.1',
-  redirectGateway: { def1: true, bypassDhcp: false, local: false, blockLocal: false, ipv4: true, ipv6: false },
+  redirectGateway: { def1: true, bypassDhcp: false, local: false, autolocal: false, blockLocal: false, ipv4: true, reroute: true, ipv6: false },
   remoteHosts: ['203.0.113.5'],
   netGateway: { gateway: '192.168.1.1', dev: 'eth0' },
   routes: [{ network: '10.99.0.0', netmask: '255.255.0.0' }],

@@ -6,7 +6,7 @@ import { canonicalAddr, netmaskToPrefix, networkOf, parseCidr } from '../../../s
 
 const text = (ops: readonly NetOp[]): string[] => ops.map(describeOp);
 const base = { dev: 'tun0', mtu: 1500 } as const;
-const def1 = { def1: true, bypassDhcp: false, local: false, blockLocal: false, ipv4: true, ipv6: false } as const;
+const def1 = { def1: true, bypassDhcp: false, local: false, autolocal: false, blockLocal: false, ipv4: true, reroute: true, ipv6: false } as const;
 const netGateway = { gateway: '192.168.1.1', dev: 'eth0', prefixLen: 24 } as const;
 
 test('ip helpers: netmasks, canonical IPv6, networks', () => {
@@ -143,7 +143,7 @@ const cases: { name: string; input: PlanInput; ops: string[]; warnings?: RegExp[
       ifconfig: { local: '10.8.0.2', remoteNetmask: '255.255.255.0' },
       ifconfigIpv6: { local: 'fd00:8::1000/64', remote: 'fd00:8::1' },
       routeGateway: '10.8.0.1',
-      redirectGateway: { ...def1, ipv4: false, ipv6: true },
+      redirectGateway: { ...def1, ipv4: false, reroute: false, ipv6: true },
       remoteHosts: ['203.0.113.5', '2001:db8::5'],
       netGateway,
       netGateway6: { gateway: 'fe80::1', dev: 'eth0' },
@@ -202,11 +202,64 @@ const cases: { name: string; input: PlanInput; ops: string[]; warnings?: RegExp[
       'add address 10.8.0.2/24 on tun0',
       'add route 203.0.113.5/32 via 192.168.1.1 dev eth0',
       'add route 192.168.1.1/32 via 192.168.1.1 dev eth0',
-      'add route 192.168.1.0/25 via 10.8.0.1 dev tun0',
-      'add route 192.168.1.128/25 via 10.8.0.1 dev tun0',
       'add route 0.0.0.0/1 via 10.8.0.1 dev tun0',
       'add route 128.0.0.0/1 via 10.8.0.1 dev tun0',
+      'add route 192.168.1.128/25 via 10.8.0.1 dev tun0',
+      'add route 192.168.1.0/25 via 10.8.0.1 dev tun0',
     ],
+  },
+  {
+    name: 'block-local with the server on the LAN (route.c test_local_addr): nothing blocked, no metric on the halves otherwise',
+    input: {
+      ...base,
+      topology: 'subnet',
+      ifconfig: { local: '10.8.0.2', remoteNetmask: '255.255.255.0' },
+      routeGateway: '10.8.0.1',
+      routeMetric: 7,
+      redirectGateway: { ...def1, blockLocal: true },
+      remoteHosts: ['192.168.1.20'],
+      netGateway,
+    },
+    ops: [
+      'link tun0 up mtu 1500',
+      'add address 10.8.0.2/24 on tun0',
+      'add route 192.168.1.20/32 via 192.168.1.1 dev eth0',
+      'add route 0.0.0.0/1 via 10.8.0.1 dev tun0 metric 7',
+      'add route 128.0.0.0/1 via 10.8.0.1 dev tun0 metric 7',
+    ],
+  },
+  {
+    name: 'redirect-private block-local: bypass and LAN halves, the default route untouched',
+    input: {
+      ...base,
+      topology: 'subnet',
+      ifconfig: { local: '10.8.0.2', remoteNetmask: '255.255.255.0' },
+      routeGateway: '10.8.0.1',
+      redirectGateway: { ...def1, def1: false, reroute: false, blockLocal: true },
+      remoteHosts: ['203.0.113.5'],
+      netGateway,
+    },
+    ops: [
+      'link tun0 up mtu 1500',
+      'add address 10.8.0.2/24 on tun0',
+      'add route 203.0.113.5/32 via 192.168.1.1 dev eth0',
+      'add route 192.168.1.1/32 via 192.168.1.1 dev eth0',
+      'add route 192.168.1.128/25 via 10.8.0.1 dev tun0',
+      'add route 192.168.1.0/25 via 10.8.0.1 dev tun0',
+    ],
+  },
+  {
+    name: 'redirect-private autolocal with the server on the LAN: no bypass route at all',
+    input: {
+      ...base,
+      topology: 'subnet',
+      ifconfig: { local: '10.8.0.2', remoteNetmask: '255.255.255.0' },
+      routeGateway: '10.8.0.1',
+      redirectGateway: { ...def1, def1: false, reroute: false, autolocal: true },
+      remoteHosts: ['192.168.1.20'],
+      netGateway,
+    },
+    ops: ['link tun0 up mtu 1500', 'add address 10.8.0.2/24 on tun0'],
   },
   {
     name: 'missing vpn_gateway and default gateway: warnings, routes skipped',
