@@ -82,9 +82,9 @@ async function recovery(lab: NetnsPair, addr: string, boundMs: number): Promise<
   return r.code === 0 ? Date.now() - t0 : undefined;
 }
 
-async function roamOnce(t: TestContext, lab: NetnsPair, kind: ClientKind, persistTun: boolean, transport: Transport = 'udp'): Promise<{ ms: number | undefined; leaks: number; allowed: number; log: string }> {
+async function roamOnce(t: TestContext, lab: NetnsPair, kind: ClientKind, persistTun: boolean, transport: Transport = 'udp', extra: readonly string[] = []): Promise<{ ms: number | undefined; leaks: number; allowed: number; log: string }> {
   const r = await setUp(lab, transport);
-  const client = await startClient(lab, kind, r.config(persistTun ? ['persist-tun'] : []));
+  const client = await startClient(lab, kind, r.config([...(persistTun ? ['persist-tun'] : []), ...extra]));
   assert.notEqual(await recovery(lab, r.server.tunAddr4, 5000), undefined, 'the tunnel works before the change');
   // Something that would leak if the client let it: a ping to an outside host, all along.
   const probes = [lab.client.spawn('ping', ['-n', '-i', '0.2', '-w', '60', OUTSIDE4], { name: 'outside-probe' })];
@@ -97,7 +97,7 @@ async function roamOnce(t: TestContext, lab: NetnsPair, kind: ClientKind, persis
   const total = ms === undefined ? undefined : Date.now() - t0;
   for (const p of probes) await p.stop();
   const { leaks, allowed } = await r.net.counters();
-  t.diagnostic(`${kind} ${transport}${persistTun ? ' persist-tun' : ''}: tunnel traffic ${total === undefined ? `not back within ${RECOVERY_BOUND_MS} ms` : `back ${total} ms after uplink 2 came up`}; packets in clear: ${leaks}; VPN transport packets: ${allowed}`);
+  t.diagnostic(`${kind} ${transport}${persistTun ? ' persist-tun' : ''}${extra.length > 0 ? ` ${extra.join(' ')}` : ''}: tunnel traffic ${total === undefined ? `not back within ${RECOVERY_BOUND_MS} ms` : `back ${total} ms after uplink 2 came up`}; packets in clear: ${leaks}; VPN transport packets: ${allowed}`);
   process.kill(client.pid, 'SIGTERM');
   await clientExited(client, EXIT_TIMEOUT_MS);
   if (kind === 'ovpn-ts') {
@@ -148,6 +148,15 @@ test('roaming: over TCP with persist-tun, a new source address reconnects at onc
     assert.match(r.log, /Restart pause, 0 second/, 'no pause before the reconnect');
     assert.ok(r.ms !== undefined && r.ms <= 5000, `recovered after ${r.ms ?? 'never'} ms:\n${r.log}`);
     assert.equal(r.leaks, 0, 'persist-tun keeps the routes through the reconnect: nothing in clear');
+  });
+});
+
+test('roaming: with the kill switch on, over TCP without persist-tun: the reconnect re-plans through the new uplink and nothing leaves in clear', async (t) => {
+  await withLab(async (lab) => {
+    const r = await roamOnce(t, lab, 'ovpn-ts', false, 'tcp', ['kill-switch']);
+    assert.match(r.log, /a TCP connection cannot follow \(network-change\); restarting/);
+    assert.ok(r.ms !== undefined && r.ms <= 5000, `recovered after ${r.ms ?? 'never'} ms:\n${r.log}`);
+    assert.equal(r.leaks, 0, 'the kill switch covers the reconnect');
   });
 });
 
