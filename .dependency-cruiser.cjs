@@ -17,7 +17,7 @@ const ADAPTERS = [
   '^src/dataplane/(evp|node-crypto|create-data-crypto|cipher-probe)[.]ts$', // koffi EVP, node:crypto
   '^src/tun/linux-tun[.]ts$',
   '^src/tunnel/',
-  '^src/routing/(netlink-backend|journal-store)[.]ts$',
+  '^src/routing/(netlink-backend|netlink-watch|journal-store)[.]ts$', // rtnetlink requests and notifications, the journal file
   '^src/firewall/(nft|journal|kill-switch)[.]ts$', // nft -j -f -, the kill switch journal file, getaddrinfo
   '^src/scripts/(run|hooks)[.]ts$',
   '^src/dns/(exec|journal|resolv-file|resolvconf|resolved|detect|create)[.]ts$', // DNS backends: resolv.conf, resolvconf, resolvectl/busctl

@@ -103,6 +103,11 @@ export class ClientCore {
     return this.#limits.keyTraffic(bytes);
   }
 
+  /** When the last authenticated data packet arrived. */
+  get lastReceivedAt(): number {
+    return this.#keepalive.lastReceived;
+  }
+
   /** Hot path, no allocation: a data packet of `bytes` was sent (true: feed `data-limit`). */
   dataSent(now: number, bytes: number): boolean {
     this.#keepalive.sent(now);
@@ -165,6 +170,9 @@ export class ClientCore {
       case 'link-closed':
         // OpenVPN: connection-reset, restart at once.
         this.#end(out, { kind: 'restart', reason: 'connection-reset', message: 'the server closed the TCP connection', connected: this.#connected });
+        break;
+      case 'network-change':
+        this.#end(out, { kind: 'restart', reason: 'network-change', message: input.message, connected: this.#connected });
         break;
       case 'tunnel-opened':
         if (input.gen !== this.#tunnelGen) break;

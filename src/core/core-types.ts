@@ -36,6 +36,8 @@ export type CoreInput =
   | { readonly kind: 'packet-id-exhausted' }
   | { readonly kind: 'link-error'; readonly code: string | undefined; readonly message: string }
   | { readonly kind: 'link-closed' }
+  /** Roaming (path-monitor.ts): the session cannot follow the new uplink; reconnect now. */
+  | { readonly kind: 'network-change'; readonly message: string }
   | { readonly kind: 'tunnel-opened'; readonly gen: number }
   /** dataReceived/dataSent returned true: reneg-bytes or reneg-pkts was reached on the primary key. */
   | { readonly kind: 'data-limit' }

@@ -32,6 +32,11 @@ export class Keepalive {
     this.#cfg = cfg;
   }
 
+  /** When the last authenticated packet arrived (roaming asks whether the server answered). */
+  get lastReceived(): number {
+    return this.#lastReceived;
+  }
+
   sent(now: number): void {
     this.#lastSent = now;
   }

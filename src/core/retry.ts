@@ -4,6 +4,7 @@
  * or give up with which exit code. Pure: outcomes in, decisions out.
  *
  *   stopped by SIGUSR1/SIGHUP   same remote, at once
+ *   network-change (roaming)    same remote, at once
  *   fatal (exit)                exit with the error's code
  *   restart                     next remote if it never connected (or was refused), pause
  *                               connect-retry s, doubling per full round past the 5th, capped
@@ -72,7 +73,9 @@ export class RetryPolicy {
     }
     const ce = this.#cfg.connections[this.#index];
     if (!outcome.connected || outcome.reason === 'connection-refused') this.#index = (this.#index + 1) % n;
-    const delaySeconds = ce === undefined ? 0 : retryDelaySeconds(ce, this.#failures, n, outcome.backoffSeconds);
+    // Roaming decided the session cannot follow a new uplink: reconnect at once, as SIGUSR1 would.
+    const now = outcome.reason === 'network-change' && outcome.connected;
+    const delaySeconds = ce === undefined || now ? 0 : retryDelaySeconds(ce, this.#failures, n, outcome.backoffSeconds);
     return { kind: 'retry', index: this.#index, delaySeconds };
   }
 }

@@ -40,6 +40,12 @@ export interface Link {
   setBufferSizes?(sizes: { readonly sndbuf?: number | undefined; readonly rcvbuf?: number | undefined }): void;
   /** `float`: the server moved; send to this endpoint from now on (UDP only). */
   setRemote?(remote: Endpoint): void;
+  /**
+   * Roaming: the host's address changed; let the kernel choose the source address again (a
+   * connected UDP socket keeps the one it had at connect()). The local port may change unless
+   * it was bound; a 2.6 server with peer-id follows.
+   */
+  refreshSource?(): Promise<void>;
   close(): void;
 }
 

@@ -124,6 +124,12 @@ export async function openUdpLink(opts: UdpLinkOptions, on: LinkEvents): Promise
     setRemote(next) {
       if (opts.float) remote = next;
     },
+    async refreshSource() {
+      // Unconnected (float) sockets choose per datagram; one bound to an address cannot move.
+      if (closed || opts.float || opts.local?.address !== undefined) return;
+      sock.disconnect();
+      await new Promise<void>((resolve, reject) => sock.connect(remote.port, remote.address, (err?: Error) => (err ? reject(err) : resolve())));
+    },
     setBufferSizes({ sndbuf, rcvbuf }) {
       if (closed) return;
       try {

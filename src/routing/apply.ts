@@ -103,6 +103,11 @@ export class NetJournal {
     this.#entries.push(entry);
   }
 
+  /** Roaming re-pointed a change (the bypass route): it is undone in the old one's place. */
+  replace(index: number, entry: JournalEntry): void {
+    if (index >= 0 && index < this.#entries.length) this.#entries[index] = entry;
+  }
+
   /** Reverts everything, newest first; keeps going past failures and reports them. */
   async undo(net: NetBackend, ignoreMissing = false): Promise<UndoReport> {
     const failures: UndoFailure[] = [];

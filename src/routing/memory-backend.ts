@@ -20,6 +20,7 @@ import {
   type RouteSpec,
 } from './backend.ts';
 import { canonicalAddr, inPrefix, networkOf, type Family } from '../base/ip.ts';
+import type { NetChangeKind } from './watch.ts';
 
 export interface MemoryBackendOptions {
   /** Links that exist at start (like `lo`, `eth0`, `tun0`). */
@@ -36,6 +37,8 @@ export class MemoryNetBackend implements NetBackend {
   #failAt: { readonly n: number; readonly errno: string } | undefined;
   /** Every mutating call, in order, e.g. `route-add 0.0.0.0/1 via 10.8.0.1`. */
   readonly log: string[] = [];
+  /** Change listeners (the in-memory twin of rtnetlink notifications, see watch.ts). */
+  readonly #listeners = new Set<(kind: NetChangeKind) => void>();
 
   constructor(opts: MemoryBackendOptions = {}) {
     for (const l of opts.links ?? []) {
@@ -52,6 +55,25 @@ export class MemoryNetBackend implements NetBackend {
 
   addLink(name: string, mtu = 1500): void {
     this.#links.set(name, { name, index: this.#links.size + 1, up: false, mtu });
+    this.#changed('link');
+  }
+
+  /** A device disappears (unplugged, deleted): its addresses and routes go with it, as in the kernel. */
+  removeLink(name: string): void {
+    this.#links.delete(name);
+    this.#addrs = this.#addrs.filter((a) => a.dev !== name);
+    this.#routes = this.#routes.filter((r) => r.dev !== name);
+    this.#changed('link');
+  }
+
+  /** Calls `fn` after every change to links, addresses or routes; returns the unsubscribe. */
+  watch(fn: (kind: NetChangeKind) => void): () => void {
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
+  }
+
+  #changed(kind: NetChangeKind): void {
+    for (const fn of [...this.#listeners]) fn(kind);
   }
 
   async getLink(dev: string): Promise<LinkInfo> {
@@ -62,6 +84,7 @@ export class MemoryNetBackend implements NetBackend {
     this.#mutate('OS', `link ${dev} up=${state.up} mtu ${state.mtu}`);
     const l = this.#link(dev, 'OS', `link ${dev}`);
     this.#links.set(dev, { ...l, up: state.up, mtu: state.mtu });
+    this.#changed('link');
   }
 
   async addAddress(addr: AddrSpec): Promise<void> {
@@ -70,6 +93,7 @@ export class MemoryNetBackend implements NetBackend {
     this.#link(a.dev, 'ADDR_APPLY', describeAddr(a));
     if (this.#addrs.some((x) => sameAddr(x, a))) throw netError('ADDR_APPLY', describeAddr(a), 'EEXIST');
     this.#addrs.push(a);
+    this.#changed('address');
   }
 
   async delAddress(addr: AddrSpec): Promise<void> {
@@ -78,6 +102,7 @@ export class MemoryNetBackend implements NetBackend {
     const i = this.#addrs.findIndex((x) => sameAddr(x, a));
     if (i < 0) throw netError('ADDR_APPLY', describeAddr(a), 'EADDRNOTAVAIL');
     this.#addrs.splice(i, 1);
+    this.#changed('address');
   }
 
   async listAddresses(dev: string): Promise<AddrSpec[]> {
@@ -94,6 +119,7 @@ export class MemoryNetBackend implements NetBackend {
     }
     const dev = r.dev ?? (r.gateway === undefined ? undefined : this.#lookup(r.gateway)?.dev);
     this.#routes.push(dev === undefined ? r : { ...r, dev });
+    this.#changed('route');
   }
 
   async delRoute(route: RouteSpec): Promise<void> {
@@ -104,6 +130,7 @@ export class MemoryNetBackend implements NetBackend {
     );
     if (i < 0) throw netError('ROUTE_APPLY', describeRoute(r), 'ESRCH');
     this.#routes.splice(i, 1);
+    this.#changed('route');
   }
 
   async listRoutes(filter: { readonly dev?: string; readonly family?: Family } = {}): Promise<RouteSpec[]> {

@@ -34,9 +34,11 @@ import { splitKey2, wipeDataKeys } from '../dataplane/data-crypto.ts';
 import { DropReason, COMPRESSED_MESSAGE } from '../dataplane/drop-reason.ts';
 import { classifyPayload, PING_STRING, writeOcc, OccOpcode } from '../dataplane/framing.ts';
 import { maxFragmentSizeFor } from '../dataplane/fragment.ts';
+import { LoopGuard } from '../dataplane/loop-guard.ts';
 import type { Tunnel } from '../tunnel/tunnel.ts';
 import type { TrafficStats } from './status.ts';
 import { systemTimers } from './system.ts';
+import { canRoam, Roaming, type RoamingDeps } from './roaming.ts';
 
 export type { Outcome as AttemptOutcome } from '../core/client-core.ts';
 
@@ -65,6 +67,8 @@ export interface AttemptDeps {
   readonly via?: LinkVia | undefined;
   /** The attempt's one timer; loopback tests pass virtual-time timers. Default: setTimeout. */
   readonly timers?: Timers;
+  /** Roaming's network watcher; tests pass the memory twin. Default: rtnetlink. */
+  readonly openWatcher?: RoamingDeps['openWatcher'];
 }
 
 export type { OpenLinkOptions as LinkOpenOptions } from './open-link.ts';
@@ -103,12 +107,16 @@ export class Attempt {
   #resolve: ((o: Outcome) => void) | undefined;
   #compressedLogged = false;
   #dataDrops = 0;
+  #roaming: Roaming | undefined;
+  readonly #loopGuard: LoopGuard;
+  #loopDrops = 0;
 
   constructor(deps: AttemptDeps) {
     this.#d = deps;
     this.#log = deps.log;
     this.#timers = deps.timers ?? systemTimers;
     this.#remote = deps.remote;
+    this.#loopGuard = new LoopGuard(deps.remote, deps.connection.proto);
     const session = buildSessionConfig(deps.options, deps.connection, deps.material, deps.credentials, fmtEndpoint(deps.remote), deps.remote.family === 6, deps.caps);
     this.#core = new ClientCore(
       {
@@ -223,6 +231,11 @@ export class Attempt {
   /** Packets the tunnel read from the OS (its drain loop calls this): seal and send. */
   readonly sendFromTunnel = (packet: Uint8Array, len: number): void => {
     this.#d.stats.tunReadBytes += len;
+    // our own packet to the server, routed into the tunnel while no uplink exists: never loop it
+    if (this.#loopGuard.matches(packet, len)) {
+      this.#loopDrops++;
+      return;
+    }
     const now = this.#d.clock.now();
     this.#core.tunnelTraffic(len, now);
     this.#seal(packet, len, now);
@@ -393,9 +406,19 @@ export class Attempt {
         dataChannel: { cipher: p.cipher, auth: p.auth },
       });
       this.#feed({ kind: 'tunnel-opened', gen });
+      if (this.#core.connected && !this.#ending) this.#startRoaming();
     } catch (e) {
       this.#feed({ kind: 'tunnel-failed', gen, error: e instanceof OvpnError ? e : new OsError('OS', (e as Error).message, { cause: e }) });
     }
+  }
+
+  /** Follows the host's network from now on (src/shell/roaming.ts); the teardown stops it. */
+  #startRoaming(): void {
+    const d = this.#d;
+    if (!canRoam(d.tunnel)) return;
+    const hooks = { lastReceivedAt: () => this.#core.lastReceivedAt, probe: () => this.#sendPayload('ping'), refreshSource: async () => this.#link?.refreshSource?.() };
+    this.#roaming = new Roaming({ ...d, ...hooks, proto: d.connection.proto, timers: this.#timers, log: this.#log.scope('route'), reconnect: (message) => this.#feed({ kind: 'network-change', message }) });
+    void this.#roaming.start();
   }
 
   #rearm(): void {
@@ -411,6 +434,7 @@ export class Attempt {
     if (this.#ending) return;
     this.#ending = true;
     this.#timers.clear(this.#timer);
+    this.#roaming?.close();
     try {
       for (const engine of this.#tls.values()) engine.destroy();
       this.#tls.clear();
@@ -436,6 +460,7 @@ export class Attempt {
       .map(([name, code]) => [name, d.counters.drops[-code] ?? 0] as const)
       .filter(([, n]) => n > 0)
       .map(([name, n]) => `${name}=${n}`);
+    if (this.#loopDrops > 0) parts.push(`LOOP=${this.#loopDrops}`);
     this.#log.verb(3, `data channel drops: ${parts.length === 0 ? 'none' : parts.join(' ')}`);
   }
 

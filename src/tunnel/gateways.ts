@@ -9,6 +9,7 @@ import type { Endpoint } from '../link/link.ts';
 import type { Logger } from '../log/logger.ts';
 import type { AddrSpec, NetBackend } from '../routing/backend.ts';
 import type { NetGateway } from '../routing/plan.ts';
+import type { ServerPath } from '../core/path-monitor.ts';
 import { redirectOf } from './plan-input.ts';
 
 /** The gateways before our changes (persist-tun keeps them: our routes may hide the real ones). */
@@ -49,6 +50,26 @@ export class GatewayLookup {
       this.#log.warn(`cannot read the IPv4 default route: ${(e as Error).message}`);
       return undefined;
     }
+  }
+
+  /**
+   * Roaming: the uplink the server is reached through now, our own routes left out: the
+   * lowest-metric default route of `family` not through `tunDev`, on a link that is up, and
+   * the link's first address of the family as the source (what the server will see). The
+   * kernel's own answer (RTM_GETROUTE) cannot say it: redirect-gateway routes it into the tunnel.
+   */
+  async underlay(family: 4 | 6, tunDev: string): Promise<ServerPath | undefined> {
+    const routes = await this.#net.listRoutes({ family });
+    const defaults = routes.filter((r) => r.prefixLen === 0 && r.dev !== undefined && r.dev !== tunDev).sort((a, b) => (a.metric ?? 0) - (b.metric ?? 0));
+    for (const d of defaults) {
+      if (d.dev === undefined) continue;
+      const link = await this.#net.getLink(d.dev).catch(() => undefined);
+      if (link?.up !== true) continue;
+      const source = (await this.#net.listAddresses(d.dev)).find((a) => a.family === family)?.local;
+      if (source === undefined) continue;
+      return { dev: d.dev, ...(d.gateway === undefined ? {} : { gateway: d.gateway }), source };
+    }
+    return undefined;
   }
 
   /** RTM_GETROUTE toward `dst` (the server). */

@@ -25,7 +25,10 @@ import type { TunDevice } from '../tun/device.ts';
 import type { LinuxTunOptions } from '../tun/linux-tun.ts';
 import type { NetBackend } from '../routing/backend.ts';
 import { applyOps, describeOp, NetJournal, repair, type JournalEntry } from '../routing/apply.ts';
-import { planNetwork, type NetOp, type PlanInput } from '../routing/plan.ts';
+import { planNetwork, type NetGateway, type NetOp, type PlanInput } from '../routing/plan.ts';
+import { describeRoute, errnoOf, type RouteSpec } from '../routing/backend.ts';
+import { canonicalAddr } from '../base/ip.ts';
+import type { ServerPath } from '../core/path-monitor.ts';
 import { GatewayLookup, type Gateways } from './gateways.ts';
 import { frameOf, keepOp, planInputOf, redirected, sameOps } from './plan-input.ts';
 import type { JournalStore } from '../routing/journal-store.ts';
@@ -176,6 +179,49 @@ export class TunTunnelImpl implements Tunnel {
     clampMss(packet, len, this.#mss);
     if (dev.write(packet, len) === 0) this.writeDrops++;
     else this.packetsOut++;
+  }
+
+  /** Roaming: the uplink toward the server now, our device left out (gateways.ts underlay). */
+  async serverPath(remote: Endpoint): Promise<ServerPath | undefined> {
+    const dev = this.#dev;
+    return dev === undefined ? undefined : this.#lookup.underlay(remote.family, dev.name);
+  }
+
+  /**
+   * Roaming: points the bypass host route to the server (redirect-gateway's /32 or /128 via the
+   * original gateway) at `path`. Journaled write-ahead like every change, so teardown and a
+   * hard-kill repair remove it; the old route is deleted if the kernel has not flushed it yet.
+   * The gateways kept for persist-tun follow, so a reconnect keeps the device.
+   */
+  async repointBypass(remote: Endpoint, path: ServerPath): Promise<void> {
+    await this.#opening;
+    const j = this.#journal;
+    const tun = this.#dev?.name;
+    const host = canonicalAddr(remote.address) ?? remote.address;
+    const isBypass = (op: NetOp): op is Extract<NetOp, { op: 'route-add' }> =>
+      op.op === 'route-add' && op.route.dst === host && op.route.prefixLen === (remote.family === 4 ? 32 : 128) && op.route.dev !== tun;
+    const i = j?.entries.findIndex((e) => isBypass(e.done)) ?? -1;
+    const old = j?.entries[i]?.done;
+    if (j === undefined || old === undefined || !isBypass(old)) return;
+    const { gateway: _g, ...rest } = old.route;
+    const route: RouteSpec = { ...rest, dev: path.dev, ...(path.gateway === undefined ? {} : { gateway: path.gateway }) };
+    const entry: JournalEntry = { done: { op: 'route-add', route }, undo: { op: 'route-del', route } };
+    this.#d.journals.save(new NetJournal(j.dev, [...j.entries, entry]));
+    if (old.route.dev !== route.dev || old.route.gateway !== route.gateway) {
+      await this.#d.net.delRoute(old.route).catch((e: unknown) => this.#log.verb(3, `roaming: old ${describeRoute(old.route)}: ${(e as Error).message}`));
+    }
+    try {
+      await this.#d.net.addRoute(route);
+    } catch (e) {
+      if (errnoOf(e) !== 'EEXIST') this.#log.error(`roaming: cannot re-point the bypass route: ${(e as Error).message}`);
+    }
+    j.replace(i, entry);
+    this.#ops = this.#ops.map((op) => (isBypass(op) ? entry.done : op));
+    const gw = this.#gateways;
+    const moved = (g: NetGateway | undefined): NetGateway => ({ ...(g?.metric === undefined ? {} : { metric: g.metric }), dev: path.dev, ...(path.gateway === undefined ? {} : { gateway: path.gateway }) });
+    if (gw !== undefined) this.#gateways = remote.family === 4 ? { ...gw, netGateway: moved(gw.netGateway) } : { ...gw, netGateway6: moved(gw.netGateway6) };
+    this.#d.journals.save(j);
+    this.#log.info(`roaming: bypass ${describeRoute(route)}`);
   }
 
   async detach(signal = 'sigusr1'): Promise<void> {

@@ -17,6 +17,7 @@ import type { Endpoint } from '../link/link.ts';
 import type { ScriptHooks } from '../scripts/hooks.ts';
 import { peerChain } from '../scripts/hooks.ts';
 import type { TunnelFacts } from '../scripts/env.ts';
+import type { ServerPath } from '../core/path-monitor.ts';
 
 export type SendFromTunnel = (packet: Uint8Array, len: number) => void;
 
@@ -34,6 +35,10 @@ export interface Tunnel {
   write(packet: Uint8Array, len: number): void;
   detach(signal?: string): Promise<void>;
   close(signal?: string): Promise<void>;
+  /** Roaming (TUN only): the uplink toward the server now, the tunnel's own routes left out. */
+  serverPath?(remote: Endpoint): Promise<ServerPath | undefined>;
+  /** Roaming (TUN only): point the bypass route to the server at `path`, journaled. */
+  repointBypass?(remote: Endpoint, path: ServerPath): Promise<void>;
 }
 
 /** `dev null`: the whole session without a device; packets from the server are dropped. Scripts run with dev=null. */

@@ -13,3 +13,4 @@ export * from './stock-client.ts';
 export * from './iperf.ts';
 export * from './qdisc.ts';
 export * from './state.ts';
+export * from './roaming.ts';

@@ -456,3 +456,11 @@ test('pull-filter ignore: the removal is logged as OpenVPN does ("Pushed option 
   assert.doesNotMatch(text, /Options error: removed by pull-filter/);
   assert.match(text, /Options error: .*\[PUSH-OPTIONS\]: bogus-option/);
 });
+
+test('roaming: network-change ends a connected session as a restart with that reason; the retry policy reconnects at once', () => {
+  const d = new Driver({});
+  d.connect();
+  d.feed({ kind: 'network-change', message: 'the server did not answer from the new path' });
+  assert.deepEqual(d.ended(), { kind: 'restart', reason: 'network-change', message: 'the server did not answer from the new path', connected: true });
+  assert.equal(d.core.state, 'RECONNECTING');
+});

@@ -52,3 +52,9 @@ test('a fatal outcome exits with its error\'s code; a signal restart reconnects 
   const d = p.next({ kind: 'exit', error: new AuthFailedError(undefined) });
   assert.ok(d.kind === 'exit' && d.code === ExitCode.AUTH);
 });
+
+test('a network-change restart of a connected session (roaming) reconnects to the same remote at once', () => {
+  const p = new RetryPolicy({ connections: [ce({ connectRetry: 5 }), ce()], tlsExit: false, connectRetryMaxTries: undefined });
+  assert.deepEqual(p.next(fail('network-change', true)), { kind: 'retry', index: 0, delaySeconds: 0 });
+  assert.deepEqual(p.next(fail('ping-restart', true)), { kind: 'retry', index: 0, delaySeconds: 5 });
+});
