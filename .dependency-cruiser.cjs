@@ -20,6 +20,7 @@ const ADAPTERS = [
   '^src/tunnel/',
   '^src/routing/(netlink-backend|journal-store)[.]ts$',
   '^src/scripts/(run|hooks)[.]ts$',
+  '^src/management/server[.]ts$', // node:net: the management socket (TCP or unix); SO_PEERCRED via koffi
 ];
 
 module.exports = {

@@ -35,6 +35,8 @@ export interface Link {
   send(bytes: Uint8Array): void;
   /** `float`: the server moved; send to this endpoint from now on (UDP only). */
   setRemote?(remote: Endpoint): void;
+  /** The socket's own address when the OS gave it one (a connected TCP socket); for status reports. */
+  readonly local?: Endpoint | undefined;
   close(): void;
 }
 

@@ -19,6 +19,7 @@ import type { Logger } from '../log/logger.ts';
 import type { Clock, Random, Timers } from '../base/clock.ts';
 import { ClientCore, fmtEndpoint, type CoreAction, type CoreInput, type Outcome } from '../core/client-core.ts';
 import type { DataParams } from '../core/negotiate.ts';
+import type { ClientState } from '../core/session-types.ts';
 import type { Endpoint, Link, LinkEvents } from '../link/link.ts';
 import { linkFailure, openLink, type LinkVia, type OpenLinkOptions } from './open-link.ts';
 import { createClientTlsEngine, type TlsEngine } from '../tls/tls-engine.ts';
@@ -65,6 +66,9 @@ export interface AttemptDeps {
   readonly via?: LinkVia | undefined;
   /** The attempt's one timer; loopback tests pass virtual-time timers. Default: setTimeout. */
   readonly timers?: Timers;
+  /** OpenVPN state changes and the tunnel's options, for the management interface (management-link.ts). */
+  readonly onState?: ((state: ClientState, info: { readonly remote: Endpoint; readonly local: Endpoint | undefined }) => void) | undefined;
+  readonly onTunnel?: ((pushed: ClientOptions) => void) | undefined;
 }
 
 export type { OpenLinkOptions as LinkOpenOptions } from './open-link.ts';
@@ -287,6 +291,7 @@ export class Attempt {
         this.#installKeys(a.keyId, a.key2, a.params);
         return;
       case 'open-tunnel':
+        this.#d.onTunnel?.(a.pushed);
         this.#opening = this.#openTunnel(a.gen, a.pushed, a.params);
         return;
       case 'send-data':
@@ -298,6 +303,7 @@ export class Attempt {
         return;
       case 'state':
         this.#log.verb(4, `MANAGEMENT: >STATE:${a.state}`);
+        this.#d.onState?.(a.state, { remote: this.#remote, local: this.#link?.local });
         return;
       case 'end':
         void this.#teardown(a.outcome);

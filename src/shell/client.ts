@@ -33,6 +33,7 @@ import { formatStatus, TrafficStats } from './status.ts';
 import { connectionOrder, hostToResolve } from '../core/remotes.ts';
 import { ProxySetup, unsupportedProxy } from './proxy-setup.ts';
 import type { LinkVia } from './open-link.ts';
+import { ManagementLink } from './management-link.ts';
 
 type StopSignal = 'SIGTERM' | 'SIGINT';
 
@@ -44,7 +45,7 @@ export class Client {
   readonly #material = new Map<number, Material>();
   readonly #proxies: ProxySetup;
   /** Traffic counters over the whole process (--status, SIGUSR2). */
-  readonly stats = new TrafficStats();
+  readonly stats: TrafficStats;
   /** auth-user-pass, read once (the password is dropped after use with auth-nocache). */
   #username: string | undefined;
   #password: string | undefined;
@@ -55,11 +56,14 @@ export class Client {
   #attempt: Attempt | undefined;
   #stop: StopSignal | undefined;
   #wake: (() => void) | undefined;
+  readonly #mgmt: ManagementLink | undefined;
 
-  constructor(o: ClientOptions, log: Logger, tunnel: Tunnel) {
+  constructor(o: ClientOptions, log: Logger, tunnel: Tunnel, mgmt?: ManagementLink, stats = new TrafficStats()) {
+    this.stats = stats;
     this.#o = o;
     this.#log = log;
     this.#tunnel = tunnel;
+    this.#mgmt = mgmt;
     this.#proxies = new ProxySetup(o);
   }
 
@@ -67,11 +71,12 @@ export class Client {
     if (this.#stop !== undefined) return;
     this.#stop = signal;
     this.#wake?.();
+    this.#mgmt?.abort();
     this.#attempt?.stop(signal.toLowerCase());
   }
 
-  requestRestart(signal: string): void {
-    this.#log.info(`${signal}[soft,connection-reset] received, process restarting`);
+  requestRestart(signal: string, reason = 'connection-reset'): void {
+    this.#log.info(`${signal}[soft,${reason}] received, process restarting`);
     this.#attempt?.stop(signal.toLowerCase(), true);
   }
 
@@ -81,7 +86,9 @@ export class Client {
     if (connections.length === 0) throw new NotImplementedError(`no remote uses proto ${o.protoForce ?? ''} (proto-force)`);
     const policy = new RetryPolicy({ connections, tlsExit: o.tlsExit, connectRetryMaxTries: o.connectRetryMaxTries });
     let result: number = ExitCode.OK;
+    let exitDetail: string | undefined;
     try {
+      await this.#mgmt?.hold(0);
       while (this.#stop === undefined) {
         const ce = connections[policy.index];
         if (ce === undefined) break;
@@ -93,6 +100,16 @@ export class Client {
           if (outcome.reason === 'proxy-auth' && this.#o.authRetry === 'interact') this.#proxies.forget();
         }
         const next = policy.next(outcome);
+        if (this.#mgmt !== undefined) {
+          if (outcome.kind === 'restart' && outcome.reason === 'auth-failed' && this.#o.authUserPass !== undefined) this.#mgmt.mgmt.authFailed('Auth');
+          exitDetail = managementDetail(outcome);
+          if (next.kind !== 'exit' && this.#stop === undefined) {
+            this.#mgmt.ending('RECONNECTING', exitDetail);
+            this.#mgmt.restarted();
+            // init.c socket_restart_pause: a hold replaces the pause (SIGHUP starts over: 0, else at least 1 s)
+            if (await this.#mgmt.hold(outcome.kind === 'stopped' && outcome.signal === 'sighup' ? 0 : Math.max(1, next.delaySeconds))) continue;
+          }
+        }
         if (next.kind === 'exit') {
           if (next.message !== undefined) this.#log.error(next.message);
           result = next.code;
@@ -104,6 +121,7 @@ export class Client {
       }
     } finally {
       await this.#tunnel.close(this.#stop?.toLowerCase() ?? 'error');
+      this.#mgmt?.ending('EXITING', this.#stop ?? exitDetail ?? 'SIGTERM');
     }
     if (this.#stop !== undefined || result === ExitCode.OK) this.#log.info(`${this.#stop ?? 'SIGTERM'}[hard,] received, process exiting`);
     else this.#log.info('Exiting due to fatal error');
@@ -152,6 +170,8 @@ export class Client {
       random: systemRandom,
       caps: this.#caps,
       log: this.#log,
+      onState: this.#mgmt?.onState,
+      onTunnel: this.#mgmt?.onTunnel,
     });
     this.#attempt = attempt;
     try {
@@ -173,7 +193,7 @@ export class Client {
     let username = this.#username;
     let password = this.#password;
     if (username === undefined || password === undefined) {
-      const c = await loadCredentials(o);
+      const c = this.#mgmt?.queryPasswords === true && o.authUserPass.source === 'stdin' ? await this.#mgmt.queryAuth() : await loadCredentials(o);
       if (c === undefined) return undefined;
       ({ username, password } = c);
       this.#username = username;
@@ -181,6 +201,13 @@ export class Client {
       this.#password = o.authNocache ? undefined : password;
     }
     return { username, password: await staticChallenge(o, password) };
+  }
+
+  /** management `forget-passwords`, management-forget-disconnect (ssl_purge_auth). */
+  forgetPasswords(): void {
+    this.#username = undefined;
+    this.#password = undefined;
+    this.#token = undefined;
   }
 
   /** push.c receive_auth_failed: a refused token is dropped; auth-retry interact asks again. */
@@ -205,6 +232,13 @@ export class Client {
   }
 }
 
+/** The reason a management client sees with RECONNECTING / EXITING (sig.c signal_restart_status). */
+function managementDetail(outcome: AttemptOutcome): string {
+  if (outcome.kind === 'stopped') return outcome.signal.toUpperCase();
+  if (outcome.kind === 'restart') return outcome.reason === 'auth-failed' ? 'auth-failure' : outcome.reason;
+  return outcome.error.code === 'AUTH_FAILED' ? 'auth-failure' : 'fatal-error';
+}
+
 function banner(log: Logger): void {
   log.info(`ovpn-ts ${packageVersion()} (OpenVPN 2.6 compatible) [Node ${process.versions.node}] [OpenSSL ${process.versions.openssl}]`);
 }
@@ -227,7 +261,17 @@ export function refusedAtConnect(o: ClientOptions): string[] {
 }
 
 /** Runs the client until a signal or a fatal error; returns the process exit code. */
-export async function runClient(o: ClientOptions, log: Logger): Promise<number> {
+export async function runClient(o: ClientOptions, shellLog: Logger): Promise<number> {
+  const stats = new TrafficStats();
+  const mgmt = await ManagementLink.open(o, shellLog, stats);
+  try {
+    return await runWith(o, mgmt?.logger ?? shellLog, stats, mgmt);
+  } finally {
+    await mgmt?.close();
+  }
+}
+
+async function runWith(o: ClientOptions, log: Logger, stats: TrafficStats, mgmt: ManagementLink | undefined): Promise<number> {
   banner(log);
   const refused = refusedAtConnect(o);
   if (refused.length > 0) {
@@ -238,7 +282,7 @@ export async function runClient(o: ClientOptions, log: Logger): Promise<number> 
   if (o.nice !== 0) setPriority(o.nice);
   const tunnel: Tunnel = o.dev === 'null' ? new NullTunnel(Object.keys(o.scripts).length === 0 ? undefined : new ScriptHooks(o, { log })) : await openTunTunnel(o, log);
   if (o.writepid !== undefined) writePid(o.writepid);
-  const client = new Client(o, log, tunnel);
+  const client = new Client(o, log, tunnel, mgmt, stats);
   const onTerm = (): void => client.requestStop('SIGTERM');
   const onInt = (): void => client.requestStop('SIGINT');
   const onUsr1 = (): void => client.requestRestart('SIGUSR1');
@@ -252,6 +296,15 @@ export async function runClient(o: ClientOptions, log: Logger): Promise<number> 
     process.exitCode = ExitCode.ERROR;
     client.requestStop('SIGTERM');
   };
+  mgmt?.handlers(
+    (sig, reason) => {
+      if (sig === 'SIGTERM' || sig === 'SIGINT') client.requestStop(sig);
+      else if (sig === 'SIGUSR2') onUsr2();
+      else if (reason === undefined) client.requestRestart(sig);
+      else client.requestRestart(sig, reason);
+    },
+    () => client.forgetPasswords(),
+  );
   process.on('SIGTERM', onTerm);
   process.on('SIGINT', onInt);
   process.on('SIGUSR1', onUsr1);

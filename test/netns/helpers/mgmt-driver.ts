@@ -1,0 +1,113 @@
+/**
+ * A scripted management-interface client, run inside the lab's client namespace
+ * (`ip netns exec ovts-c-… node dist/test/netns/helpers/mgmt-driver.js SCRIPT.json`), so that
+ * the stock openvpn client and ovpn-ts can be driven with the very same session.
+ *
+ * The script names where to connect (TCP host/port or a unix socket path) and a list of steps;
+ * each step sends one line (optional) and waits, bounded, until what arrived since the step
+ * began matches `expect`. Everything received is kept byte for byte, and the transcript printed
+ * on stdout (JSON) interleaves `> line` for what was sent with the raw text that came back.
+ *
+ * Test tooling: every wait is bounded; the connection is closed at the end, whatever happened.
+ */
+import { connect, type Socket } from 'node:net';
+import { readFileSync } from 'node:fs';
+
+export interface DriverStep {
+  readonly send?: string;
+  /** A regular expression (source) the text received during this step must match. */
+  readonly expect?: string;
+  readonly timeoutMs?: number;
+}
+
+export interface DriverScript {
+  readonly host?: string;
+  readonly port?: number;
+  readonly path?: string;
+  readonly connectTimeoutMs?: number;
+  readonly steps: readonly DriverStep[];
+}
+
+export interface DriverResult {
+  /** One entry per step: the line sent (if any) and the raw text received during the step. */
+  readonly steps: { readonly sent: string | undefined; readonly received: string }[];
+  readonly error?: string;
+  /** The server closed the connection (at which step). */
+  readonly closedAt?: number;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function open(script: DriverScript): Promise<Socket> {
+  const end = Date.now() + (script.connectTimeoutMs ?? 15_000);
+  for (;;) {
+    try {
+      return await new Promise<Socket>((resolve, reject) => {
+        const s = script.path !== undefined ? connect(script.path) : connect(script.port ?? 0, script.host ?? '127.0.0.1');
+        s.once('connect', () => resolve(s));
+        s.once('error', reject);
+      });
+    } catch (e) {
+      if (Date.now() > end) throw e;
+      await sleep(100);
+    }
+  }
+}
+
+export async function runScript(script: DriverScript): Promise<DriverResult> {
+  const steps: { sent: string | undefined; received: string }[] = [];
+  let closedAt: number | undefined;
+  let sock: Socket;
+  try {
+    sock = await open(script);
+  } catch (e) {
+    return { steps, error: `connect: ${(e as Error).message}` };
+  }
+  let current = { sent: undefined as string | undefined, received: '' };
+  let wake: (() => void) | undefined;
+  sock.setEncoding('latin1');
+  sock.on('data', (chunk: string) => {
+    current.received += chunk;
+    wake?.();
+  });
+  sock.on('close', () => {
+    closedAt ??= steps.length - 1;
+    wake?.();
+  });
+  sock.on('error', () => undefined);
+  try {
+    for (const step of script.steps) {
+      current = { sent: step.send, received: '' };
+      steps.push(current);
+      if (step.send !== undefined) sock.write(`${step.send}\n`);
+      if (step.expect === undefined) continue;
+      const re = new RegExp(step.expect, 'm');
+      const deadline = Date.now() + (step.timeoutMs ?? 15_000);
+      while (!re.test(current.received)) {
+        if (closedAt !== undefined) return { steps, closedAt, error: `closed while waiting for /${step.expect}/` };
+        const left = deadline - Date.now();
+        if (left <= 0) return { steps, error: `timeout waiting for /${step.expect}/` };
+        await new Promise<void>((r) => {
+          const t = setTimeout(r, left);
+          wake = () => {
+            clearTimeout(t);
+            r();
+          };
+        });
+        wake = undefined;
+      }
+    }
+    return closedAt === undefined ? { steps } : { steps, closedAt };
+  } finally {
+    sock.destroy();
+  }
+}
+
+const entry = process.argv[1] ?? '';
+if (entry.endsWith('mgmt-driver.js')) {
+  const script = JSON.parse(readFileSync(process.argv[2] ?? '', 'utf8')) as DriverScript;
+  runScript(script).then(
+    (r) => process.stdout.write(`${JSON.stringify(r)}\n`),
+    (e: unknown) => process.stdout.write(`${JSON.stringify({ steps: [], error: String(e) })}\n`),
+  );
+}
