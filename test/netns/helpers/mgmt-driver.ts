@@ -18,6 +18,8 @@ export interface DriverStep {
   /** A regular expression (source) the text received during this step must match. */
   readonly expect?: string;
   readonly timeoutMs?: number;
+  /** Wait (bounded) until the other side closes the connection. */
+  readonly close?: boolean;
 }
 
 export interface DriverScript {
@@ -80,13 +82,13 @@ export async function runScript(script: DriverScript): Promise<DriverResult> {
       current = { sent: step.send, received: '' };
       steps.push(current);
       if (step.send !== undefined) sock.write(`${step.send}\n`);
-      if (step.expect === undefined) continue;
-      const re = new RegExp(step.expect, 'm');
+      if (step.expect === undefined && step.close !== true) continue;
+      const re = step.close === true ? undefined : new RegExp(step.expect ?? '', 'm');
       const deadline = Date.now() + (step.timeoutMs ?? 15_000);
-      while (!re.test(current.received)) {
-        if (closedAt !== undefined) return { steps, closedAt, error: `closed while waiting for /${step.expect}/` };
+      while (re === undefined ? closedAt === undefined : !re.test(current.received)) {
+        if (closedAt !== undefined) return { steps, closedAt, error: `closed while waiting for /${step.expect ?? ''}/` };
         const left = deadline - Date.now();
-        if (left <= 0) return { steps, error: `timeout waiting for /${step.expect}/` };
+        if (left <= 0) return { steps, error: re === undefined ? 'timeout waiting for the close' : `timeout waiting for /${step.expect ?? ''}/` };
         await new Promise<void>((r) => {
           const t = setTimeout(r, left);
           wake = () => {
