@@ -34,6 +34,8 @@ import { connectionOrder, hostToResolve } from '../core/remotes.ts';
 import { ProxySetup, unsupportedProxy } from './proxy-setup.ts';
 import type { LinkVia } from './open-link.ts';
 import { ManagementLink } from './management-link.ts';
+import { SystemdNotifier } from './systemd-notify.ts';
+import { fanOut, type ProcessObserver } from './process-observer.ts';
 
 type StopSignal = 'SIGTERM' | 'SIGINT';
 
@@ -57,9 +59,12 @@ export class Client {
   #stop: StopSignal | undefined;
   #wake: (() => void) | undefined;
   readonly #mgmt: ManagementLink | undefined;
+  /** The management interface and systemd, told of states, endings, reloads and stops. */
+  readonly #observers: ProcessObserver;
 
-  constructor(o: ClientOptions, log: Logger, tunnel: Tunnel, mgmt?: ManagementLink, stats = new TrafficStats()) {
+  constructor(o: ClientOptions, log: Logger, tunnel: Tunnel, mgmt?: ManagementLink, stats = new TrafficStats(), observers: readonly ProcessObserver[] = []) {
     this.stats = stats;
+    this.#observers = fanOut(observers);
     this.#o = o;
     this.#log = log;
     this.#tunnel = tunnel;
@@ -72,10 +77,12 @@ export class Client {
     this.#stop = signal;
     this.#wake?.();
     this.#mgmt?.abort();
+    this.#observers.stopping?.();
     this.#attempt?.stop(signal.toLowerCase());
   }
 
   requestRestart(signal: string, reason = 'connection-reset'): void {
+    if (signal === 'SIGHUP') this.#observers.reloading?.();
     this.#log.info(`${signal}[soft,${reason}] received, process restarting`);
     this.#attempt?.stop(signal.toLowerCase(), true);
   }
@@ -100,11 +107,11 @@ export class Client {
           if (outcome.reason === 'proxy-auth' && this.#o.authRetry === 'interact') this.#proxies.forget();
         }
         const next = policy.next(outcome);
+        exitDetail = managementDetail(outcome);
+        if (outcome.kind === 'restart' && outcome.reason === 'auth-failed' && this.#o.authUserPass !== undefined) this.#mgmt?.mgmt.authFailed('Auth');
+        if (next.kind !== 'exit' && this.#stop === undefined) this.#observers.ending('RECONNECTING', exitDetail);
         if (this.#mgmt !== undefined) {
-          if (outcome.kind === 'restart' && outcome.reason === 'auth-failed' && this.#o.authUserPass !== undefined) this.#mgmt.mgmt.authFailed('Auth');
-          exitDetail = managementDetail(outcome);
           if (next.kind !== 'exit' && this.#stop === undefined) {
-            this.#mgmt.ending('RECONNECTING', exitDetail);
             this.#mgmt.restarted();
             // init.c socket_restart_pause: a hold replaces the pause (SIGHUP starts over: 0, else at least 1 s)
             if (await this.#mgmt.hold(outcome.kind === 'stopped' && outcome.signal === 'sighup' ? 0 : Math.max(1, next.delaySeconds))) continue;
@@ -121,7 +128,7 @@ export class Client {
       }
     } finally {
       await this.#tunnel.close(this.#stop?.toLowerCase() ?? 'error');
-      this.#mgmt?.ending('EXITING', this.#stop ?? exitDetail ?? 'SIGTERM');
+      this.#observers.ending('EXITING', this.#stop ?? exitDetail ?? 'SIGTERM');
     }
     if (this.#stop !== undefined || result === ExitCode.OK) this.#log.info(`${this.#stop ?? 'SIGTERM'}[hard,] received, process exiting`);
     else this.#log.info('Exiting due to fatal error');
@@ -170,8 +177,8 @@ export class Client {
       random: systemRandom,
       caps: this.#caps,
       log: this.#log,
-      onState: this.#mgmt?.onState,
-      onTunnel: this.#mgmt?.onTunnel,
+      onState: (s, info) => this.#observers.onState(s, info),
+      onTunnel: (pushed) => this.#observers.onTunnel(pushed),
     });
     this.#attempt = attempt;
     try {
@@ -264,14 +271,17 @@ export function refusedAtConnect(o: ClientOptions): string[] {
 export async function runClient(o: ClientOptions, shellLog: Logger): Promise<number> {
   const stats = new TrafficStats();
   const mgmt = await ManagementLink.open(o, shellLog, stats);
+  const log = mgmt?.logger ?? shellLog;
+  const systemd = SystemdNotifier.fromEnv(process.env, log);
   try {
-    return await runWith(o, mgmt?.logger ?? shellLog, stats, mgmt);
+    return await runWith(o, log, stats, mgmt, [...(mgmt === undefined ? [] : [mgmt]), ...(systemd === undefined ? [] : [systemd])]);
   } finally {
+    systemd?.close();
     await mgmt?.close();
   }
 }
 
-async function runWith(o: ClientOptions, log: Logger, stats: TrafficStats, mgmt: ManagementLink | undefined): Promise<number> {
+async function runWith(o: ClientOptions, log: Logger, stats: TrafficStats, mgmt: ManagementLink | undefined, observers: readonly ProcessObserver[]): Promise<number> {
   banner(log);
   const refused = refusedAtConnect(o);
   if (refused.length > 0) {
@@ -282,7 +292,7 @@ async function runWith(o: ClientOptions, log: Logger, stats: TrafficStats, mgmt:
   if (o.nice !== 0) setPriority(o.nice);
   const tunnel: Tunnel = o.dev === 'null' ? new NullTunnel(Object.keys(o.scripts).length === 0 ? undefined : new ScriptHooks(o, { log })) : await openTunTunnel(o, log);
   if (o.writepid !== undefined) writePid(o.writepid);
-  const client = new Client(o, log, tunnel, mgmt, stats);
+  const client = new Client(o, log, tunnel, mgmt, stats, observers);
   const onTerm = (): void => client.requestStop('SIGTERM');
   const onInt = (): void => client.requestStop('SIGINT');
   const onUsr1 = (): void => client.requestRestart('SIGUSR1');

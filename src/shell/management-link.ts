@@ -25,13 +25,11 @@ import type { LogFlags, SockAddr } from '../management/records.ts';
 import { ManagementServer } from '../management/server.ts';
 import { packageVersion } from '../cli/version.ts';
 import { formatStatus, type TrafficStats } from './status.ts';
+import type { AttemptStateInfo, ProcessObserver } from './process-observer.ts';
 
-export interface AttemptStateInfo {
-  readonly remote: Endpoint;
-  readonly local: Endpoint | undefined;
-}
+export type { AttemptStateInfo, ProcessObserver } from './process-observer.ts';
 
-export class ManagementLink {
+export class ManagementLink implements ProcessObserver {
   readonly mgmt: Management;
   readonly logger: Logger;
   #server: ManagementServer | undefined;
@@ -152,7 +150,7 @@ export class ManagementLink {
   }
 
   /** The attempt's core changed state. */
-  readonly onState = (state: ClientState, info: AttemptStateInfo): void => {
+  onState(state: ClientState, info: AttemptStateInfo): void {
     const previous = this.#state;
     this.#state = state;
     switch (state) {
@@ -182,15 +180,15 @@ export class ManagementLink {
         // ASSIGN_IP and ADD_ROUTES come with the tunnel (onTunnel); the rest ends in ending()
         if (previous === 'GET_CONFIG') this.#clearGetConfig();
     }
-  };
+  }
 
   /** The tunnel is about to be configured with these (pushed) options. */
-  readonly onTunnel = (pushed: ClientOptions): void => {
+  onTunnel(pushed: ClientOptions): void {
     this.#clearGetConfig();
     this.#tunnel = pushed;
     if (pushed.dev !== 'null' && (pushed.ifconfig !== undefined || pushed.ifconfigIpv6 !== undefined)) this.mgmt.state({ state: 'ASSIGN_IP', ...tunAddresses(pushed) });
     if (pushed.routes.length > 0) this.mgmt.state({ state: 'ADD_ROUTES' });
-  };
+  }
 
   #clearGetConfig(): void {
     if (this.#getConfigTimer !== undefined) clearTimeout(this.#getConfigTimer);
