@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what ovpn-ts, its tests and its demo need on Debian/Ubuntu, then builds. The proxies
 # (tinyproxy, dante-server, microsocks) are for the netns tests only; the tests start them inside
-# the lab namespaces, and installing them here never starts them on the host.
+# the lab namespaces, and installing them here never starts them on the host. systemd is for
+# `systemd-analyze verify` of packaging/ovpn-ts@.service (nothing is started: policy-rc.d).
 # Idempotent: installs only missing apt packages, runs `npm ci` only without node_modules.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
-for pkg in openvpn iperf3 iproute2 nftables iputils-ping openssl tinyproxy dante-server microsocks; do
+for pkg in openvpn iperf3 iproute2 nftables iputils-ping openssl tinyproxy dante-server microsocks systemd; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ "${#need[@]}" -gt 0 ]; then
