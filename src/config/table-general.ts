@@ -126,7 +126,8 @@ export const GENERAL_DIRECTIVES: readonly DirectiveSpec[] = [
   }),
   ...['management-hold', 'management-query-passwords', 'management-signal', 'management-forget-disconnect'].map((n) =>
     sup(n, M, MGMT_FLAGS[n] ?? n, [0, 0], (c) => { if (!c.o.managementFlags.includes(n)) c.o.managementFlags.push(n); })),
-  ...['management-client', 'management-query-remote', 'management-query-proxy', 'management-up-down'].map((n) => ign(n, M, `management flag ${n.slice(11)}`, NO_MGMT, [0, 0])),
+  rej('management-client', M, 'connect to the management address instead of listening on it', `${NO_MGMT}: ovpn-ts only listens`),
+  ...['management-query-remote', 'management-query-proxy', 'management-up-down'].map((n) => ign(n, M, `management flag ${n.slice(11)}`, NO_MGMT, [0, 0])),
   sup('management-client-user', M, 'only this user may connect to the unix management socket', [1, 1], (c, a) => { c.o.managementClientUser = a[0]; }),
   sup('management-client-group', M, 'only this group may connect to the unix management socket', [1, 1], (c, a) => { c.o.managementClientGroup = a[0]; }),
   sup('management-log-cache', M, 'log lines kept for the management `log` command', [1, 1], (c, a) => { c.o.managementLogCache = A.int(a[0] ?? '', 'management-log-cache', 1, 1_000_000); }),
