@@ -16,7 +16,7 @@ import { loadConfig } from '../config/index.ts';
 import { nodeConfigFs } from '../config/node-fs.ts';
 import { createShellLogger } from '../log/winston-logger.ts';
 
-const OWN_FLAGS = new Set(['--help', '-h', '--version', '--check', '--log-json']);
+const OWN_FLAGS = new Set(['--help', '-h', '--version', '--check', '--health', '--log-json']);
 
 export async function main(argv: readonly string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
   const own = new Set(argv.filter((a) => OWN_FLAGS.has(a)));
@@ -41,6 +41,11 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream, 
     return runCheck(rest, nodeConfigFs, out, err);
   }
   const loaded = loadConfig(rest, nodeConfigFs);
+  if (own.has('--health')) {
+    // Exit 0 only while the running client of this configuration is connected (containers).
+    const { runHealth } = await import('./health.ts');
+    return runHealth(loaded.options, out);
+  }
   for (const w of loaded.warnings) err.write(`${w.pos.file}:${w.pos.line}: ${w.directive}: warning: ${w.message}\n`);
   const o = loaded.options;
   const shell = createShellLogger({
