@@ -48,6 +48,8 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream, 
   }
   for (const w of loaded.warnings) err.write(`${w.pos.file}:${w.pos.line}: ${w.directive}: warning: ${w.message}\n`);
   const o = loaded.options;
+  const { shouldDaemonize, daemonize } = await import('./daemon.ts');
+  if (shouldDaemonize(o, process.env)) return daemonize(argv, o, err);
   const shell = createShellLogger({
     verb: o.verb,
     mute: o.mute,
@@ -55,6 +57,8 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream, 
     append: o.log?.append,
     json: own.has('--log-json'),
     suppressTimestamps: o.suppressTimestamps,
+    // `daemon [name]` without `log` logs to syslog, as OpenVPN
+    syslog: o.syslog ?? (o.daemon !== undefined && o.log === undefined ? o.daemon : undefined),
   });
   try {
     const { runClient } = await import('../shell/client.ts');

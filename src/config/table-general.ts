@@ -87,8 +87,8 @@ export const GENERAL_DIRECTIVES: readonly DirectiveSpec[] = [
   notYet(sup('errors-to-stderr', L, 'write errors to stderr', [0, 0], (c) => { c.o.errorsToStderr = true; }, { push: true }), 'all log lines go to the same place'),
   sup('log', L, 'log to a file (truncate)', [1, 1], (c, a) => { c.o.log = { path: c.resolve(a[0] ?? ''), append: false }; }),
   sup('log-append', L, 'log to a file (append)', [1, 1], (c, a) => { c.o.log = { path: c.resolve(a[0] ?? ''), append: true }; }),
-  notYet(sup('syslog', L, 'log to syslog [name]', [0, 1], (c, a) => { c.o.syslog = a[0] ?? 'openvpn'; }), 'logs go to stdout or the --log file; journald captures stdout under systemd'),
-  notYet(sup('daemon', L, 'run in the background [name]', [0, 1], (c, a) => { c.o.daemon = a[0] ?? 'openvpn'; }), 'ovpn-ts stays in the foreground; run it under systemd or an init script'),
+  sup('syslog', L, 'log to the system logger (/dev/log) as [name] (log FILE wins)', [0, 1], (c, a) => { c.o.syslog = a[0] ?? 'openvpn'; }),
+  sup('daemon', L, 'run in the background once the tunnel is up; logs to syslog as [name] unless log FILE', [0, 1], (c, a) => { c.o.daemon = a[0] ?? 'openvpn'; }),
   sup('suppress-timestamps', L, 'no timestamps in the log', [0, 0], (c) => { c.o.suppressTimestamps = true; }),
   notYet(sup('machine-readable-output', L, 'prefix log lines with a machine-readable level', [0, 0], (c) => { c.o.machineReadableOutput = true; }), 'use --log-json for machine-readable logs'),
   sup('status', L, 'write a status file every n seconds', [1, 2], (c, a) => {

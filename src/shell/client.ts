@@ -36,6 +36,7 @@ import type { LinkVia } from './open-link.ts';
 import { ManagementLink } from './management-link.ts';
 import { SystemdNotifier } from './systemd-notify.ts';
 import { fanOut, type ProcessObserver } from './process-observer.ts';
+import { daemonReady } from './daemon-ready.ts';
 
 type StopSignal = 'SIGTERM' | 'SIGINT';
 
@@ -274,7 +275,8 @@ export async function runClient(o: ClientOptions, shellLog: Logger): Promise<num
   const log = mgmt?.logger ?? shellLog;
   const systemd = SystemdNotifier.fromEnv(process.env, log);
   try {
-    return await runWith(o, log, stats, mgmt, [...(mgmt === undefined ? [] : [mgmt]), ...(systemd === undefined ? [] : [systemd])]);
+    const observers = [...(mgmt === undefined ? [] : [mgmt]), ...(systemd === undefined ? [] : [systemd]), ...(process.send !== undefined && process.env['OVPN_TS_DAEMON_CHILD'] === '1' ? [daemonReady()] : [])];
+    return await runWith(o, log, stats, mgmt, observers);
   } finally {
     systemd?.close();
     await mgmt?.close();

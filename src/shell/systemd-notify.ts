@@ -11,22 +11,22 @@
 import type { ClientOptions } from '../config/index.ts';
 import type { ClientState } from '../core/session-types.ts';
 import type { Logger } from '../log/logger.ts';
-import { SdNotifySocket } from '../platform/sd-notify.ts';
+import { UnixDatagramSocket } from '../platform/unix-datagram.ts';
 import type { AttemptStateInfo, ProcessObserver } from './process-observer.ts';
 
 export class SystemdNotifier implements ProcessObserver {
-  readonly #sock: SdNotifySocket;
+  readonly #sock: UnixDatagramSocket;
   #watchdog: ReturnType<typeof setInterval> | undefined;
   #tunnel: ClientOptions | undefined;
   #reloading = false;
 
-  private constructor(sock: SdNotifySocket) {
+  private constructor(sock: UnixDatagramSocket) {
     this.#sock = sock;
   }
 
   /** From the environment systemd gives a service (NOTIFY_SOCKET, WATCHDOG_USEC, WATCHDOG_PID). */
   static fromEnv(env: NodeJS.ProcessEnv, log: Logger): SystemdNotifier | undefined {
-    const sock = SdNotifySocket.open(env['NOTIFY_SOCKET'], (msg) => log.warn(msg));
+    const sock = UnixDatagramSocket.open(env['NOTIFY_SOCKET'], (msg) => log.warn(`sd_notify: NOTIFY_SOCKET ${msg}`));
     if (sock === undefined) return undefined;
     const n = new SystemdNotifier(sock);
     const usec = Number(env['WATCHDOG_USEC'] ?? '');

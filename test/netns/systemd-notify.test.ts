@@ -9,35 +9,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { errno, lib } from '../../src/platform/libc.ts';
-import { sockaddrUn } from '../../src/platform/sd-notify.ts';
+import { listenUnixDatagrams } from '../helpers/unix-dgram-listener.ts';
 import { ovpnTsCliPath, startServer, waitForLog, withLab } from '../lab/index.ts';
-
-const AF_UNIX = 1;
-const SOCK_DGRAM = 2;
-const SOCK_NONBLOCK = 0o4000;
-
-/** systemd's end: a bound datagram socket, drained every 20 ms into `messages`. */
-function listen(path: string): { messages: string[]; close(): void } {
-  const c = lib();
-  const fd = c.socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-  assert.ok(fd >= 0, `socket: errno ${errno()}`);
-  const sa = sockaddrUn(path);
-  assert.ok(sa !== undefined);
-  assert.equal(c.bind(fd, sa.addr, sa.len), 0, `bind ${path}: errno ${errno()}`);
-  const messages: string[] = [];
-  const buf = new Uint8Array(4096);
-  const timer = setInterval(() => {
-    for (let n = c.read(fd, buf, buf.byteLength); n > 0; n = c.read(fd, buf, buf.byteLength)) messages.push(new TextDecoder().decode(buf.subarray(0, n)));
-  }, 20);
-  return {
-    messages,
-    close: () => {
-      clearInterval(timer);
-      c.close(fd);
-    },
-  };
-}
 
 async function until(pred: () => boolean, ms: number): Promise<boolean> {
   const end = Date.now() + ms;
@@ -52,7 +25,7 @@ test('sd_notify: READY=1 with the tunnel address, WATCHDOG=1, RELOADING=1 on SIG
   await withLab(async (lab) => {
     const server = await startServer(lab, 'udp-gcm-tlscrypt');
     const sockPath = join(lab.dir, 'notify.sock');
-    const sd = listen(sockPath);
+    const sd = listenUnixDatagrams(sockPath);
     try {
       const config = join(lab.dir, 'sd-client.ovpn');
       const { writeFileSync } = await import('node:fs');

@@ -1,10 +1,9 @@
 /**
- * sd_notify(3) without a native module: one AF_UNIX datagram socket (through koffi, as Node's
- * dgram has no unix datagrams), connected to $NOTIFY_SOCKET (a path, or an abstract name
- * written with a leading '@'), sending "KEY=value\n…" datagrams as systemd reads them.
+ * A connected AF_UNIX datagram socket through koffi (Node's dgram has no unix datagrams), for
+ * sd_notify(3) ($NOTIFY_SOCKET: a path, or an abstract name written with a leading '@') and
+ * syslog (/dev/log). No native module.
  *
- * Non-blocking: a full receive queue drops the message (the next one carries the same facts).
- * Never: block, throw at the caller, or send anything when NOTIFY_SOCKET is unset.
+ * Non-blocking: a full receive queue drops the message. Never: block, or throw at the caller.
  */
 import { errno, lib } from './libc.ts';
 
@@ -28,37 +27,37 @@ export function sockaddrUn(name: string): { addr: Uint8Array; len: number } | un
   return { addr, len: 2 + pathLen };
 }
 
-export class SdNotifySocket {
+export class UnixDatagramSocket {
   #fd: number;
 
   private constructor(fd: number) {
     this.#fd = fd;
   }
 
-  /** Opens the socket named by NOTIFY_SOCKET; undefined when unset or unusable (the reason in `why`). */
-  static open(socketName: string | undefined, why?: (msg: string) => void): SdNotifySocket | undefined {
+  /** Connects to a socket path or @abstract name; undefined when unset or unusable (the reason in `why`). */
+  static open(socketName: string | undefined, why?: (msg: string) => void): UnixDatagramSocket | undefined {
     if (socketName === undefined || socketName === '') return undefined;
     if (!socketName.startsWith('/') && !socketName.startsWith('@')) {
-      why?.(`NOTIFY_SOCKET=${socketName}: only unix socket paths and @abstract names are supported`);
+      why?.(`${socketName}: only unix socket paths and @abstract names are supported`);
       return undefined;
     }
     const sa = sockaddrUn(socketName);
     if (sa === undefined) {
-      why?.(`NOTIFY_SOCKET is longer than a unix socket name may be`);
+      why?.(`${socketName}: longer than a unix socket name may be`);
       return undefined;
     }
     const c = lib();
     const fd = c.socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-      why?.(`sd_notify: socket(): ${c.strerror(errno())}`);
+      why?.(`socket(AF_UNIX, SOCK_DGRAM): ${c.strerror(errno())}`);
       return undefined;
     }
     if (c.connect(fd, sa.addr, sa.len) !== 0) {
-      why?.(`sd_notify: connect(${socketName}): ${c.strerror(errno())}`);
+      why?.(`connect(${socketName}): ${c.strerror(errno())}`);
       c.close(fd);
       return undefined;
     }
-    return new SdNotifySocket(fd);
+    return new UnixDatagramSocket(fd);
   }
 
   /** Sends one datagram; false when the kernel refused it (queue full, listener gone). */
