@@ -16,7 +16,7 @@ import type { ClientOptions, FileRef } from '../config/options.ts';
 import {
   askpassLine, loadCa, loadClientIdentity, loadControlKeys, loadCrl, loadTls, passphraseNeed, pkcs12Pem,
   readAuthFile, refName, validityProblem,
-} from '../material.ts';
+} from '../material/load.ts';
 
 export interface Findings {
   readonly errors: ConfigError[];

@@ -12,7 +12,8 @@
  */
 import process from 'node:process';
 import { ConfigErrors, ExitCode, exitCodeFor, OvpnError, UsageError } from '../base/errors.ts';
-import { loadConfig } from '../config/index.ts';
+import { loadConfig, type ClientOptions } from '../config/index.ts';
+import type { Logger } from '../log/logger.ts';
 import { nodeConfigFs } from '../config/node-fs.ts';
 import { createShellLogger } from '../log/winston-logger.ts';
 
@@ -62,10 +63,18 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream, 
   });
   try {
     const { runClient } = await import('../shell/client.ts');
-    return await runClient(o, shell.logger);
+    // SIGHUP re-reads the same command line (and the files it names), as OpenVPN does.
+    return await runClient(o, shell.logger, { reload: () => reloaded(rest, shell.logger) });
   } finally {
     await shell.close();
   }
+}
+
+/** SIGHUP: the configuration as it is now, its warnings logged (errors throw ConfigErrors). */
+function reloaded(argv: readonly string[], log: Logger): ClientOptions {
+  const loaded = loadConfig(argv, nodeConfigFs);
+  for (const w of loaded.warnings) log.warn(`${w.pos.file}:${w.pos.line}: ${w.directive}: warning: ${w.message}`);
+  return loaded.options;
 }
 
 function report(e: unknown, err: NodeJS.WritableStream): number {

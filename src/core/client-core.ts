@@ -76,6 +76,8 @@ export type CoreAction =
   /** Seal a control payload of the data channel (ping, OCC EXIT) and send it. */
   | { readonly kind: 'send-data'; readonly payload: 'ping' | 'occ-exit' }
   | { readonly kind: 'set-remote'; readonly remote: Endpoint }
+  /** Pushed sndbuf/rcvbuf: resize the link socket's buffers (socket.c link_socket_update_buffer_sizes). */
+  | { readonly kind: 'socket-buffers'; readonly sndbuf: number | undefined; readonly rcvbuf: number | undefined }
   | { readonly kind: 'state'; readonly state: ClientState }
   /** The connection is over: the shell tears down (always completes) and reports the outcome. */
   | { readonly kind: 'end'; readonly outcome: Outcome };
@@ -208,7 +210,7 @@ export class ClientCore {
         this.#log.info('Initialization Sequence Completed');
         break;
       case 'tunnel-failed':
-        if (input.gen === this.#tunnelGen) this.#end(out, { kind: 'exit', error: input.error });
+        if (input.gen === this.#tunnelGen) this.#leave({ kind: 'exit', error: input.error }, out, now);
         break;
       case 'stop':
         this.#stop(input.signal, input.restart, out, now);
@@ -310,6 +312,9 @@ export class ClientCore {
     }
     this.#params = neg.params;
     this.#pushed = r.options;
+    if (r.present.has('sndbuf') || r.present.has('rcvbuf')) {
+      out.push({ kind: 'socket-buffers', sndbuf: r.present.has('sndbuf') ? r.options.sndbuf : undefined, rcvbuf: r.present.has('rcvbuf') ? r.options.rcvbuf : undefined });
+    }
     this.#keepalive.configure(this.#keepaliveConfig(neg.params.pingSeconds, neg.params.pingRestartSeconds));
     const user = r.options.authTokenUser === undefined ? undefined : decodeBase64Text(r.options.authTokenUser);
     if (r.options.authToken !== undefined) this.#cfg.onAuthToken?.(r.options.authToken, user);
@@ -343,7 +348,7 @@ export class ClientCore {
     if (this.#keysInstalled) {
       const due = this.#keepalive.due(now);
       if (due === 'restart') return this.#end(out, { kind: 'restart', reason: 'ping-restart', message: 'Inactivity timeout (--ping-restart), restarting', connected: this.#connected });
-      if (due === 'exit') return this.#end(out, { kind: 'exit', error: new OsError('OS', 'Inactivity timeout (--ping-exit), exiting') });
+      if (due === 'exit') return this.#leave({ kind: 'exit', error: new OsError('OS', 'Inactivity timeout (--ping-exit), exiting') }, out, now);
       if (due === 'ping') {
         out.push({ kind: 'send-data', payload: 'ping' });
         this.#keepalive.sent(now);
@@ -366,7 +371,9 @@ export class ClientCore {
       this.#end(out, { kind: 'restart', reason: 'connection-refused', message: `nothing answers on udp port ${r.port} at ${r.address} (ICMP port unreachable): is the server running, and is proto udp right?`, connected: this.#connected });
       return;
     }
-    if (this.#cfg.proto === 'tcp') {
+    // SOCKET: the adapter reports a local problem (a packet it could not frame, a buffer size
+    // refused) that leaves the connection intact; anything else on a stream ends it.
+    if (this.#cfg.proto === 'tcp' && code !== 'SOCKET') {
       this.#end(out, { kind: 'restart', reason: 'connection-reset', message: `TCP link error: ${message}`, connected: this.#connected });
       return;
     }
@@ -376,7 +383,17 @@ export class ClientCore {
   /** SIGTERM/SIGINT: explicit-exit-notify (UDP, once connected), then end after a short grace. */
   #stop(signal: string, restart: boolean, out: CoreAction[], now: number): void {
     const outcome: Outcome = { kind: 'stopped', signal };
-    if (restart || this.#cfg.explicitExitNotify === 0 || !this.#keysInstalled || this.#cfg.proto !== 'udp' || this.#exitAt !== Infinity) {
+    if (restart) this.#end(out, outcome);
+    else this.#leave(outcome, out, now);
+  }
+
+  /**
+   * An end the client chooses (a signal, ping-exit, a fatal error once the data channel is up):
+   * explicit-exit-notify tells the server first (UDP, once keys are installed), and the end
+   * follows after a short grace. Ends the server caused (AUTH_FAILED, HALT) need no notice.
+   */
+  #leave(outcome: Outcome, out: CoreAction[], now: number): void {
+    if (this.#cfg.explicitExitNotify === 0 || !this.#keysInstalled || this.#cfg.proto !== 'udp' || this.#exitAt !== Infinity) {
       this.#end(out, outcome);
       return;
     }

@@ -363,6 +363,11 @@ export class Session {
     const key2 = this.#useEkm ? k.ekm : this.#prfKeys(k);
     if (key2 === undefined || key2.byteLength !== KEY2_LENGTH) throw new LocalProtocolError('no key material');
     k.state = 'S_GENERATED_KEYS';
+    // The key source and EKM are spent: the shell zeroes key2 (the EKM itself) once installed.
+    k.source.preMaster.fill(0);
+    k.source.random1.fill(0);
+    k.source.random2.fill(0);
+    k.ekm = undefined;
     const previous = this.#primary;
     this.#primary = k.keyId;
     out.push({ kind: 'keys', keyId: k.keyId, key2 });

@@ -75,6 +75,14 @@ export function splitKey2(key2: Uint8Array, role: 'client' | 'server'): DataKeys
   return role === 'client' ? { send: k0, recv: k1 } : { send: k1, recv: k0 };
 }
 
+/** Zeroes both directions' keys (once the crypto objects hold their own copies). */
+export function wipeDataKeys(keys: DataKeys): void {
+  for (const k of [keys.send, keys.recv]) {
+    k.cipher.fill(0);
+    k.hmac.fill(0);
+  }
+}
+
 /** Fixed bytes between header and ciphertext, by mode. */
 export function sealPrefixLength(cipher: CipherSpec, auth: AuthSpec | undefined): number {
   if (cipher.mode === 'aead') return PACKET_ID_LENGTH + AEAD_TAG_LENGTH;

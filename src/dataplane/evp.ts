@@ -150,6 +150,7 @@ export class EvpDataCrypto implements DataCrypto {
     this.#enc = null;
     this.#dec = null;
     this.#hmacKey.fill(0);
+    this.#iv.fill(0); // the implicit IV is key material too (EVP_CIPHER_CTX_free clears the key schedule)
   }
 
   #sealAead(hdrLen: number, packetId: number, src: Uint8Array, srcLen: number, dst: Uint8Array, off: number): number {

@@ -61,6 +61,7 @@ export class NodeDataCrypto implements DataCrypto {
   dispose(): void {
     this.#key.fill(0);
     this.#hmacKey.fill(0);
+    this.#nonce.fill(0); // the implicit IV is key material too
   }
 
   #sealAead(hdrLen: number, packetId: number, src: Uint8Array, srcLen: number, dst: Uint8Array, off: number): number {

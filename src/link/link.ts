@@ -33,6 +33,11 @@ export interface Link {
    * - After close() it is a no-op.
    */
   send(bytes: Uint8Array): void;
+  /**
+   * Pushed sndbuf/rcvbuf: resizes the socket's buffers (absent sizes stay). Never throws: a
+   * size the kernel refuses is reported through LinkEvents.error.
+   */
+  setBufferSizes?(sizes: { readonly sndbuf?: number | undefined; readonly rcvbuf?: number | undefined }): void;
   /** `float`: the server moved; send to this endpoint from now on (UDP only). */
   setRemote?(remote: Endpoint): void;
   /** The socket's own address when the OS gave it one (a connected TCP socket); for status reports. */

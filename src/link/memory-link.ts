@@ -156,6 +156,11 @@ export class MemoryLinkPair {
     };
   }
 
+  /** Whether that end was closed (opened and then closed). */
+  isClosed(end: 'a' | 'b'): boolean {
+    return this.#ends[end].closed;
+  }
+
   /** Opens end A (conventionally the client); `events` receive what B sends. */
   openA(events: LinkEvents): Link {
     return this.#open('a', events);

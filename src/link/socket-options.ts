@@ -11,7 +11,7 @@
  * Linux only; the constants are the generic ones (x86, arm, riscv). Never: block the event
  * loop (the poll runs on a libuv worker, in slices of at most 250 ms), leak an fd on failure.
  */
-import { errno as lastErrno, lib } from '../platform/libc.ts';
+import { AF_INET, AF_INET6, errno as lastErrno, lib, O_CLOEXEC, O_NONBLOCK, SOCK_DGRAM, SOCK_STREAM } from '../platform/libc.ts';
 import { parseIPv4, parseIPv6 } from '../base/ip.ts';
 import { OsError } from '../base/errors.ts';
 import type { Endpoint } from './link.ts';
@@ -43,12 +43,8 @@ export function describeSocketOptions(o: SocketOptions): string[] {
 }
 
 // sys/socket.h, netinet/in.h, linux/in.h, linux/in6.h, asm-generic/socket.h, errno.h
-const AF_INET = 2;
-const AF_INET6 = 10;
-const SOCK_STREAM = 1;
-const SOCK_DGRAM = 2;
-const SOCK_NONBLOCK = 0o4000;
-const SOCK_CLOEXEC = 0o2000000;
+const SOCK_NONBLOCK = O_NONBLOCK;
+const SOCK_CLOEXEC = O_CLOEXEC;
 const SOL_SOCKET = 1;
 const SO_SNDBUF = 7;
 const SO_RCVBUF = 8;

@@ -1,13 +1,15 @@
 /**
  * TCP adapter for the Link port (proto tcp-client): every OpenVPN packet travels with a u16
  * big-endian length prefix; the framer reassembles packets from the byte stream. A reset or
- * close by the server is reported as a link error (the client restarts, as OpenVPN does).
+ * close by the server is reported as a link error (the client restarts, as OpenVPN does); a
+ * local problem that leaves the connection intact is reported as an OsError with code SOCKET.
  * The connection itself (direct, or through an HTTP/SOCKS proxy) is made by stream.ts.
  */
 import type net from 'node:net';
+import { OsError } from '../base/errors.ts';
 import { frameTcp, TcpFramer } from '../tls/packet.ts';
 import type { Endpoint, Link, LinkEvents, ProxySpec } from './link.ts';
-import type { SocketOptions } from './socket-options.ts';
+import { applySocketOptions, type SocketOptions } from './socket-options.ts';
 import { openStream } from './stream.ts';
 
 export interface TcpLinkOptions {
@@ -26,6 +28,7 @@ export async function openTcpLink(opts: TcpLinkOptions, on: LinkEvents): Promise
   const from = opts.proxy?.endpoint ?? opts.remote;
   const framer = new TcpFramer();
   let closed = false;
+  let sendErrors = 0;
   const onBytes = (bytes: Uint8Array): void => {
     for (const packet of framer.push(bytes)) on.packet(packet, from);
     if (framer.error !== undefined && !closed) {
@@ -50,11 +53,28 @@ export async function openTcpLink(opts: TcpLinkOptions, on: LinkEvents): Promise
     local,
     send(bytes) {
       if (closed) return;
-      sock.write(frameTcp(bytes));
+      try {
+        sock.write(frameTcp(bytes)); // frameTcp copies: the caller may reuse `bytes`
+      } catch (e) {
+        // A packet the u16 prefix cannot carry: dropped and counted, the first reported (the connection is intact).
+        if (sendErrors++ === 0) on.error(new OsError('SOCKET', `cannot send a ${bytes.byteLength}-byte packet over TCP: ${(e as Error).message}`, { cause: e }));
+        return;
+      }
       if (early !== undefined) {
         const b = early;
         early = undefined;
         queueMicrotask(() => onBytes(b));
+      }
+    },
+    setBufferSizes({ sndbuf, rcvbuf }) {
+      if (closed) return;
+      try {
+        // node:net has no buffer-size API: set them on the descriptor, as before the SYN.
+        const fd = (sock as unknown as { _handle?: { fd?: number } })._handle?.fd;
+        if (fd === undefined || fd < 0) throw new Error('the TCP socket has no file descriptor');
+        applySocketOptions(fd, from.family, { sndbuf, rcvbuf });
+      } catch (e) {
+        on.error(new OsError('SOCKET', `cannot resize the socket buffers: ${(e as Error).message}`, { cause: e }));
       }
     },
     close() {

@@ -45,6 +45,8 @@ export interface UdpLinkCounters {
 
 export interface UdpLink extends Link {
   readonly counters: Readonly<UdpLinkCounters>;
+  /** The address and port the socket is bound to (the kernel's choice with `nobind`). */
+  readonly local: Endpoint;
 }
 
 /**
@@ -98,9 +100,11 @@ export async function openUdpLink(opts: UdpLinkOptions, on: LinkEvents): Promise
   const afterSend = (err: Error | null): void => {
     if (err !== null) sendFailed(err);
   };
+  const bound = sock.address();
   return {
     proto: 'udp',
     counters,
+    local: { address: bound.address, port: bound.port, family: bound.family === 'IPv6' ? 6 : 4 },
     send(bytes) {
       if (closed) return;
       if (sock.getSendQueueSize() >= SEND_QUEUE_LIMIT) {
@@ -119,6 +123,15 @@ export async function openUdpLink(opts: UdpLinkOptions, on: LinkEvents): Promise
     },
     setRemote(next) {
       if (opts.float) remote = next;
+    },
+    setBufferSizes({ sndbuf, rcvbuf }) {
+      if (closed) return;
+      try {
+        if (sndbuf !== undefined) sock.setSendBufferSize(sndbuf);
+        if (rcvbuf !== undefined) sock.setRecvBufferSize(rcvbuf);
+      } catch (e) {
+        on.error(e as Error);
+      }
     },
     close() {
       if (closed) return;

@@ -21,6 +21,15 @@ export interface Libc {
   strerror(errnum: number): string;
 }
 
+// Constants more than one adapter passes to these calls (x86-64/aarch64 Linux values).
+// sys/socket.h, asm-generic/fcntl.h: address families, socket types and open flags.
+export const AF_INET = 2;
+export const AF_INET6 = 10;
+export const SOCK_STREAM = 1;
+export const SOCK_DGRAM = 2;
+export const O_NONBLOCK = 0o4000;
+export const O_CLOEXEC = 0o2000000;
+
 let libc: Libc | undefined;
 
 export function lib(): Libc {

@@ -6,9 +6,14 @@
  *
  *   { "pid": 1234, "netns": "net:[4026531840]", "journal": { version, dev, entries } }
  *
- * Never: log, repair a journal of a live process or of another network namespace.
+ * A journal says which routes and addresses to delete, as root: it is trusted only when the
+ * directory and the file are ours (owned by this process's user, root in production), not
+ * writable by group or others, and the file is a regular file (not a symlink).
+ *
+ * Never: log, repair a journal of a live process or of another network namespace, or one that
+ * someone else could have written.
  */
-import { mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, type Stats } from 'node:fs';
 import { writeFileAtomic } from '../platform/atomic-file.ts';
 import { join } from 'node:path';
 import { NetJournal, type JournalJson } from './apply.ts';
@@ -43,6 +48,15 @@ function currentNetns(): string {
   }
 }
 
+/** Why a journal path may not be trusted, or undefined: ours, a directory / regular file, not group/other-writable. */
+function untrusted(st: Stats, want: 'directory' | 'regular file'): string | undefined {
+  if (want === 'directory' ? !st.isDirectory() : !st.isFile()) return `not a ${want}${st.isSymbolicLink() ? ' but a symlink' : ''}`;
+  const uid = process.geteuid?.() ?? 0;
+  if (st.uid !== uid) return `owned by uid ${st.uid}, not ${uid}`;
+  if ((st.mode & 0o022) !== 0) return `writable by ${(st.mode & 0o002) !== 0 ? 'others' : 'its group'} (mode ${(st.mode & 0o777).toString(8)})`;
+  return undefined;
+}
+
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -69,8 +83,7 @@ export class FileJournalStore implements JournalStore {
    * journal, and a killed one could not be repaired).
    */
   #file(dev: string): string {
-    const ns = /\d+/.exec(this.#netns)?.[0] ?? 'ns';
-    return join(this.#dir, `${ns}-${dev}.json`);
+    return join(this.#dir, journalFileName(this.#netns, dev));
   }
 
   save(journal: NetJournal): void {
@@ -97,9 +110,19 @@ export class FileJournalStore implements JournalStore {
     } catch {
       return { journals, errors };
     }
+    const dirProblem = untrusted(lstatSync(this.#dir), 'directory');
+    if (dirProblem !== undefined) {
+      if (names.length > 0) errors.push(`${this.#dir}: not trusted (${dirProblem}): its journals are not repaired; fix the directory or remove it`);
+      return { journals, errors };
+    }
     for (const name of names) {
       const file = join(this.#dir, name);
       try {
+        const fileProblem = untrusted(lstatSync(file), 'regular file');
+        if (fileProblem !== undefined) {
+          errors.push(`${file}: not trusted (${fileProblem}): not repaired`);
+          continue;
+        }
         const body = JSON.parse(readFileSync(file, 'utf8')) as Partial<FileShape>;
         if (typeof body.pid !== 'number' || body.netns !== this.#netns) continue;
         if (body.pid === this.#pid || isAlive(body.pid)) continue;
@@ -112,19 +135,73 @@ export class FileJournalStore implements JournalStore {
   }
 }
 
-/** In-memory twin (tests). */
+/** The file name of a journal: per network namespace (its inode number) and device. */
+export function journalFileName(netns: string, dev: string): string {
+  const ns = /\d+/.exec(netns)?.[0] ?? 'ns';
+  return `${ns}-${dev}.json`;
+}
+
+/**
+ * The in-memory twin's "disk": journal files shared by every store made on it, and which pids
+ * are alive. A test "kills" a run by making its store with a pid not in `alive`.
+ */
+export class MemoryJournalDisk {
+  readonly files = new Map<string, string>();
+  readonly alive: Set<number>;
+
+  constructor(alive: Iterable<number> = []) {
+    this.alive = new Set(alive);
+  }
+}
+
+/** In-memory twin (tests): the same files, namespaces and liveness rules as FileJournalStore. */
 export class MemoryJournalStore implements JournalStore {
-  readonly saved = new Map<string, JournalJson>();
+  readonly disk: MemoryJournalDisk;
+  readonly #netns: string;
+  readonly #pid: number;
+
+  constructor(disk = new MemoryJournalDisk(), netns = 'net:[1]', pid = 1) {
+    this.disk = disk;
+    this.#netns = netns;
+    this.#pid = pid;
+  }
+
+  /** This run's journals (by device), as saved. */
+  get saved(): ReadonlyMap<string, JournalJson> {
+    const out = new Map<string, JournalJson>();
+    for (const text of this.disk.files.values()) {
+      const body = JSON.parse(text) as FileShape;
+      if (body.pid === this.#pid && body.netns === this.#netns) out.set(body.journal.dev, body.journal);
+    }
+    return out;
+  }
+
   save(journal: NetJournal): void {
-    this.saved.set(journal.dev, structuredClone(journal.toJSON()));
+    const body: FileShape = { pid: this.#pid, netns: this.#netns, journal: journal.toJSON() };
+    this.disk.files.set(journalFileName(this.#netns, journal.dev), JSON.stringify(body));
   }
+
   remove(dev: string): void {
-    this.saved.delete(dev);
+    this.disk.files.delete(journalFileName(this.#netns, dev));
   }
+
   discard(file: string): void {
-    this.saved.delete(file);
+    this.disk.files.delete(file);
   }
+
   stale(): { journals: StaleJournal[]; errors: string[] } {
-    return { journals: [], errors: [] };
+    const journals: StaleJournal[] = [];
+    const errors: string[] = [];
+    for (const [file, text] of this.disk.files) {
+      try {
+        const body = JSON.parse(text) as Partial<FileShape>;
+        if (typeof body.pid !== 'number' || body.netns !== this.#netns) continue;
+        if (body.pid === this.#pid || this.disk.alive.has(body.pid)) continue;
+        journals.push({ file, pid: body.pid, journal: NetJournal.fromJSON(body.journal) });
+      } catch (e) {
+        errors.push(`${file}: ${(e as Error).message}`);
+      }
+    }
+    return { journals, errors };
   }
 }

@@ -287,7 +287,21 @@ export function scriptEnv(p: ProcessFacts, t: TunnelFacts, h: HookFacts): Script
   env['dev'] = t.dev;
   env['dev_type'] = t.devType;
   env['script_type'] = h.scriptType;
-  return env;
+  return setenvStr(env);
+}
+
+/**
+ * env_set.c setenv_str: names keep only CC_NAME (alphanumerics and '_'), values only CC_PRINT
+ * (0x20-0x7e); anything else is removed, not replaced. Values the server pushed (foreign_option_N,
+ * routes, ifconfig) reach the scripts only through this.
+ */
+export function setenvStr(env: ScriptEnv): ScriptEnv {
+  const out: ScriptEnv = {};
+  for (const [name, value] of Object.entries(env)) {
+    const n = name.replace(/[^A-Za-z0-9_]/g, '');
+    if (n !== '') out[n] = value.replace(/[^\x20-\x7e]/g, '');
+  }
+  return out;
 }
 
 /** init.c run_up_down: `tun_dev tun_mtu 0 ifconfig_local ifconfig_remote|netmask init|restart`. */

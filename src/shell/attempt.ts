@@ -26,12 +26,12 @@ import { createClientTlsEngine, type TlsEngine } from '../tls/tls-engine.ts';
 import { checkPeerCertificate, commonName, remoteCertTlsPolicy, type PeerCertPolicy } from '../tls/verify.ts';
 import { EKM_LABEL, KEY2_LENGTH } from '../tls/keys.ts';
 import { Opcode, opcodeName } from '../tls/packet.ts';
-import type { Credentials, Material } from '../material.ts';
+import type { Credentials, Material } from '../material/load.ts';
 import { buildSessionConfig } from './session-config.ts';
 import { DataChannel } from '../dataplane/data-channel.ts';
 import { createDataCrypto } from '../dataplane/create-data-crypto.ts';
 import type { CryptoCaps } from '../dataplane/cipher-suite.ts';
-import { splitKey2 } from '../dataplane/data-crypto.ts';
+import { splitKey2, wipeDataKeys } from '../dataplane/data-crypto.ts';
 import { DropReason, COMPRESSED_MESSAGE } from '../dataplane/drop-reason.ts';
 import { classifyPayload, PING_STRING, writeOcc, OccOpcode } from '../dataplane/framing.ts';
 import { maxFragmentSizeFor } from '../dataplane/fragment.ts';
@@ -297,13 +297,18 @@ export class Attempt {
       case 'send-data':
         this.#sendPayload(a.payload);
         return;
+      case 'socket-buffers':
+        this.#log.verb(3, `Socket Buffers: pushed${a.sndbuf === undefined ? '' : ` sndbuf ${a.sndbuf}`}${a.rcvbuf === undefined ? '' : ` rcvbuf ${a.rcvbuf}`}`);
+        this.#link?.setBufferSizes?.({ sndbuf: a.sndbuf, rcvbuf: a.rcvbuf });
+        return;
       case 'set-remote':
         this.#remote = a.remote;
         this.#link?.setRemote?.(a.remote);
         return;
       case 'state':
         this.#log.verb(4, `MANAGEMENT: >STATE:${a.state}`);
-        this.#d.onState?.(a.state, { remote: this.#remote, local: this.#link?.local });
+        // 2.6 reports the socket's own address: a UDP socket is bound to one only with `local`
+        this.#d.onState?.(a.state, { remote: this.#remote, local: this.#link?.proto === 'tcp' || this.#d.connection.local !== undefined ? this.#link?.local : undefined });
         return;
       case 'end':
         void this.#teardown(a.outcome);
@@ -354,7 +359,11 @@ export class Attempt {
     key2.fill(0);
     const o = this.#d.options;
     const data = this.#data ?? new DataChannel({ compression: p.compression, replayWindow: o.replayWindow.size, replaySeconds: o.replayWindow.seconds, fragment: this.#fragment(p) });
-    data.install(keyId, createDataCrypto(p.cipher, p.auth, keys.send), createDataCrypto(p.cipher, p.auth, keys.recv), p.peerId);
+    try {
+      data.install(keyId, createDataCrypto(p.cipher, p.auth, keys.send), createDataCrypto(p.cipher, p.auth, keys.recv), p.peerId);
+    } finally {
+      wipeDataKeys(keys); // the crypto objects keep their own copies, zeroed when they are disposed
+    }
     this.#data = data;
     this.#renegRequested = false;
   }

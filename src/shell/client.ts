@@ -1,11 +1,13 @@
 /**
  * The client process: remote selection, name resolution, reconnect pacing, signals, and the
- * one tunnel that outlives connection attempts. Each attempt is an `Attempt` (connection.ts).
+ * one tunnel that outlives connection attempts. Each attempt is an `Attempt` (attempt.ts).
  *
  *   CONNECTING ─▶ resolve remote ─▶ Attempt.run() ─┬─ restart ─▶ wait (connect-retry) ─▶ next remote
  *                                                  ├─ exit (AUTH_FAILED, fatal) ─▶ EXITING
  *                                                  └─ SIGTERM/SIGINT ─▶ explicit-exit-notify ─▶ EXITING
- *   SIGUSR1 / SIGHUP: restart the attempt. Uncaught errors: tear down, then exit 1.
+ *   SIGUSR1: restart the attempt. SIGHUP: re-read the configuration; if it loads, leave as on
+ *   SIGTERM and start again with it (a new tunnel, new key material); if it does not, log each
+ *   error at FILE:LINE and keep the current session. Uncaught errors: tear down, then exit 1.
  *   connect-retry-max N: after N failed rounds of the remote list, exit with the last failure's
  *   code (TLS 5, AUTH_FAILED 4, silent server or other 1); tls-exit: exit on the first TLS error.
  *
@@ -15,20 +17,20 @@
 import { rmSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import type { ClientOptions, ConnectionEntry } from '../config/index.ts';
-import { ExitCode, NotImplementedError, OsError, TimeoutError } from '../base/errors.ts';
+import { ConfigErrors, ExitCode, NotImplementedError, OsError, TimeoutError } from '../base/errors.ts';
 import type { Logger } from '../log/logger.ts';
 import { systemClock, systemRandom, systemTimers } from './system.ts';
 import { writeFileAtomic } from '../platform/atomic-file.ts';
 import { startStatusFile } from './status-file.ts';
 import { RetryPolicy } from '../core/retry.ts';
 import { NodeCryptoCaps } from '../dataplane/cipher-probe.ts';
-import { loadCredentials, loadMaterial, type Credentials, type Material } from '../material.ts';
+import { loadCredentials, loadMaterial, type Credentials, type Material } from '../material/load.ts';
 import { Attempt, type AttemptOutcome } from './attempt.ts';
 import type { Endpoint } from '../link/link.ts';
 import { NullTunnel, type Tunnel } from '../tunnel/tunnel.ts';
 import { ScriptHooks } from '../scripts/hooks.ts';
 import { packageVersion } from '../cli/version.ts';
-import { promptLine } from '../prompt.ts';
+import { promptLine } from '../material/prompt.ts';
 import { formatStatus, TrafficStats } from './status.ts';
 import { connectionOrder, hostToResolve } from '../core/remotes.ts';
 import { ProxySetup, unsupportedProxy } from './proxy-setup.ts';
@@ -38,7 +40,7 @@ import { SystemdNotifier } from './systemd-notify.ts';
 import { fanOut, type ProcessObserver } from './process-observer.ts';
 import { daemonReady } from './daemon-ready.ts';
 
-type StopSignal = 'SIGTERM' | 'SIGINT';
+type StopSignal = 'SIGTERM' | 'SIGINT' | 'SIGHUP';
 
 export class Client {
   readonly #o: ClientOptions;
@@ -78,7 +80,9 @@ export class Client {
     this.#stop = signal;
     this.#wake?.();
     this.#mgmt?.abort();
-    this.#observers.stopping?.();
+    // SIGHUP with a configuration that loads: this session ends and a new one starts (a reload)
+    if (signal === 'SIGHUP') this.#observers.reloading?.();
+    else this.#observers.stopping?.();
     this.#attempt?.stop(signal.toLowerCase());
   }
 
@@ -129,9 +133,10 @@ export class Client {
       }
     } finally {
       await this.#tunnel.close(this.#stop?.toLowerCase() ?? 'error');
-      this.#observers.ending('EXITING', this.#stop ?? exitDetail ?? 'SIGTERM');
+      this.#observers.ending(this.#stop === 'SIGHUP' ? 'RECONNECTING' : 'EXITING', this.#stop ?? exitDetail ?? 'SIGTERM');
     }
-    if (this.#stop !== undefined || result === ExitCode.OK) this.#log.info(`${this.#stop ?? 'SIGTERM'}[hard,] received, process exiting`);
+    if (this.#stop === 'SIGHUP') this.#log.info('SIGHUP[hard,] received, process restarting');
+    else if (this.#stop !== undefined || result === ExitCode.OK) this.#log.info(`${this.#stop ?? 'SIGTERM'}[hard,] received, process exiting`);
     else this.#log.info('Exiting due to fatal error');
     return result;
   }
@@ -201,7 +206,7 @@ export class Client {
     let username = this.#username;
     let password = this.#password;
     if (username === undefined || password === undefined) {
-      const c = this.#mgmt?.queryPasswords === true && o.authUserPass.source === 'stdin' ? await this.#mgmt.queryAuth() : await loadCredentials(o);
+      const c = this.#mgmt?.queryPasswords === true && o.authUserPass.source === 'stdin' ? await this.#mgmt.queryAuth(o.authNocache) : await loadCredentials(o);
       if (c === undefined) return undefined;
       ({ username, password } = c);
       this.#username = username;
@@ -213,6 +218,7 @@ export class Client {
 
   /** management `forget-passwords`, management-forget-disconnect (ssl_purge_auth). */
   forgetPasswords(): void {
+    this.#mgmt?.forgetAuth();
     this.#username = undefined;
     this.#password = undefined;
     this.#token = undefined;
@@ -225,7 +231,10 @@ export class Client {
       this.#token = undefined;
       return;
     }
-    if (this.#o.authRetry === 'interact') this.#password = undefined;
+    if (this.#o.authRetry === 'interact') {
+      this.#password = undefined;
+      this.#mgmt?.forgetAuth();
+    }
   }
 
   #sleep(ms: number): Promise<void> {
@@ -268,22 +277,55 @@ export function refusedAtConnect(o: ClientOptions): string[] {
   return out;
 }
 
+/** What the composition root lends the shell: re-reading the configuration for SIGHUP. */
+export interface ClientHooks {
+  /** The configuration as it is now on disk (throws ConfigErrors when it no longer loads). */
+  readonly reload?: () => ClientOptions;
+}
+
 /** Runs the client until a signal or a fatal error; returns the process exit code. */
-export async function runClient(o: ClientOptions, shellLog: Logger): Promise<number> {
+/** What stays across SIGHUP reloads: counters, the management interface, systemd, the daemon parent. */
+interface ProcessParts {
+  readonly stats: TrafficStats;
+  readonly mgmt: ManagementLink | undefined;
+  readonly observers: readonly ProcessObserver[];
+}
+
+export async function runClient(first: ClientOptions, shellLog: Logger, hooks: ClientHooks = {}): Promise<number> {
   const stats = new TrafficStats();
-  const mgmt = await ManagementLink.open(o, shellLog, stats);
+  // opened once, before the first attempt, and kept across SIGHUP reloads (as 2.6's management)
+  const mgmt = await ManagementLink.open(first, shellLog, stats);
   const log = mgmt?.logger ?? shellLog;
   const systemd = SystemdNotifier.fromEnv(process.env, log);
+  const daemonChild = process.send !== undefined && process.env['OVPN_TS_DAEMON_CHILD'] === '1';
+  const parts: ProcessParts = { stats, mgmt, observers: [...(mgmt === undefined ? [] : [mgmt]), ...(systemd === undefined ? [] : [systemd]), ...(daemonChild ? [daemonReady()] : [])] };
   try {
-    const observers = [...(mgmt === undefined ? [] : [mgmt]), ...(systemd === undefined ? [] : [systemd]), ...(process.send !== undefined && process.env['OVPN_TS_DAEMON_CHILD'] === '1' ? [daemonReady()] : [])];
-    return await runWith(o, log, stats, mgmt, observers);
+    let o = first;
+    for (;;) {
+      const r = await runOnce(o, log, hooks, parts);
+      if (r.kind === 'exit') return r.code;
+      o = r.options;
+      mgmt?.restarted();
+    }
   } finally {
     systemd?.close();
     await mgmt?.close();
   }
 }
 
-async function runWith(o: ClientOptions, log: Logger, stats: TrafficStats, mgmt: ManagementLink | undefined, observers: readonly ProcessObserver[]): Promise<number> {
+/** SIGHUP: the new options, or undefined (logged) when the configuration no longer loads. */
+function reloadOptions(log: Logger, reload: () => ClientOptions): ClientOptions | undefined {
+  try {
+    return reload();
+  } catch (e) {
+    const errors = e instanceof ConfigErrors ? e.errors.map((x) => x.message) : [(e as Error).message];
+    for (const m of errors) log.error(`SIGHUP: ${m}`);
+    log.error(`SIGHUP: the configuration no longer loads (${errors.length} error${errors.length === 1 ? '' : 's'}); the current session continues with the configuration it started with`);
+    return undefined;
+  }
+}
+
+async function runOnce(o: ClientOptions, log: Logger, hooks: ClientHooks, parts: ProcessParts): Promise<{ kind: 'exit'; code: number } | { kind: 'reload'; options: ClientOptions }> {
   banner(log);
   const refused = refusedAtConnect(o);
   if (refused.length > 0) {
@@ -294,11 +336,18 @@ async function runWith(o: ClientOptions, log: Logger, stats: TrafficStats, mgmt:
   if (o.nice !== 0) setPriority(o.nice);
   const tunnel: Tunnel = o.dev === 'null' ? new NullTunnel(Object.keys(o.scripts).length === 0 ? undefined : new ScriptHooks(o, { log })) : await openTunTunnel(o, log);
   if (o.writepid !== undefined) writePid(o.writepid);
-  const client = new Client(o, log, tunnel, mgmt, stats, observers);
+  const client = new Client(o, log, tunnel, parts.mgmt, parts.stats, parts.observers);
+  let reloaded: ClientOptions | undefined;
   const onTerm = (): void => client.requestStop('SIGTERM');
   const onInt = (): void => client.requestStop('SIGINT');
   const onUsr1 = (): void => client.requestRestart('SIGUSR1');
-  const onHup = (): void => client.requestRestart('SIGHUP');
+  const onHup = (): void => {
+    if (hooks.reload === undefined) return client.requestRestart('SIGHUP');
+    const next = reloadOptions(log, hooks.reload);
+    if (next === undefined) return;
+    reloaded = next;
+    client.requestStop('SIGHUP');
+  };
   const onUsr2 = (): void => {
     for (const line of formatStatus(client.stats, new Date()).trimEnd().split('\n')) log.info(line);
   };
@@ -308,10 +357,12 @@ async function runWith(o: ClientOptions, log: Logger, stats: TrafficStats, mgmt:
     process.exitCode = ExitCode.ERROR;
     client.requestStop('SIGTERM');
   };
-  mgmt?.handlers(
+  // `signal X` from the management interface does what the process signal does
+  parts.mgmt?.handlers(
     (sig, reason) => {
       if (sig === 'SIGTERM' || sig === 'SIGINT') client.requestStop(sig);
       else if (sig === 'SIGUSR2') onUsr2();
+      else if (sig === 'SIGHUP') onHup();
       else if (reason === undefined) client.requestRestart(sig);
       else client.requestRestart(sig, reason);
     },
@@ -326,7 +377,8 @@ async function runWith(o: ClientOptions, log: Logger, stats: TrafficStats, mgmt:
   process.on('unhandledRejection', onFatal);
   try {
     const code = await client.run();
-    return typeof process.exitCode === 'number' && process.exitCode !== 0 ? process.exitCode : code;
+    if (reloaded !== undefined && (process.exitCode ?? 0) === 0) return { kind: 'reload', options: reloaded };
+    return { kind: 'exit', code: typeof process.exitCode === 'number' && process.exitCode !== 0 ? process.exitCode : code };
   } finally {
     if (o.writepid !== undefined) rmSync(o.writepid, { force: true });
     process.off('SIGTERM', onTerm);

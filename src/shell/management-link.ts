@@ -37,6 +37,7 @@ export class ManagementLink implements ProcessObserver {
   #forget: () => void = () => undefined;
   #release: (() => void) | undefined;
   #answer: ((a: Answer | undefined) => void) | undefined;
+  #auth: Answer | undefined;
   #state: ClientState | undefined;
   #attemptStart = 0;
   #getConfigTimer: ReturnType<typeof setTimeout> | undefined;
@@ -120,8 +121,13 @@ export class ManagementLink implements ProcessObserver {
     this.mgmt.rearmHold();
   }
 
-  /** management-query-passwords: the 'Auth' username and password; undefined when stopped. */
-  async queryAuth(): Promise<Answer | undefined> {
+  /**
+   * management-query-passwords: the 'Auth' username and password; undefined when stopped.
+   * Kept for later sessions (a SIGHUP reload asks no again, as 2.6's static auth_user_pass)
+   * unless `nocache` (auth-nocache); forgetAuth() drops them.
+   */
+  async queryAuth(nocache: boolean): Promise<Answer | undefined> {
+    if (this.#auth !== undefined) return this.#auth;
     if (!this.mgmt.connected) this.logger.verb(3, 'Need password(s) from management interface, waiting...');
     const answer = new Promise<Answer | undefined>((resolve) => {
       this.#answer = resolve;
@@ -129,7 +135,13 @@ export class ManagementLink implements ProcessObserver {
     this.mgmt.query({ kind: 'user-pass', type: 'Auth' });
     const a = await answer;
     this.#answer = undefined;
+    if (!nocache) this.#auth = a;
     return a;
+  }
+
+  /** forget-passwords, management-forget-disconnect, a refused password with auth-retry interact. */
+  forgetAuth(): void {
+    this.#auth = undefined;
   }
 
   /** A stop (SIGTERM/SIGINT) ends every wait. */

@@ -15,8 +15,8 @@ import { isIP } from 'node:net';
 import type { ClientOptions, ConnectionEntry, FileRef } from '../config/index.ts';
 import type { Endpoint, ProxyCredentials, ProxySpec } from '../link/link.ts';
 import type { SocketOptions } from '../link/socket-options.ts';
-import { readRefText } from '../material.ts';
-import { promptLine } from '../prompt.ts';
+import { readRefText } from '../material/load.ts';
+import { promptLine } from '../material/prompt.ts';
 import type { LinkVia } from './open-link.ts';
 
 type Creds = { readonly username: string; readonly password: string };

@@ -4,7 +4,7 @@
  * max-packet-size, the OCC options string and the peer-info we announce. Pure.
  */
 import type { ClientOptions, ConnectionEntry } from '../config/index.ts';
-import type { Credentials, Material } from '../material.ts';
+import type { Credentials, Material } from '../material/load.ts';
 import type { SessionConfig } from '../core/session-types.ts';
 import { Opcode, SID_SIZE } from '../tls/packet.ts';
 import { NoneWrap, TlsAuthWrap, TlsCryptV2Wrap, TlsCryptWrap, type ControlWrap } from '../tls/wrap.ts';

@@ -13,7 +13,7 @@
  * Never: allocate per packet, throw per packet (count in `errors`), log, configure addresses.
  * The ioctl numbers are the asm-generic _IOW encoding (x86, arm, riscv), not mips/powerpc/sparc.
  */
-import { errno as lastErrno, lib, type Libc } from '../platform/libc.ts';
+import { AF_INET, errno as lastErrno, lib, O_CLOEXEC, O_NONBLOCK, SOCK_DGRAM, type Libc } from '../platform/libc.ts';
 import { OsError } from '../base/errors.ts';
 import { IFNAMSIZ, tunRequestName, type TunDevice } from './device.ts';
 
@@ -21,14 +21,10 @@ import { IFNAMSIZ, tunRequestName, type TunDevice } from './device.ts';
 const TUNSETIFF = 0x400454ca; // _IOW('T', 202, int)
 // linux/sockios.h: set the transmit queue length (ifreq.ifr_qlen, an int after the name)
 const SIOCSIFTXQLEN = 0x8943;
-const AF_INET = 2;
-const SOCK_DGRAM = 2;
 const IFF_TUN = 0x0001;
 const IFF_NO_PI = 0x1000;
 // asm-generic/fcntl.h, sys/eventfd.h, poll.h
 const O_RDWR = 0o2;
-const O_NONBLOCK = 0o4000;
-const O_CLOEXEC = 0o2000000;
 const EFD_NONBLOCK = O_NONBLOCK;
 const EFD_CLOEXEC = O_CLOEXEC;
 const POLLIN = 0x0001;

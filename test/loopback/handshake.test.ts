@@ -7,7 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AuthFailedError, ExitCode, exitCodeFor } from '../../src/base/errors.ts';
+import { AuthFailedError, ExitCode, exitCodeFor, TlsError } from '../../src/base/errors.ts';
 import type { LinkConditions } from '../../src/link/memory-link.ts';
 import { icmpEchoRequest, parsePacket } from '../contract/tun/packets.ts';
 import { checksumsValid, ICMP_ECHO_REPLY } from './icmp.ts';
@@ -294,6 +294,19 @@ test('connect-timeout reaches the link (TCP connects are bounded by it, not by a
   try {
     await connect(lb);
     assert.equal(lb.linkOptions?.connectTimeoutMs, 7000);
+  } finally {
+    await lb.close();
+  }
+});
+
+test('a TLS set-up OpenSSL refuses when the engine opens ends the attempt with TlsError and closes the link (it used to hang)', async () => {
+  const lb = await Loopback.start({ seed: 83, wrap: 'none', push: PRF_PUSH, material: (m) => ({ ...m, tls: { ...m.tls, ciphers: 'NOT-A-CIPHER' } }) });
+  try {
+    const outcome = await lb.runToEnd(5_000);
+    assert.equal(outcome?.kind, 'exit', lb.log.text());
+    assert.ok(outcome?.kind === 'exit' && outcome.error instanceof TlsError, String(outcome?.kind === 'exit' ? outcome.error : outcome));
+    assert.equal(exitCodeFor(outcome.error), ExitCode.TLS);
+    assert.equal(lb.pair.isClosed('a'), true, 'the link was closed');
   } finally {
     await lb.close();
   }

@@ -18,7 +18,7 @@ import { FakeClock, SeededRandom } from '../../src/base/clock.ts';
 import { loadConfig, type ClientOptions, type ConfigFs } from '../../src/config/index.ts';
 import { Attempt, type AttemptOutcome, type LinkOpenOptions } from '../../src/shell/attempt.ts';
 import { MemoryLogger } from '../../src/log/logger.ts';
-import { loadCredentials, loadMaterial, type Credentials } from '../../src/material.ts';
+import { loadCredentials, loadMaterial, type Credentials, type Material } from '../../src/material/load.ts';
 import { TrafficStats } from '../../src/shell/status.ts';
 import { MemoryLinkPair, VirtualTimers, type LinkConditions, type PacketTap } from '../../src/link/memory-link.ts';
 import type { Endpoint } from '../../src/link/link.ts';
@@ -87,6 +87,8 @@ export interface LoopbackOptions {
   readonly tap?: PacketTap;
   /** Extra client config lines. */
   readonly config?: readonly string[];
+  /** Changes the loaded key material (e.g. a TLS set-up OpenSSL refuses only when the engine opens). */
+  readonly material?: (m: Material) => Material;
 }
 
 function memFs(files: Record<string, string>): ConfigFs {
@@ -135,7 +137,7 @@ export class Loopback {
   endedAt: number | undefined;
   readonly #done: Promise<AttemptOutcome>;
 
-  private constructor(o: LoopbackOptions, options: ClientOptions, material: Awaited<ReturnType<typeof loadMaterial>>, credentials: Credentials | undefined) {
+  private constructor(o: LoopbackOptions, options: ClientOptions, material: Material, credentials: Credentials | undefined) {
     const random = new SeededRandom(o.seed);
     this.pair = new MemoryLinkPair({
       timers: this.timers,
@@ -190,7 +192,8 @@ export class Loopback {
     const password = o.password ?? pki('creds.txt').split('\n')[1] ?? '';
     const fs = memFs({ '/loopback/client.ovpn': clientConfig(o, password) });
     const { options } = loadConfig(['--config', '/loopback/client.ovpn'], fs);
-    const material = await loadMaterial(options, 0);
+    const loaded = await loadMaterial(options, 0);
+    const material = o.material === undefined ? loaded : o.material(loaded);
     return new Loopback(o, options, material, await loadCredentials(options));
   }
 

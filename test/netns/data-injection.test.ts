@@ -11,9 +11,14 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ping, startClient, startServer, VETH_SERVER, withLab } from '../lab/index.ts';
+import { readFileSync } from 'node:fs';
+import { ping, startClient, startServer, VETH_SERVER, waitForLog, withLab } from '../lab/index.ts';
 
 const REPLAYS = 3;
+/** The injector's start (python3 and its capture socket). */
+const READY_TIMEOUT_MS = 10_000;
+/** It gives up after 10 s without a server-to-client data packet. */
+const INJECT_TIMEOUT_MS = 15_000;
 const FORGED = 20;
 
 const INJECTOR = `
@@ -24,6 +29,7 @@ cap = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
 cap.bind((iface, 0))
 cap.settimeout(8)
 srv = socket.inet_aton(server_ip)
+print('capturing', flush=True)
 deadline = time.time() + 10
 while True:
     if time.time() > deadline:
@@ -47,17 +53,18 @@ for _ in range(replays):
     send(payload)
 for _ in range(forged):
     send(payload[:4] + os.urandom(len(payload) - 4))
-print(json.dumps({'client': socket.inet_ntoa(client_ip), 'port': dport, 'len': len(payload)}))
+print(json.dumps({'client': socket.inet_ntoa(client_ip), 'port': dport, 'len': len(payload)}), flush=True)
 `;
 
 test('data injection: replayed and forged P_DATA_V2 packets are dropped, counted, and the tunnel keeps working', async () => {
   await withLab(async (lab) => {
     const server = await startServer(lab, 'udp-gcm-tlscrypt');
     const client = await startClient(lab, 'ovpn-ts', server.clientConfig({ inline: true }));
-    const injector = lab.server.exec('/usr/bin/python3', ['-c', INJECTOR, VETH_SERVER, lab.serverAddr4, String(server.port), String(REPLAYS), String(FORGED)], { timeoutMs: 15_000 });
-    await new Promise((r) => setTimeout(r, 300));
+    const injector = lab.server.spawn('/usr/bin/python3', ['-c', INJECTOR, VETH_SERVER, lab.serverAddr4, String(server.port), String(REPLAYS), String(FORGED)], { name: 'injector' });
+    await waitForLog(injector, /^capturing$/m, { timeoutMs: READY_TIMEOUT_MS });
     const during = await ping(lab.client, server.tunAddr4, 3);
-    const injected = JSON.parse((await injector).stdout) as { client: string; port: number; len: number };
+    await waitForLog(injector, /^\{.*\}$/m, { timeoutMs: INJECT_TIMEOUT_MS });
+    const injected = JSON.parse(/^\{.*\}$/m.exec(readFileSync(injector.logFile, 'utf8'))?.[0] ?? '{}') as { client: string; port: number; len: number };
     assert.equal(injected.client, lab.clientAddr4);
     assert.equal(during.received, 3, during.output);
     const after = await ping(lab.client, server.tunAddr4, 3);

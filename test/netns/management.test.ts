@@ -71,6 +71,9 @@ function sessionSteps(password: string): DriverStep[] {
     { send: 'signal SIGUSR1', expect: '^>HOLD:' },
     { send: 'hold release', expect: '^>STATE:\\d+,CONNECTED,' },
     { send: 'state 3', expect: '^END' },
+    // SIGHUP re-reads the configuration and starts over: hold 0 again, no new password query
+    { send: 'signal SIGHUP', expect: '^>HOLD:Waiting for hold release:0' },
+    { send: 'hold release', expect: '^>STATE:\\d+,CONNECTED,' },
     { send: 'signal SIGBOGUS', expect: '^ERROR' },
     { send: 'nosuchcommand', expect: '^ERROR' },
     { send: 'signal SIGTERM', expect: '^>STATE:\\d+,EXITING,SIGTERM' },

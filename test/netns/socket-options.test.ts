@@ -68,3 +68,23 @@ test('bind-dev: bound to lo the server is unreachable; bound to veth-c it works 
     await client.stop();
   });
 });
+
+const PUSHED_BUF = 393216;
+
+for (const profile of ['udp-gcm-tlscrypt', 'tcp'] as const satisfies readonly ProfileName[]) {
+  test(`pushed sndbuf/rcvbuf (${profile}): the link socket is resized to what the server pushed`, async () => {
+    await withLab(async (lab) => {
+      const server = await startServer(lab, profile, { extraServerLines: [`push "sndbuf ${PUSHED_BUF}"`, `push "rcvbuf ${PUSHED_BUF}"`] });
+      const client = await startClient(lab, 'ovpn-ts', server.clientConfig({ inline: true, extra: ['verb 3'] }));
+      const p = await ping(lab.client, server.tunAddr4, 3);
+      assert.equal(p.received, 3, p.output);
+      const ss = await lab.client.exec('ss', ['-Hnpm', profile === 'tcp' ? '-t' : '-u', `dport = :${server.port}`]);
+      const wmax = Number((await lab.client.exec('sysctl', ['-n', 'net.core.wmem_max'])).stdout.trim());
+      const rmax = Number((await lab.client.exec('sysctl', ['-n', 'net.core.rmem_max'])).stdout.trim());
+      assert.match(ss.stdout, new RegExp(`tb${2 * Math.min(PUSHED_BUF, wmax)}\\b`), `pushed sndbuf granted: ${ss.stdout}`);
+      assert.match(ss.stdout, new RegExp(`rb${2 * Math.min(PUSHED_BUF, rmax)}\\b`), `pushed rcvbuf granted: ${ss.stdout}`);
+      assert.match(client.log(), new RegExp(`Socket Buffers: pushed sndbuf ${PUSHED_BUF} rcvbuf ${PUSHED_BUF}`), client.log());
+      await client.stop();
+    });
+  });
+}

@@ -5,8 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeClock, SeededRandom } from '../../src/base/clock.ts';
-import { AuthFailedError, NegotiationError } from '../../src/base/errors.ts';
+import { FakeClock, SeededRandom, type Random } from '../../src/base/clock.ts';
+import { AuthFailedError, NegotiationError, OsError } from '../../src/base/errors.ts';
 import { MemoryLogger } from '../../src/log/logger.ts';
 import { defaultOptions, type ClientOptions } from '../../src/config/options.ts';
 import { ClientCore, EXIT_NOTIFY_GRACE_MS, type CoreAction, type CoreInput, type Outcome } from '../../src/core/client-core.ts';
@@ -27,6 +27,7 @@ interface Setup {
   readonly explicitExitNotify?: number;
   readonly options?: Partial<ClientOptions>;
   readonly renegotiateMs?: number;
+  readonly random?: Random;
 }
 
 class Driver {
@@ -51,7 +52,7 @@ class Driver {
         explicitExitNotify: s.explicitExitNotify ?? 0,
         caps: ALL_CAPS,
       },
-      new SeededRandom(7),
+      s.random ?? new SeededRandom(7),
       this.log,
       0,
     );
@@ -335,4 +336,68 @@ test('a stale tunnel result (an earlier generation) is ignored', () => {
   assert.equal(d.core.state, 'ADD_ROUTES');
   d.feed({ kind: 'tunnel-failed', gen: d.tunnelGen, error: new NegotiationError('boom') });
   assert.equal(d.ended()?.kind, 'exit');
+});
+
+test('pushed sndbuf/rcvbuf resize the link socket (socket-buffers); none pushed, no action', () => {
+  const pushed = new Driver({ options: { sndbuf: 65536 } });
+  pushed.connect(`${GCM_PUSH},sndbuf 393216,rcvbuf 262144`);
+  assert.deepEqual(pushed.actions.filter((a) => a.kind === 'socket-buffers'), [{ kind: 'socket-buffers', sndbuf: 393216, rcvbuf: 262144 }]);
+  const one = new Driver();
+  one.connect(`${GCM_PUSH},rcvbuf 262144`);
+  assert.deepEqual(one.actions.filter((a) => a.kind === 'socket-buffers'), [{ kind: 'socket-buffers', sndbuf: undefined, rcvbuf: 262144 }]);
+  const local = new Driver({ options: { sndbuf: 65536, rcvbuf: 65536 } });
+  local.connect();
+  assert.deepEqual(local.actions.filter((a) => a.kind === 'socket-buffers'), [], 'local sizes were set when the socket was made');
+});
+
+test('TCP: a local socket problem the link reports (code SOCKET) is a warning; any other link error ends the connection', () => {
+  const d = new Driver({ proto: 'tcp' });
+  d.connect();
+  d.feed({ kind: 'link-error', code: 'SOCKET', message: 'cannot resize the socket buffers: EPERM' });
+  assert.equal(d.ended(), undefined);
+  assert.ok(d.log.records.some((r) => r.kind === 'warn' && r.msg.includes('cannot resize the socket buffers')), d.log.text());
+  d.feed({ kind: 'link-error', code: 'EPIPE', message: 'write EPIPE' });
+  assert.deepEqual(d.ended(), { kind: 'restart', reason: 'connection-reset', message: 'TCP link error: write EPIPE', connected: true });
+});
+
+test('once the data keys are handed out, the key source (pre-master secret, randoms) is zeroed; the shell zeroes key2', () => {
+  for (const push of ['PUSH_REPLY,cipher AES-256-CBC,ping 10,ping-restart 60', GCM_PUSH]) {
+    const handed: Uint8Array[] = [];
+    const seeded = new SeededRandom(11);
+    const random: Random = { bytes: (n) => { const b = seeded.bytes(n); handed.push(b); return b; } };
+    const d = new Driver({ random, options: { dataCiphers: ['AES-256-GCM', 'AES-256-CBC'], auth: 'SHA256' } });
+    d.toGetConfig();
+    const source = handed.filter((b) => b.byteLength === 48 || b.byteLength === 32);
+    assert.equal(source.length, 3, 'pre-master secret and two randoms');
+    assert.ok(source.every((b) => b.some((x) => x !== 0)), 'random before the keys');
+    d.plaintext(push);
+    assert.ok(d.actions.some((a) => a.kind === 'install-keys'));
+    assert.ok(source.every((b) => b.every((x) => x === 0)), `zeroed after the keys (${push.slice(0, 40)})`);
+  }
+});
+
+test('explicit-exit-notify on the client\'s own fatal ends too: ping-exit, and a tunnel that fails once keys are in', () => {
+  const p = new Driver({ explicitExitNotify: 1, options: { pingExit: 30 } });
+  p.connect('PUSH_REPLY,cipher AES-256-GCM,protocol-flags tls-ekm,ping 10');
+  let out: CoreAction[] = [];
+  for (let i = 0; i < 10 && !out.some((a) => a.kind === 'send-data' && a.payload === 'occ-exit'); i++) out = p.tick();
+  assert.ok(out.some((a) => a.kind === 'send-data' && a.payload === 'occ-exit'), 'the OCC EXIT before ending');
+  assert.equal(p.ended(), undefined);
+  p.tick();
+  const pe = p.ended();
+  assert.ok(pe?.kind === 'exit' && /ping-exit/.test(pe.error.message));
+
+  const t = new Driver({ explicitExitNotify: 1 });
+  t.toGetConfig();
+  t.plaintext(GCM_PUSH);
+  const failed = t.feed({ kind: 'tunnel-failed', gen: t.tunnelGen, error: new OsError('OS', 'route-up script failed') });
+  assert.ok(failed.some((a) => a.kind === 'tls-write'), 'cc-exit: EXIT over the control channel');
+  assert.equal(t.ended(), undefined);
+  t.tick();
+  assert.deepEqual(t.ended(), { kind: 'exit', error: new OsError('OS', 'route-up script failed') });
+
+  const none = new Driver();
+  none.connect();
+  none.feed({ kind: 'tunnel-failed', gen: none.tunnelGen, error: new OsError('OS', 'x') });
+  assert.ok(none.ended()?.kind === 'exit', 'without explicit-exit-notify the end is immediate');
 });

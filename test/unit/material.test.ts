@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { repoRoot } from '../helpers/repo.ts';
 import { loadConfig } from '../../src/config/index.ts';
 import { nodeConfigFs } from '../../src/config/node-fs.ts';
-import { askpassLine, certificateWarnings, loadCredentials, loadMaterial, passphraseNeed, readAuthFile } from '../../src/material.ts';
+import { askpassLine, certificateWarnings, loadCredentials, loadMaterial, passphraseNeed, readAuthFile } from '../../src/material/load.ts';
 import { ConfigError } from '../../src/base/errors.ts';
 
 const pkiPath = (name: string): string => join(repoRoot(), 'test', 'fixtures', 'pki', name);

@@ -97,6 +97,35 @@ export function runCryptoContract(backend: string, make: CryptoFactory): void {
         rx.dispose();
       });
 
+      it(`${label}: seals into one reused tx buffer and opens into one reused rx buffer, as the data path does`, () => {
+        // The data path reads TUN packets into one buffer (payload, then stale bytes past `len`),
+        // seals into one tx buffer and opens into one rx buffer, never zeroed between packets.
+        const tx = make(cipher, auth, key);
+        const rx = make(cipher, auth, key);
+        const ref = reference(cipher, auth, key);
+        const tunBuf = new Uint8Array(2048).fill(0xee);
+        const txBuf = new Uint8Array(2048).fill(0xa5);
+        const rxBuf = new Uint8Array(2048).fill(0x5a);
+        const refOut = new Uint8Array(2048);
+        let pid = 100;
+        for (const size of [1400, 17, 0, 1, 300, 16, 1400, 2, 1399, 15]) {
+          const src = payload(size, pid);
+          tunBuf.set(src, 0); // bytes of the previous, longer packets stay behind it
+          txBuf.set(V2_HEADER, 0);
+          const n = tx.seal(V2_HEADER, pid, tunBuf, size, txBuf, V2_HEADER.byteLength);
+          assert.equal(n, sealedLength(cipher, auth, size), `sealed length for ${size}`);
+          const len = V2_HEADER.byteLength + n;
+          assert.equal(rx.open(txBuf, len, V2_HEADER.byteLength, rxBuf), size, `opens ${size}`);
+          assert.equal(hex(rxBuf.subarray(0, size)), hex(src), `payload of ${size}, not the bytes after it`);
+          assert.equal(ref.open(txBuf, len, V2_HEADER.byteLength, refOut), size, `the reference opens ${size}`);
+          assert.equal(hex(refOut.subarray(0, size)), hex(src));
+          pid++;
+        }
+        tx.dispose();
+        rx.dispose();
+        ref.dispose();
+      });
+
       it(`${label}: interoperates with the node:crypto reference both ways`, () => {
         const mine = make(cipher, auth, key);
         const ref = reference(cipher, auth, key);

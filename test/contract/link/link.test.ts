@@ -1,15 +1,18 @@
 /**
  * Runs the Link contract against MemoryLinkPair (virtual time) and the UDP adapter on
- * 127.0.0.1 (two connected dgram sockets, and two unconnected ones as with `float`; no root
- * needed); then what only the UDP adapter does with a send the OS refuses.
+ * 127.0.0.1 (a connected adapter, and an unconnected one as with `float`, each against an
+ * unconnected peer; no root needed); then what only the UDP adapter does with a send the OS refuses.
  */
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
+import net from 'node:net';
 import { test } from 'node:test';
 import { FakeClock, SeededRandom } from '../../../src/base/clock.ts';
 import type { Endpoint } from '../../../src/link/link.ts';
 import { MemoryLinkPair, VirtualTimers } from '../../../src/link/memory-link.ts';
+import { openTcpLink } from '../../../src/link/tcp-link.ts';
 import { openUdpLink } from '../../../src/link/udp-link.ts';
+import { TCP_MAX_FRAME } from '../../../src/tls/packet.ts';
 import { linkContract, type LinkHarness } from './link.contract.ts';
 
 /** How long a UDP packet on loopback may take before the test gives up on it. */
@@ -42,24 +45,23 @@ linkContract({
   },
 });
 
-async function freePort(): Promise<number> {
-  const s = dgram.createSocket('udp4');
-  await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', () => resolve()));
-  const { port } = s.address();
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
-
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * Two UDP adapters on 127.0.0.1, each bound by the kernel to a port of its choosing (never a
+ * port picked by binding and closing a socket first: another test could take it meanwhile).
+ * B is unconnected and learns A's address from A's `local`; A is connected to B unless `float`.
+ */
 function udpHarness(float: boolean): LinkHarness {
   return {
-    name: `UDP adapter on 127.0.0.1${float ? ', unconnected (float)' : ''}`,
+    name: `UDP adapter on 127.0.0.1${float ? ', unconnected (float)' : ', connected'}`,
     async open(a, b) {
-      const endpointA: Endpoint = { address: '127.0.0.1', port: await freePort(), family: 4 };
-      const endpointB: Endpoint = { address: '127.0.0.1', port: await freePort(), family: 4 };
-      const linkB = await openUdpLink({ remote: endpointA, float, local: { address: endpointB.address, port: endpointB.port } }, b);
-      const linkA = await openUdpLink({ remote: endpointB, float, local: { address: endpointA.address, port: endpointA.port } }, a);
+      const nowhere: Endpoint = { address: '127.0.0.1', port: 9, family: 4 };
+      const linkB = await openUdpLink({ remote: nowhere, float: true, local: { address: '127.0.0.1', port: 0 } }, b);
+      const endpointB = linkB.local;
+      const linkA = await openUdpLink({ remote: endpointB, float, local: { address: '127.0.0.1', port: 0 } }, a);
+      const endpointA = linkA.local;
+      linkB.setRemote?.(endpointA);
       return {
         a: linkA,
         b: linkB,
@@ -88,11 +90,11 @@ linkContract(udpHarness(false));
 linkContract(udpHarness(true));
 
 test('UDP adapter: a failing send never throws; it is counted, reported once per error code, and the link keeps working', async () => {
-  const endpointB: Endpoint = { address: '127.0.0.1', port: await freePort(), family: 4 };
   const errors: Error[] = [];
   const got: Uint8Array[] = [];
   const b = dgram.createSocket('udp4');
-  await new Promise<void>((resolve) => b.bind(endpointB.port, endpointB.address, () => resolve()));
+  await new Promise<void>((resolve) => b.bind(0, '127.0.0.1', () => resolve()));
+  const endpointB: Endpoint = { address: '127.0.0.1', port: b.address().port, family: 4 };
   b.on('message', (m) => got.push(new Uint8Array(m)));
   const a = await openUdpLink({ remote: endpointB, float: false }, { packet: () => {}, error: (e) => errors.push(e) });
   try {
@@ -107,5 +109,30 @@ test('UDP adapter: a failing send never throws; it is counted, reported once per
   } finally {
     a.close();
     b.close();
+  }
+});
+
+test('TCP adapter: a packet the length prefix cannot carry never throws; reported once, and the link keeps working', async () => {
+  const server = net.createServer();
+  const received: Buffer[] = [];
+  const connected = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const port = (server.address() as net.AddressInfo).port;
+  const errors: Error[] = [];
+  const a = await openTcpLink({ remote: { address: '127.0.0.1', port, family: 4 } }, { packet: () => {}, error: (e) => errors.push(e) });
+  const peer = await connected;
+  peer.on('data', (d: Buffer) => received.push(d));
+  try {
+    for (let i = 0; i < OVERSIZED_SENDS; i++) assert.doesNotThrow(() => a.send(new Uint8Array(TCP_MAX_FRAME + 1)));
+    assert.doesNotThrow(() => a.send(new Uint8Array(0)));
+    a.send(Uint8Array.of(7, 8, 9));
+    const end = performance.now() + UDP_WAIT_MS;
+    while (Buffer.concat(received).byteLength < 5 && performance.now() < end) await sleep(2);
+    assert.deepEqual([...Buffer.concat(received)], [0, 3, 7, 8, 9], 'only the packet that fits went out, framed');
+    assert.equal(errors.length, 1, errors.map((e) => e.message).join('; '));
+  } finally {
+    a.close();
+    peer.destroy();
+    server.close();
   }
 });

@@ -17,7 +17,6 @@ function check(r: TunScenarioResult): void {
   );
   assert.equal(r.readAfterDrain, 0);
   assert.equal(r.written, r.echoRequestLength);
-  assert.ok(r.closeMs < 50, `close took ${r.closeMs} ms`);
   assert.equal(r.firedAfterClose, false);
   assert.equal(r.readAfterClose, 0);
 }

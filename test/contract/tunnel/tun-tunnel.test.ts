@@ -25,7 +25,7 @@ import type { LinuxTunOptions } from '../../../src/tun/linux-tun.ts';
 import { MemoryTun } from '../../../src/tun/memory-tun.ts';
 import type { AddrSpec, LinkInfo, NetBackend, RouteSpec } from '../../../src/routing/backend.ts';
 import { MemoryNetBackend, type MemoryBackendOptions } from '../../../src/routing/memory-backend.ts';
-import { FileJournalStore, MemoryJournalStore, type JournalStore } from '../../../src/routing/journal-store.ts';
+import { FileJournalStore, MemoryJournalDisk, MemoryJournalStore, type JournalStore } from '../../../src/routing/journal-store.ts';
 import { BASE, PKI, memFs } from '../../unit/config/memfs.ts';
 
 const SERVER: Endpoint = { address: '198.51.100.7', port: 1194, family: 4 };
@@ -494,7 +494,25 @@ function deadPid(): number {
   return r.pid!;
 }
 
-describe('TunTunnelImpl: journals of hard-killed runs are repaired at the next start', () => {
+/** A journal store of each kind over one shared "disk", so that a run and the next see the same journals. */
+interface Stores {
+  make(netns: string, pid: number): JournalStore;
+  files(): string[];
+  dispose(): void;
+}
+
+const STORES: Record<string, () => Stores> = {
+  FileJournalStore: () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ovts-tuntunnel-'));
+    return { make: (ns, pid) => new FileJournalStore(dir, ns, pid), files: () => readdirSync(dir), dispose: () => rmSync(dir, { recursive: true, force: true }) };
+  },
+  MemoryJournalStore: () => {
+    const disk = new MemoryJournalDisk([process.pid, process.ppid]);
+    return { make: (ns, pid) => new MemoryJournalStore(disk, ns, pid), files: () => [...disk.files.keys()], dispose: () => {} };
+  },
+};
+
+for (const [kind, makeStores] of Object.entries(STORES)) describe(`TunTunnelImpl + ${kind}: journals of hard-killed runs are repaired at the next start`, () => {
   const NETNS = 'net:[4026530000]';
   // 8 mutating calls: link, 2 addresses, 4 IPv4 routes (bypass, 0/1, 128/1, 10.99/16), 1 IPv6 route.
   const CALLS = 8;
@@ -503,10 +521,10 @@ describe('TunTunnelImpl: journals of hard-killed runs are repaired at the next s
     it(`killed at each network change (${after ? 'after it took effect, before the journal was rewritten' : 'before it took effect'}): init() of the next run undoes all of it`, async () => {
       const o = options();
       for (let n = 1; n <= CALLS; n++) {
-        const dir = mkdtempSync(join(tmpdir(), 'ovts-tuntunnel-'));
+        const stores = makeStores();
         try {
           const net = new DyingBackend(host());
-          const dead = world(o, net, new FileJournalStore(dir, NETNS, deadPid()));
+          const dead = world(o, net, stores.make(NETNS, deadPid()));
           await dead.tunnel.init();
           const before = await snapshot(net);
           net.dieAt = n;
@@ -517,9 +535,9 @@ describe('TunTunnelImpl: journals of hard-killed runs are repaired at the next s
           assert.equal(net.log.length, after ? n : n - 1);
           const left = await snapshot(net);
           if (n > 1 || after) assert.notDeepEqual(left, before, `call ${n}: the dead run left changes`);
-          else assert.deepEqual(readdirSync(dir), [], 'died before any change: no journal');
+          else assert.deepEqual(stores.files(), [], 'died before any change: no journal');
 
-          const next = world(o, net, new FileJournalStore(dir, NETNS, process.pid));
+          const next = world(o, net, stores.make(NETNS, process.pid));
           await next.tunnel.init();
           const repaired = await snapshot(net);
           if (n === 1 && after) {
@@ -529,12 +547,12 @@ describe('TunTunnelImpl: journals of hard-killed runs are repaired at the next s
           } else {
             assert.deepEqual(repaired, before, `call ${n}: state restored`);
           }
-          assert.deepEqual(readdirSync(dir), [], `call ${n}: journal file removed after repair`);
+          assert.deepEqual(stores.files(), [], `call ${n}: journal file removed after repair`);
           if (n > 1) assert.match(next.log.text(), /repaired \d+ leftover network change\(s\) on tun0 from a previous run \(pid \d+/);
           assert.deepEqual(next.log.records.filter((r) => r.kind === 'warn' || r.kind === 'error'), []);
           await next.tunnel.close();
         } finally {
-          rmSync(dir, { recursive: true, force: true });
+          stores.dispose();
         }
       }
     });
@@ -542,26 +560,26 @@ describe('TunTunnelImpl: journals of hard-killed runs are repaired at the next s
 
   it('journals of a live process or another network namespace are left alone', async () => {
     const o = options();
-    const dir = mkdtempSync(join(tmpdir(), 'ovts-tuntunnel-'));
+    const stores = makeStores();
     try {
-      for (const store of [new FileJournalStore(dir, NETNS, process.ppid), new FileJournalStore(dir, 'net:[4026539999]', deadPid())]) {
+      for (const store of [stores.make(NETNS, process.ppid), stores.make('net:[4026539999]', deadPid())]) {
         const net = hostBackend();
         const run = world(o, net, store);
         await run.tunnel.init();
         await run.tunnel.open(pushed(o), SERVER, () => {});
         const during = await snapshot(net);
-        const next = world(o, net, new FileJournalStore(dir, NETNS, process.pid));
+        const next = world(o, net, stores.make(NETNS, process.pid));
         await next.tunnel.init();
         assert.deepEqual(await snapshot(net), during, 'nothing undone');
-        const files = readdirSync(dir);
+        const files = stores.files();
         assert.equal(files.length, 1, 'one journal, the live (or foreign) run\'s');
         assert.match(files[0] ?? '', /^\d+-tun0\.json$/, 'named by namespace and device');
         assert.doesNotMatch(next.log.text(), /repaired/);
         await run.tunnel.close();
-        assert.deepEqual(readdirSync(dir), []);
+        assert.deepEqual(stores.files(), []);
       }
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      stores.dispose();
     }
   });
 });

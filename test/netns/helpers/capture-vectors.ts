@@ -21,6 +21,7 @@ import {
   getPki,
   startServer,
   startStockClient,
+  waitForLog,
   withLab,
   type NetnsPair,
   type ProfileName,
@@ -39,7 +40,7 @@ let peer;
 const log = (dir, m) => fs.appendFileSync(out, JSON.stringify({ dir, t: Date.now(), hex: m.toString('hex') }) + '\\n');
 local.on('message', (m, r) => { peer = r; log('c2s', m); up.send(m, Number(port), host); });
 up.on('message', (m) => { log('s2c', m); if (peer) local.send(m, peer.port, peer.address); });
-local.bind(Number(lp), '127.0.0.1');
+local.bind(Number(lp), '127.0.0.1', () => console.log('listening'));
 setTimeout(() => process.exit(0), 60000);
 `;
 
@@ -60,7 +61,7 @@ async function captureOne(lab: NetnsPair, profile: ProfileName, relayPort: numbe
   const logFile = join(lab.dir, `relay-${profile}.jsonl`);
   writeFileSync(logFile, '');
   const relay = lab.client.spawn(process.execPath, ['-e', RELAY_JS, String(relayPort), server.remoteAddr, String(server.port), logFile], { name: `relay-${profile}` });
-  await new Promise((r) => setTimeout(r, 300));
+  await waitForLog(relay, /^listening$/m, { timeoutMs: 10_000 });
   const config = server
     .clientConfig({ inline: true })
     .replace(`remote ${server.remoteAddr} ${server.port}`, `remote 127.0.0.1 ${relayPort}`)

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadConfig, parsePushOptions, type ClientOptions } from '../../../src/config/index.ts';
-import { foreignOptions, hookArgv, scriptEnv, splitCommand, tlsEnv, type TunnelFacts } from '../../../src/scripts/env.ts';
+import { foreignOptions, hookArgv, scriptEnv, setenvStr, splitCommand, tlsEnv, type TunnelFacts } from '../../../src/scripts/env.ts';
 import { ScriptHooks } from '../../../src/scripts/hooks.ts';
 import type { ScriptResult } from '../../../src/scripts/run.ts';
 import { MemoryLogger } from '../../../src/log/logger.ts';
@@ -124,4 +124,17 @@ test('ScriptHooks: script-security 2 runs with the env; a failing up throws, a f
   await assert.rejects(failing.up(facts(o), 'init'), /external program exited with error status: 1/);
   await failing.routeUp(facts(o), false);
   assert.ok(log.records.some((r) => r.msg === 'WARNING: Failed running command (--route-up): external program exited with error status: 1'));
+});
+
+test('what the server pushed reaches scripts as setenv_str leaves it: values without non-printable characters, names only [A-Za-z0-9_]', () => {
+  const base = loadConfig(['--config', 'a.ovpn'], memFs({ '/work/a.ovpn': BASE, ...PKI })).options;
+  const pushed = parsePushOptions(['dhcp-option DOMAIN ex\u00e4mple.test', 'dhcp-option DOMAIN-SEARCH a\u0007b\u200b.test'], base).options;
+  const env = scriptEnv(PROC, facts(pushed), { scriptType: 'up', context: 'init' });
+  assert.equal(env['foreign_option_1'], 'dhcp-option DOMAIN exmple.test');
+  assert.equal(env['foreign_option_2'], 'dhcp-option DOMAIN-SEARCH ab.test');
+  for (const [k, v] of Object.entries(env)) {
+    assert.match(k, /^[A-Za-z0-9_]+$/, k);
+    assert.match(v, /^[\x20-\x7e]*$/, `${k}=${JSON.stringify(v)}`);
+  }
+  assert.deepEqual(setenvStr({ 'X509_0_e-mail': 'a\u00e9\nb', 'ok': 'x y' }), { X509_0_email: 'ab', ok: 'x y' });
 });

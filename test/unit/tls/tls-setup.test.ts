@@ -12,7 +12,7 @@ import { repoRoot } from '../../helpers/repo.ts';
 import { loadConfig } from '../../../src/config/index.ts';
 import { nodeConfigFs } from '../../../src/config/node-fs.ts';
 import { ConfigError, type TlsError } from '../../../src/base/errors.ts';
-import { loadMaterial } from '../../../src/material.ts';
+import { loadMaterial } from '../../../src/material/load.ts';
 import { tlsCipherSetup } from '../../../src/tls/cipher-names.ts';
 import { createClientTlsEngine, createServerTlsEngine, tlsSetupProblem, type TlsCredentials, type TlsEngine } from '../../../src/tls/tls-engine.ts';
 

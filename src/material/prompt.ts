@@ -5,7 +5,7 @@
  */
 import readline from 'node:readline';
 import { Writable } from 'node:stream';
-import { ConfigError } from './base/errors.ts';
+import { ConfigError } from '../base/errors.ts';
 
 export async function promptLine(question: string, opts: { readonly echo: boolean }): Promise<string> {
   if (process.stdin.isTTY !== true) {

@@ -17,10 +17,10 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createSecureContext } from 'node:tls';
 import type forgeType from 'node-forge';
-import { ConfigError, type SourcePos } from './base/errors.ts';
-import type { ClientOptions, FileRef } from './config/options.ts';
-import { prepareTlsCredentials, type TlsCredentials } from './tls/tls-engine.ts';
-import { parseStaticKey, parseTlsCryptV2ClientKey } from './tls/static-key.ts';
+import { ConfigError, type SourcePos } from '../base/errors.ts';
+import type { ClientOptions, FileRef } from '../config/options.ts';
+import { prepareTlsCredentials, type TlsCredentials } from '../tls/tls-engine.ts';
+import { parseStaticKey, parseTlsCryptV2ClientKey } from '../tls/static-key.ts';
 import { promptLine } from './prompt.ts';
 
 export type ControlKeys =
