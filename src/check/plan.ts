@@ -95,6 +95,9 @@ function fileLines(o: ClientOptions): string[] {
   if (o.status !== undefined) out.push(`${o.status.path} (status, rewritten every ${o.status.seconds} s)`);
   if (o.writepid !== undefined) out.push(`${o.writepid} (pid file)`);
   if (o.dev !== 'null') out.push('/run/ovpn-ts/<netns>-<device>.json (undo journal, so a later start repairs what a killed run left)');
+  const m = o.management;
+  if (m?.port === 'unix') out.push(`${m.address} (management interface, unix socket${o.managementClientUser === undefined && o.managementClientGroup === undefined ? '' : ', peers checked by uid/gid'})`);
+  else if (m !== undefined) out.push(`management interface listens on ${m.address}:${m.port} (TCP${m.pwFile === undefined ? ', no password: anyone who can connect controls the VPN' : ', password from the pw-file'})`);
   return out;
 }
 

@@ -90,6 +90,7 @@ async function runSession(lab: NetnsPair, server: LabServer, kind: ClientKind): 
     const exited = await Promise.race([client.process.exited.then(() => true), new Promise<false>((res) => setTimeout(() => res(false), 10_000))]);
     assert.ok(exited, `${kind} must exit after "signal SIGTERM"`);
     assert.ok(/Initialization Sequence Completed[\s\S]*Initialization Sequence Completed/.test(client.log()), `${kind} connected twice (before and after SIGUSR1)`);
+    assert.ok(!client.log().includes(password), `${kind} must not log the password given over the management interface`);
     return transcript(r);
   } finally {
     await client.stop();
