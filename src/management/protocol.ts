@@ -15,6 +15,7 @@
  * prompt (manage.c drops every other message then). Never: log or echo a password.
  */
 import { tokenizeLine } from '../config/lexer.ts';
+import { answerQuery, atoi, HELP, queryNotice, type Answer, type AnswerPrompt, type Pending, type Query } from './queries.ts';
 import { CRLF, formatEcho, formatLog, formatState, Ring, type EchoRecord, type LogFlags, type LogRecord, type StateRecord } from './records.ts';
 
 /** manage.h: the protocol version 2.6 speaks (`version` prints it). */
@@ -42,20 +43,6 @@ export interface ManagementSettings {
   readonly remapUsr1?: 'SIGHUP' | 'SIGTERM' | undefined;
 }
 
-/** What the shell asks the management client for (misc.c get_user_pass, manage.c up_query). */
-export interface Query {
-  readonly kind: 'user-pass' | 'password' | 'need-ok' | 'need-str';
-  /** 'Auth', 'Private Key', 'HTTP Proxy', … */
-  readonly type: string;
-  /** need-ok / need-str: the message shown (`MSG:`). */
-  readonly message?: string;
-}
-
-export interface Answer {
-  readonly username: string;
-  readonly password: string;
-}
-
 /** The shell behind the management interface. */
 export interface ManagementHost {
   /** What `version` names after "OpenVPN Version: ". */
@@ -75,10 +62,7 @@ export interface ManagementHost {
   forgetPasswords(): void;
 }
 
-interface Pending {
-  readonly query: Query;
-  username: string | undefined;
-}
+export type { Answer, Query } from './queries.ts';
 
 export class Management {
   readonly #s: ManagementSettings;
@@ -201,10 +185,7 @@ export class Management {
   /** Ask the client for credentials; the answer comes through host.answered(). */
   query(q: Query): void {
     this.#pending = { query: q, username: undefined };
-    const what = q.kind === 'need-ok' ? 'confirmation' : q.kind === 'need-str' ? 'string' : q.kind === 'password' ? 'password' : 'username/password';
-    const prefix = q.kind === 'need-ok' ? 'NEED-OK' : q.kind === 'need-str' ? 'NEED-STR' : 'PASSWORD';
-    const msg = q.kind === 'need-ok' || q.kind === 'need-str' ? ` MSG:${q.message ?? ''}` : '';
-    this.#special = `>${prefix}:Need '${q.type}' ${what}${msg}`;
+    this.#special = queryNotice(q);
     this.#send(this.#special);
   }
 
@@ -409,64 +390,13 @@ export class Management {
   }
 
   /** man_query_user_pass: the value is kept until the query is complete, then handed over. */
-  #answer(prompt: 'username' | 'password' | 'needok-confirmation' | 'needstr-string', type: string, value: string): void {
-    const pending = this.#pending;
-    const kinds: Record<typeof prompt, readonly Query['kind'][]> = {
-      username: ['user-pass'],
-      password: ['user-pass', 'password'],
-      'needok-confirmation': ['need-ok'],
-      'needstr-string': ['need-str'],
-    };
-    if (pending === undefined || !kinds[prompt].includes(pending.query.kind)) {
-      this.#send(`ERROR: no ${prompt} is currently needed at this time`);
-      return;
-    }
-    if (pending.query.type !== type) {
-      this.#send(`ERROR: ${prompt} of type '${type}' entered, but we need one of type '${pending.query.type}'`);
-      return;
-    }
-    this.#send(`SUCCESS: '${type}' ${prompt} entered, but not yet verified`);
-    if (prompt === 'username') {
-      pending.username = value;
-      return;
-    }
-    if (pending.query.kind === 'user-pass' && (pending.username === undefined || pending.username === '')) return;
+  #answer(prompt: AnswerPrompt, type: string, value: string): void {
+    const r = answerQuery(this.#pending, prompt, type, value);
+    this.#send(r.reply);
+    if (r.complete === undefined || this.#pending === undefined) return;
+    const query = this.#pending.query;
     this.#pending = undefined;
     this.#special = undefined;
-    this.#host.answered(pending.query, { username: pending.username ?? '', password: value });
+    this.#host.answered(query, r.complete);
   }
 }
-
-/** C atoi(): leading digits, else 0. */
-function atoi(s: string): number {
-  const m = /^\s*([+-]?\d+)/.exec(s);
-  return m === null ? 0 : Number.parseInt(m[1] ?? '0', 10);
-}
-
-/** `help`: the commands ovpn-ts answers (docs/management.md lists what differs from 2.6). */
-const HELP: readonly string[] = [
-  'Management Interface for ovpn-ts',
-  'Commands:',
-  'bytecount n            : Show bytes in/out, update every n secs (0=off).',
-  'echo [on|off] [N|all]  : Like log, but only show messages in echo buffer.',
-  'exit|quit              : Close management session.',
-  'forget-passwords       : Forget passwords entered so far.',
-  'help                   : Print this message.',
-  'hold [on|off|release]  : Set/show hold flag to on/off state, or',
-  '                         release current hold and start tunnel.',
-  "log [on|off] [N|all]   : Turn on/off realtime log display",
-  "                         + show last N lines or 'all' for entire history.",
-  "needok type action     : Enter confirmation for NEED-OK request of 'type',",
-  "                         where action = 'ok' or 'cancel'.",
-  "needstr type action    : Enter confirmation for NEED-STR request of 'type',",
-  '                         where action is reply string.',
-  'password type p        : Enter password p for a queried password.',
-  'pid                    : Show process ID of the current process.',
-  'signal s               : Send signal s to daemon,',
-  '                         s = SIGHUP|SIGTERM|SIGUSR1|SIGUSR2.',
-  'state [on|off] [N|all] : Like log, but show state history.',
-  'status [n]             : Show current daemon status info using format #n.',
-  'username type u        : Enter username u for a queried username.',
-  'version                : Show current version of daemon.',
-  'END',
-];

@@ -17,11 +17,12 @@
 import { readFileSync } from 'node:fs';
 import type { ClientOptions } from '../config/index.ts';
 import { ConfigError, OsError } from '../base/errors.ts';
-import type { LogFields, Logger } from '../log/logger.ts';
+import type { Logger } from '../log/logger.ts';
+import { tapLogger } from '../log/tap.ts';
 import type { Endpoint } from '../link/link.ts';
 import type { ClientState } from '../core/session-types.ts';
 import { DEFAULT_LOG_CACHE, Management, type Answer, type ManagementSignal, type Query } from '../management/protocol.ts';
-import type { LogFlags, SockAddr } from '../management/records.ts';
+import type { SockAddr } from '../management/records.ts';
 import { ManagementServer } from '../management/server.ts';
 import { packageVersion } from '../cli/version.ts';
 import { formatStatus, type TrafficStats } from './status.ts';
@@ -238,28 +239,4 @@ function lookupId(db: string, name: string, directive: string): number {
     if (f[0] === name && f[2] !== undefined) return Number(f[2]);
   }
   throw new OsError('OS', `${directive}: no such ${db.endsWith('passwd') ? 'user' : 'group'} "${name}" in ${db}`);
-}
-
-/** Forwards every call and hands the lines that pass --verb to `sink`, with 2.6's flag letter. */
-export function tapLogger(inner: Logger, verb: number, sink: (flags: LogFlags, text: string) => void): Logger {
-  const wrap = (log: Logger): Logger => ({
-    error: (msg: string, fields?: LogFields) => {
-      log.error(msg, fields);
-      sink('N', msg);
-    },
-    warn: (msg: string, fields?: LogFields) => {
-      log.warn(msg, fields);
-      if (verb >= 1) sink('W', msg);
-    },
-    info: (msg: string, fields?: LogFields) => {
-      log.info(msg, fields);
-      if (verb >= 1) sink('I', msg);
-    },
-    verb: (level: number, msg: string, fields?: LogFields) => {
-      log.verb(level, msg, fields);
-      if (level <= verb) sink('', msg);
-    },
-    scope: (c) => wrap(log.scope(c)),
-  });
-  return wrap(inner);
 }

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Management, type Answer, type ManagementSettings, type ManagementSignal, type Query } from '../../../src/management/protocol.ts';
 import { formatState } from '../../../src/management/records.ts';
-import { tapLogger } from '../../../src/shell/management-link.ts';
+import { tapLogger } from '../../../src/log/tap.ts';
 import { MemoryLogger } from '../../../src/log/logger.ts';
 
 interface Rig {
