@@ -20,6 +20,13 @@ export interface DriverStep {
   readonly timeoutMs?: number;
   /** Wait (bounded) until the other side closes the connection. */
   readonly close?: boolean;
+  /**
+   * Send the line again every `repeatMs` until `expect` matches (polling a state); a line is
+   * sent again only once every earlier one was answered (an `END` line each).
+   */
+  readonly repeatMs?: number;
+  /** Leave this step out of the transcript (polling whose count depends on timing). */
+  readonly hidden?: boolean;
 }
 
 export interface DriverScript {
@@ -32,7 +39,7 @@ export interface DriverScript {
 
 export interface DriverResult {
   /** One entry per step: the line sent (if any) and the raw text received during the step. */
-  readonly steps: { readonly sent: string | undefined; readonly received: string }[];
+  readonly steps: { readonly sent: string | undefined; readonly received: string; readonly hidden?: boolean }[];
   readonly error?: string;
   /** The server closed the connection (at which step). */
   readonly closedAt?: number;
@@ -57,7 +64,7 @@ async function open(script: DriverScript): Promise<Socket> {
 }
 
 export async function runScript(script: DriverScript): Promise<DriverResult> {
-  const steps: { sent: string | undefined; received: string }[] = [];
+  const steps: { sent: string | undefined; received: string; hidden?: boolean }[] = [];
   let closedAt: number | undefined;
   let sock: Socket;
   try {
@@ -65,7 +72,7 @@ export async function runScript(script: DriverScript): Promise<DriverResult> {
   } catch (e) {
     return { steps, error: `connect: ${(e as Error).message}` };
   }
-  let current = { sent: undefined as string | undefined, received: '' };
+  let current: { sent: string | undefined; received: string; hidden?: boolean } = { sent: undefined, received: '' };
   let wake: (() => void) | undefined;
   sock.setEncoding('latin1');
   sock.on('data', (chunk: string) => {
@@ -79,16 +86,24 @@ export async function runScript(script: DriverScript): Promise<DriverResult> {
   sock.on('error', () => undefined);
   try {
     for (const step of script.steps) {
-      current = { sent: step.send, received: '' };
+      current = step.hidden === true ? { sent: step.send, received: '', hidden: true } : { sent: step.send, received: '' };
       steps.push(current);
       if (step.send !== undefined) sock.write(`${step.send}\n`);
       if (step.expect === undefined && step.close !== true) continue;
       const re = step.close === true ? undefined : new RegExp(step.expect ?? '', 'm');
       const deadline = Date.now() + (step.timeoutMs ?? 15_000);
+      let resendAt = step.repeatMs === undefined ? Infinity : Date.now() + step.repeatMs;
+      let sent = 1;
       while (re === undefined ? closedAt === undefined : !re.test(current.received)) {
         if (closedAt !== undefined) return { steps, closedAt, error: `closed while waiting for /${step.expect ?? ''}/` };
-        const left = deadline - Date.now();
-        if (left <= 0) return { steps, error: re === undefined ? 'timeout waiting for the close' : `timeout waiting for /${step.expect ?? ''}/` };
+        const answered = (current.received.match(/^END\r?$/gm) ?? []).length;
+        if (step.send !== undefined && Date.now() >= resendAt && answered >= sent) {
+          sock.write(`${step.send}\n`);
+          sent++;
+          resendAt = Date.now() + (step.repeatMs ?? 0);
+        }
+        const left = Math.min(deadline, resendAt) - Date.now();
+        if (deadline - Date.now() <= 0) return { steps, error: re === undefined ? 'timeout waiting for the close' : `timeout waiting for /${step.expect ?? ''}/` };
         await new Promise<void>((r) => {
           const t = setTimeout(r, left);
           wake = () => {
