@@ -19,6 +19,7 @@ const ADAPTERS = [
   '^src/tunnel/',
   '^src/routing/(netlink-backend|journal-store)[.]ts$',
   '^src/scripts/(run|hooks)[.]ts$',
+  '^src/dns/(exec|journal|resolv-file|resolvconf|resolved|detect|create)[.]ts$', // DNS backends: resolv.conf, resolvconf, resolvectl/busctl
   '^src/management/server[.]ts$', // node:net: the management socket (TCP or unix); SO_PEERCRED via koffi
 ];
 

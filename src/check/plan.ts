@@ -6,6 +6,8 @@
  * Pure: options in, lines out. Never reads a file or touches the system.
  */
 import type { ClientOptions } from '../config/index.ts';
+import type { DnsFacts } from '../dns/choose.ts';
+import { dnsPlanLines } from './plan-dns.ts';
 
 export const PUSH = '[push]';
 
@@ -52,16 +54,6 @@ function routeLines(o: ClientOptions): string[] {
   return out;
 }
 
-function dnsLines(o: ClientOptions): string[] {
-  if (o.dev === 'null') return [];
-  const out: string[] = ['none yet: ovpn-ts does not change the system DNS configuration yet; these settings are only read:'];
-  for (const d of o.dhcpOptions) out.push(`dhcp-option ${d.type}${d.value === undefined ? '' : ` ${d.value}`}`);
-  for (const s of o.dns.servers) out.push(`dns server ${s.priority}: ${s.addresses.join(' ')}`);
-  if (o.dns.searchDomains.length > 0) out.push(`dns search-domains ${o.dns.searchDomains.join(' ')}`);
-  if (!o.routeNopull) out.push(`DNS servers and domains pushed by the server ${PUSH}`);
-  return out.length === 1 ? [] : out;
-}
-
 /** init.c: when each script runs (src/scripts/hooks.ts). */
 const SCRIPT_WHEN: Readonly<Record<string, string>> = {
   up: 'after the device is configured, before routes; a failure ends the process',
@@ -101,13 +93,13 @@ function fileLines(o: ClientOptions): string[] {
   return out;
 }
 
-/** Every section of the plan, in the order a connection makes the changes. */
-export function planLines(o: ClientOptions): string[] {
+/** Every section of the plan, in the order a connection makes the changes; `dnsFacts` as probed (src/dns/detect.ts). */
+export function planLines(o: ClientOptions, dnsFacts?: DnsFacts): string[] {
   return [
     ...section('TUN device', deviceLines(o)),
     ...section('Addresses', addressLines(o)),
     ...section('Routes', routeLines(o)),
-    ...section('DNS', dnsLines(o)),
+    ...section('DNS', dnsPlanLines(o, dnsFacts)),
     ...section('Scripts', scriptLines(o)),
     ...section('Files written', fileLines(o)),
   ];

@@ -14,6 +14,7 @@ import { collectConfig, describeOptions, orderErrors, type ClientOptions, type C
 import { inspectMaterial, type Findings } from './material.ts';
 import { planLines, PUSH, section } from './plan.ts';
 import { inspectScripts } from './scripts.ts';
+import type { DnsFacts } from '../dns/choose.ts';
 
 export interface CheckResult {
   readonly options: ClientOptions;
@@ -49,12 +50,12 @@ export function warningLine(w: ConfigWarning): string {
 }
 
 /** The report printed when the configuration is valid. */
-export function renderReport(o: ClientOptions, notes: readonly string[], warnings: readonly string[] = []): string {
+export function renderReport(o: ClientOptions, notes: readonly string[], warnings: readonly string[] = [], dnsFacts?: DnsFacts): string {
   return [
     'Effective configuration (secrets redacted):',
     ...describeOptions(o).map((l) => `  ${l}`),
     ...section('Key material (loaded as connecting would)', notes),
-    ...planLines(o),
+    ...planLines(o, dnsFacts),
     ...section('Warnings', warnings),
     '',
     `${PUSH} = decided by the server's PUSH_REPLY at connect time.`,
@@ -64,7 +65,7 @@ export function renderReport(o: ClientOptions, notes: readonly string[], warning
 }
 
 /** `ovpn-ts --check …`: prints warnings and errors on `err`, the report on `out`; returns the exit code. */
-export function runCheck(argv: readonly string[], fs: ConfigFs, out: NodeJS.WritableStream, err: NodeJS.WritableStream, now = new Date()): number {
+export function runCheck(argv: readonly string[], fs: ConfigFs, out: NodeJS.WritableStream, err: NodeJS.WritableStream, now = new Date(), dnsFacts?: () => DnsFacts): number {
   const r = checkConfig(argv, fs, now);
   for (const w of r.warnings) err.write(`${warningLine(w)}\n`);
   if (r.errors.length > 0) {
@@ -72,6 +73,6 @@ export function runCheck(argv: readonly string[], fs: ConfigFs, out: NodeJS.Writ
     err.write(`ovpn-ts: ${r.errors.length} configuration error${r.errors.length === 1 ? '' : 's'}\n`);
     return ExitCode.CONFIG;
   }
-  out.write(renderReport(r.options, r.notes));
+  out.write(renderReport(r.options, r.notes, [], dnsFacts?.()));
   return ExitCode.OK;
 }

@@ -38,8 +38,8 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream, 
   }
   if (own.has('--check')) {
     // Warnings and every error together, key material and scripts included (src/check/).
-    const { runCheck } = await import('../check/run.ts');
-    return runCheck(rest, nodeConfigFs, out, err);
+    const [{ runCheck }, { gatherFacts }] = await Promise.all([import('../check/run.ts'), import('../dns/detect.ts')]);
+    return runCheck(rest, nodeConfigFs, out, err, new Date(), () => gatherFacts());
   }
   const loaded = loadConfig(rest, nodeConfigFs);
   if (own.has('--health')) {

@@ -96,7 +96,18 @@ export interface DnsServer {
   readonly dnssec: 'yes' | 'no' | 'optional' | undefined;
   readonly transport: 'plain' | 'DoH' | 'DoT' | undefined;
   readonly sni: string | undefined;
+  /** Set by a pushed `dns server` line (a pushed profile replaces a local one of the same priority). */
+  readonly pushed?: boolean;
 }
+
+/**
+ * `dns-updown` (OpenVPN 2.7): `default` = native DNS on unless the config has its own `up`
+ * script; `force` = on even then; `disable` = off; `command` = a script applies DNS (native off).
+ */
+export type DnsUpdown = { readonly mode: 'default' | 'force' | 'disable' } | { readonly mode: 'command'; readonly command: string };
+
+/** `dns-backend` (ovpn-ts only): which system DNS backend applies pushed DNS; `auto` detects. */
+export type DnsBackendName = 'auto' | 'resolved' | 'resolvconf' | 'file';
 
 export type ScriptHook = 'up' | 'down' | 'route-up' | 'route-pre-down' | 'ipchange' | 'tls-verify';
 
@@ -125,6 +136,8 @@ export interface ClientOptions {
   readonly ifconfigIpv6: { readonly address: string; readonly prefixLength: number; readonly remote: string } | undefined;
   readonly ifconfigNoexec: boolean;
   readonly persistTun: boolean;
+  /** persist-remote-ip: reuse the last connected server address on restarts instead of resolving again. */
+  readonly persistRemoteIp: boolean;
   readonly persistKey: boolean;
   readonly txqueuelen: number | undefined;
   readonly mark: number | undefined;
@@ -205,6 +218,8 @@ export interface ClientOptions {
   // --- DNS
   readonly dhcpOptions: readonly { readonly type: string; readonly value: string | undefined }[];
   readonly dns: { readonly searchDomains: readonly string[]; readonly servers: readonly DnsServer[] };
+  readonly dnsUpdown: DnsUpdown;
+  readonly dnsBackend: DnsBackendName;
   // --- scripts and environment
   readonly scriptSecurity: number;
   readonly scripts: Readonly<Partial<Record<ScriptHook, string>>>;
@@ -296,7 +311,7 @@ export function defaultOptions(): Draft<ClientOptions> {
     client: false, pull: false, tlsClient: false, mode: 'p2p',
     connections: [], remoteRandom: false, remoteRandomHostname: false, resolvRetry: 'infinite', connectRetryMaxTries: undefined, protoForce: undefined,
     dev: 'tun', devType: undefined, devNode: undefined, topology: undefined, ifconfig: undefined, ifconfigIpv6: undefined,
-    ifconfigNoexec: false, persistTun: false, persistKey: false, txqueuelen: undefined, mark: undefined, bindDev: undefined,
+    ifconfigNoexec: false, persistTun: false, persistRemoteIp: false, persistKey: false, txqueuelen: undefined, mark: undefined, bindDev: undefined,
     sndbuf: undefined, rcvbuf: undefined,
     ca: undefined, capath: undefined, cert: undefined, key: undefined, extraCerts: undefined, pkcs12: undefined,
     crlVerify: undefined, dh: undefined, askpass: undefined, remoteCertTls: undefined, nsCertType: undefined, remoteCertKu: undefined,
@@ -313,7 +328,7 @@ export function defaultOptions(): Draft<ClientOptions> {
     routes: [], routesIpv6: [], routeGateway: undefined, routeIpv6Gateway: undefined, routeMetric: undefined, routeDelay: undefined,
     redirectGateway: undefined, redirectPrivate: undefined, blockIpv6: false, routeNopull: false, routeNoexec: false,
     pullFilters: [], allowPullFqdn: false, allowRecursiveRouting: false,
-    dhcpOptions: [], dns: { searchDomains: [], servers: [] },
+    dhcpOptions: [], dns: { searchDomains: [], servers: [] }, dnsUpdown: { mode: 'default' }, dnsBackend: 'auto',
     scriptSecurity: 1, scripts: {}, scriptSources: {}, upDelay: false, upRestart: false, downPre: false, setenv: [],
     authUserPass: undefined, authRetry: 'none', authNocache: false, authToken: undefined, authTokenUser: undefined,
     staticChallenge: undefined, pushPeerInfo: false, httpProxyUserPass: undefined,

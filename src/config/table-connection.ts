@@ -77,15 +77,15 @@ export const CONNECTION_DIRECTIVES: readonly DirectiveSpec[] = [
   sup('ping-restart', C, 'restart after n seconds without packets', [1, 1], (c, a) => { c.o.pingRestart = A.int(a[0] ?? '', 'ping-restart', 0, DAY); }, { push: true }),
   sup('ping-exit', C, 'exit after n seconds without packets', [1, 1], (c, a) => { c.o.pingExit = A.int(a[0] ?? '', 'ping-exit', 0, DAY); }, { push: true }),
   sup('ping-timer-rem', C, 'run ping timers only while a remote is known', [0, 0], (c) => { c.o.pingTimerRem = true; }, { push: true }),
-  notYet(sup('inactive', C, 'exit after n seconds of no tunnel traffic [bytes]', [1, 2], (c, a) => {
+  sup('inactive', C, 'exit after n seconds of no tunnel traffic [bytes]', [1, 2], (c, a) => {
     c.o.inactive = { seconds: A.int(a[0] ?? '', 'inactive', 0, 1e9), bytes: a[1] === undefined ? 0 : A.int(a[1], 'inactive bytes', 0, Number.MAX_SAFE_INTEGER) };
-  }, { push: true }), 'the session does not end on inactivity yet'),
-  notYet(sup('session-timeout', C, 'end the session after n seconds', [1, 1], (c, a) => { c.o.sessionTimeout = A.int(a[0] ?? '', 'session-timeout', 0, 1e9); }, { push: true }), 'the session does not end after a fixed time yet'),
+  }, { push: true }),
+  sup('session-timeout', C, 'end the session after n seconds', [1, 1], (c, a) => { c.o.sessionTimeout = A.int(a[0] ?? '', 'session-timeout', 0, 1e9); }, { push: true }),
   rej('connection', C, 'a connection profile, written as an inline <connection> block', 'write it as a <connection> ... </connection> block'),
   sup('persist-tun', C, 'keep the tun device across restarts', [0, 0], (c) => { c.o.persistTun = true; }, { push: true }),
   sup('persist-key', C, 'keep keys across restarts (always true here)', [0, 0], (c) => { c.o.persistKey = true; }, { push: true }),
   ign('persist-local-ip', C, 'keep local IP across restarts', 'no effect on a client', [0, 0]),
-  ign('persist-remote-ip', C, 'keep resolved remote IP across restarts', 'not implemented; names are resolved on each attempt', [0, 0]),
+  sup('persist-remote-ip', C, 'keep the last connected server address across restarts', [0, 0], (c) => { c.o.persistRemoteIp = true; }),
   sup('sndbuf', C, 'socket send buffer size (SO_SNDBUF)', [1, 1], (c, a) => { c.o.sndbuf = A.int(a[0] ?? '', 'sndbuf', 0, 1_000_000_000); }, { push: true }),
   sup('rcvbuf', C, 'socket receive buffer size (SO_RCVBUF)', [1, 1], (c, a) => { c.o.rcvbuf = A.int(a[0] ?? '', 'rcvbuf', 0, 1_000_000_000); }, { push: true }),
   ign('socket-flags', C, 'socket flags such as TCP_NODELAY', 'Node sets TCP_NODELAY on TCP connections itself', [0, 15], { push: true }),

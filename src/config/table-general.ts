@@ -102,7 +102,7 @@ export const GENERAL_DIRECTIVES: readonly DirectiveSpec[] = [
   ign('setcon', G, 'SELinux context', 'not supported', [1, 1]),
   notYet(sup('mlock', G, 'lock memory', [0, 0], (c) => { c.o.mlock = true; }), 'memory is not locked'),
   sup('nice', G, 'process priority', [1, 1], (c, a) => { c.o.nice = A.int(a[0] ?? '', 'nice', -20, 19); }, { push: false }),
-  notYet(sup('remap-usr1', G, 'turn SIGUSR1 into SIGHUP or SIGTERM', [1, 1], (c, a) => { c.o.remapUsr1 = A.oneOf(a[0] ?? '', 'signal', ['SIGHUP', 'SIGTERM']); }), 'SIGUSR1 always restarts the connection'),
+  sup('remap-usr1', G, 'turn SIGUSR1 into SIGHUP or SIGTERM', [1, 1], (c, a) => { c.o.remapUsr1 = A.oneOf(a[0] ?? '', 'signal', ['SIGHUP', 'SIGTERM']); }),
   ign('memstats', L, 'write memory statistics', 'not implemented', [1, 1]),
   ign('msg-channel', G, 'Windows message pipe', 'Windows-only', [1, 1]),
   ign('shaper', G, 'limit outgoing bandwidth', 'not implemented', [1, 1], { push: true }),

@@ -67,12 +67,18 @@ function dhcpOption(c: ApplyCtx, a: readonly string[]): void {
   c.o.dhcpOptions.push({ type, value });
 }
 
+/**
+ * dns.c dns_server_get + dns_options_postprocess_pull: one profile per priority; the first pushed
+ * line for a priority replaces a local profile of that priority, later pushed lines add to it.
+ */
 function dnsServer(c: ApplyCtx, priority: number): Draft<DnsServer> {
-  let s = c.o.dns.servers.find((x) => x.priority === priority);
-  if (s === undefined) {
-    s = { priority, addresses: [], resolveDomains: [], dnssec: undefined, transport: undefined, sni: undefined };
-    c.o.dns.servers.push(s);
-  }
+  const pushed = c.entry.from === 'push';
+  const i = c.o.dns.servers.findIndex((x) => x.priority === priority);
+  const found = c.o.dns.servers[i];
+  if (found !== undefined && (found.pushed === true) === pushed) return found;
+  const s: Draft<DnsServer> = { priority, addresses: [], resolveDomains: [], dnssec: undefined, transport: undefined, sni: undefined, ...(pushed ? { pushed } : {}) };
+  if (found !== undefined) c.o.dns.servers[i] = s;
+  else c.o.dns.servers.push(s);
   return s;
 }
 
@@ -102,7 +108,8 @@ function dns(c: ApplyCtx, a: readonly string[]): void {
     return;
   }
   if (a[0] !== 'server') throw new A.ArgError(`unknown dns option "${a[0] ?? ''}" (expected server or search-domains)`);
-  const s = dnsServer(c, A.int(a[1] ?? '', 'dns server priority', -128, 127));
+  // dns.c dns_server_priority_parse: a pulled priority is 0..127.
+  const s = dnsServer(c, A.int(a[1] ?? '', 'dns server priority', c.entry.from === 'push' ? 0 : -128, 127));
   const key = a[2];
   const rest = a.slice(3);
   if (rest.length === 0) throw new A.ArgError(`dns server ${a[1] ?? ''} ${key ?? ''} needs a value`);
@@ -112,6 +119,18 @@ function dns(c: ApplyCtx, a: readonly string[]): void {
   else if (key === 'transport') s.transport = A.oneOf(rest[0] ?? '', 'dns transport', ['plain', 'DoH', 'DoT']);
   else if (key === 'sni') s.sni = A.host(rest[0] ?? '', 'sni');
   else throw new A.ArgError(`unknown dns server option "${key ?? ''}" (expected address, resolve-domains, dnssec, transport, sni)`);
+}
+
+/** options.c "dns-updown": disable, force (unless a command is set), or a command. */
+function dnsUpdown(c: ApplyCtx, a: readonly string[]): void {
+  const v = a[0] ?? '';
+  if (v === 'disable') c.o.dnsUpdown = { mode: 'disable' };
+  else if (v === 'force') {
+    if (c.o.dnsUpdown.mode !== 'command') c.o.dnsUpdown = { mode: 'force' };
+  } else {
+    c.o.dnsUpdown = { mode: 'command', command: c.resolve(v) };
+    c.warn(`ovpn-ts does not run dns-updown commands: ${v} is not run, and ovpn-ts does not apply DNS either (docs/dns.md)`);
+  }
 }
 
 export const NETWORK_DIRECTIVES: readonly DirectiveSpec[] = [
@@ -156,8 +175,12 @@ export const NETWORK_DIRECTIVES: readonly DirectiveSpec[] = [
   rej('client-nat', R, 'NAT rules applied by OpenVPN', 'not implemented by ovpn-ts', route),
   ign('max-routes', R, 'route limit', 'removed in OpenVPN 2.4: no limit', [0, 1], route),
   ign('route-method', R, 'Windows route method', WIN, [1, 1], route),
-  notYet(sup('dhcp-option', DNS, 'DNS, DNS6, DOMAIN, DOMAIN-SEARCH, ... settings', [1, 2], dhcpOption, route), 'DNS settings are not applied to the system yet'),
-  notYet(sup('dns', DNS, 'DNS servers and search domains (OpenVPN 2.6 syntax)', [2, 15], dns, route), 'DNS settings are not applied to the system yet'),
+  sup('dhcp-option', DNS, 'DNS, DNS6, DOMAIN, DOMAIN-SEARCH, ... settings (DNS and domains are applied, see docs/dns.md)', [1, 2], dhcpOption, route),
+  sup('dns', DNS, 'DNS servers and search domains (OpenVPN 2.6 syntax; applied, see docs/dns.md)', [2, 15], dns, route),
+  sup('dns-updown', DNS, 'who applies DNS: force, disable, or a command (default: ovpn-ts, unless an up script is set)', [1, 1], dnsUpdown),
+  sup('dns-backend', DNS, 'ovpn-ts only: auto, resolved, resolvconf or file (how pushed DNS is applied)', [1, 1], (c, a) => {
+    c.o.dnsBackend = A.oneOf(a[0] ?? '', 'dns-backend', ['auto', 'resolved', 'resolvconf', 'file']);
+  }),
   ign('block-outside-dns', DNS, 'block DNS outside the tunnel', WIN, [0, 0], route),
   ign('register-dns', DNS, 'register DNS with Windows', WIN, [0, 0], route),
   ign('ip-win32', DNS, 'how Windows sets the address', WIN, [1, 3], route),

@@ -71,8 +71,8 @@ export const TLS_DIRECTIVES: readonly DirectiveSpec[] = [
     c.o.renegSec = A.int(a[0] ?? '', 'reneg-sec', 0, 30 * 24 * HOUR);
     if (a[1] !== undefined) A.int(a[1], 'reneg-sec max', 0, 30 * 24 * HOUR);
   }),
-  notYet(sup('reneg-bytes', T, 'renegotiate after n bytes', [1, 1], (c, a) => { c.o.renegBytes = A.int(a[0] ?? '', 'reneg-bytes', 0, Number.MAX_SAFE_INTEGER); }), 'renegotiation happens on reneg-sec and the packet-id limit'),
-  notYet(sup('reneg-pkts', T, 'renegotiate after n packets', [1, 1], (c, a) => { c.o.renegPkts = A.int(a[0] ?? '', 'reneg-pkts', 0, Number.MAX_SAFE_INTEGER); }), 'renegotiation happens on reneg-sec and the packet-id limit'),
+  sup('reneg-bytes', T, 'renegotiate after n bytes', [1, 1], (c, a) => { c.o.renegBytes = A.int(a[0] ?? '', 'reneg-bytes', 0, Number.MAX_SAFE_INTEGER); }),
+  sup('reneg-pkts', T, 'renegotiate after n packets', [1, 1], (c, a) => { c.o.renegPkts = A.int(a[0] ?? '', 'reneg-pkts', 0, Number.MAX_SAFE_INTEGER); }),
   sup('tran-window', T, 'seconds the old key stays valid after renegotiation', [1, 1], (c, a) => { c.o.tranWindow = A.int(a[0] ?? '', 'tran-window', 1, 30 * 24 * HOUR); }),
   sup('tls-exit', T, 'exit on TLS negotiation failure', [0, 0], (c) => { c.o.tlsExit = true; }),
   notYet(sup('x509-track', T, 'export a certificate field to scripts', [1, 1], (c, a) => { c.o.x509Track.push(a[0] ?? ''); }), 'the certificate fields are not exported to scripts yet'),

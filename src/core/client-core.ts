@@ -17,84 +17,25 @@
  * Never: touch a socket, a timer, the clock or the TLS library; log secrets.
  */
 import { fromBase64 } from '../base/bytes.ts';
-import { NegotiationError, OsError, type OvpnError, type TlsError } from '../base/errors.ts';
+import { NegotiationError, OsError } from '../base/errors.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Random } from '../base/clock.ts';
 import type { ClientOptions } from '../config/options.ts';
 import { parsePushOptions } from '../config/push.ts';
-import type { CryptoCaps } from '../dataplane/cipher-suite.ts';
 import type { Endpoint } from '../link/link.ts';
 import { Keepalive, type KeepaliveConfig } from './keepalive.ts';
+import { SessionLimits } from './limits.ts';
 import { negotiateDataChannel, type DataParams } from './negotiate.ts';
 import { Session } from './session.ts';
-import type { ClientState, SessionAction, SessionConfig, SessionInput } from './session-types.ts';
+import type { ClientState, SessionAction, SessionInput } from './session-types.ts';
+import type { CoreAction, CoreConfig, CoreInput, Outcome } from './core-types.ts';
 
 /** ping.h PRE_PULL_INITIAL_PING_RESTART: UDP clients without their own ping-restart. */
 export const PRE_PULL_PING_RESTART_S = 120;
 /** How long explicit-exit-notify waits for its packet to leave before the shell tears down. */
 export const EXIT_NOTIFY_GRACE_MS = 100;
 
-export type Outcome =
-  | { readonly kind: 'restart'; readonly reason: string; readonly message: string; readonly connected: boolean; readonly backoffSeconds?: number | undefined }
-  | { readonly kind: 'exit'; readonly error: OvpnError }
-  /** A signal ended the connection; `signal` is OpenVPN's text for the scripts (sigterm, sigusr1...). */
-  | { readonly kind: 'stopped'; readonly signal: string };
-
-export type CoreInput =
-  | { readonly kind: 'start' }
-  | { readonly kind: 'control-packet'; readonly bytes: Uint8Array }
-  | { readonly kind: 'tls-ciphertext'; readonly engine: number; readonly bytes: Uint8Array }
-  | { readonly kind: 'tls-plaintext'; readonly engine: number; readonly bytes: Uint8Array }
-  /** The handshake finished and the shell's certificate checks passed; EKM exported. */
-  | { readonly kind: 'tls-established'; readonly engine: number; readonly ekm: Uint8Array }
-  | { readonly kind: 'tls-failed'; readonly engine: number; readonly error: TlsError }
-  | { readonly kind: 'timer' }
-  /** The data path received a ping, an OCC message or a packet from another address (float). */
-  | { readonly kind: 'occ-exit' }
-  | { readonly kind: 'peer-moved'; readonly from: Endpoint }
-  /** A data packet failed authentication or the replay check (fatal on TCP only). */
-  | { readonly kind: 'data-error' }
-  /** The data channel's packet id nears its limit: renegotiate (ssl.c). */
-  | { readonly kind: 'packet-id-exhausted' }
-  | { readonly kind: 'link-error'; readonly code: string | undefined; readonly message: string }
-  | { readonly kind: 'link-closed' }
-  | { readonly kind: 'tunnel-opened'; readonly gen: number }
-  | { readonly kind: 'tunnel-failed'; readonly gen: number; readonly error: OvpnError }
-  /** SIGTERM/SIGINT (leave, telling the server) or SIGUSR1/SIGHUP (reconnect). */
-  | { readonly kind: 'stop'; readonly signal: string; readonly restart: boolean };
-
-export type CoreAction =
-  | { readonly kind: 'send'; readonly bytes: Uint8Array }
-  | { readonly kind: 'tls-open'; readonly engine: number }
-  | { readonly kind: 'tls-feed'; readonly engine: number; readonly bytes: Uint8Array }
-  | { readonly kind: 'tls-write'; readonly engine: number; readonly bytes: Uint8Array }
-  | { readonly kind: 'tls-close'; readonly engine: number }
-  /** Install data keys (the first time, the shell creates the data channel with `params`). */
-  | { readonly kind: 'install-keys'; readonly keyId: number; readonly key2: Uint8Array; readonly params: DataParams }
-  /** Configure the tunnel for this connection (TUN, addresses, routes, scripts); answer with `gen`. */
-  | { readonly kind: 'open-tunnel'; readonly gen: number; readonly pushed: ClientOptions; readonly params: DataParams }
-  /** Seal a control payload of the data channel (ping, OCC EXIT) and send it. */
-  | { readonly kind: 'send-data'; readonly payload: 'ping' | 'occ-exit' }
-  | { readonly kind: 'set-remote'; readonly remote: Endpoint }
-  /** Pushed sndbuf/rcvbuf: resize the link socket's buffers (socket.c link_socket_update_buffer_sizes). */
-  | { readonly kind: 'socket-buffers'; readonly sndbuf: number | undefined; readonly rcvbuf: number | undefined }
-  | { readonly kind: 'state'; readonly state: ClientState }
-  /** The connection is over: the shell tears down (always completes) and reports the outcome. */
-  | { readonly kind: 'end'; readonly outcome: Outcome };
-
-export interface CoreConfig {
-  readonly session: SessionConfig;
-  readonly options: ClientOptions;
-  readonly connectionIndex: number;
-  readonly proto: 'udp' | 'tcp';
-  readonly float: boolean;
-  readonly remote: Endpoint;
-  /** explicit-exit-notify count of this connection profile (0 = off). */
-  readonly explicitExitNotify: number;
-  readonly caps: CryptoCaps;
-  /** Called when the server pushes an auth-token, so later attempts can use it. */
-  readonly onAuthToken?: ((token: string, user: string | undefined) => void) | undefined;
-}
+export type { CoreAction, CoreConfig, CoreInput, Outcome } from './core-types.ts';
 
 /** Redacts values that must never reach a log: auth-token and auth-token-user. */
 export function redactPush(options: readonly string[]): string {
@@ -106,6 +47,9 @@ export class ClientCore {
   readonly #log: Logger;
   readonly #session: Session;
   readonly #keepalive: Keepalive;
+  readonly #limits: SessionLimits;
+  /** The previous primary key, kept for transition-window (a lame duck). */
+  #lameDuck: number | undefined;
   /** TLS engine id per key id (engine ids never repeat). */
   readonly #engines = new Map<number, number>();
   #nextEngine = 1;
@@ -127,6 +71,10 @@ export class ClientCore {
     const o = cfg.options;
     const udpPrePull = cfg.proto === 'udp' && o.pingRestart === 0 && o.keepalive === undefined;
     this.#keepalive = new Keepalive(this.#keepaliveConfig(o.ping, o.keepalive?.timeout ?? (udpPrePull ? PRE_PULL_PING_RESTART_S : o.pingRestart)), now);
+    this.#limits = new SessionLimits(
+      { renegBytes: o.renegBytes, renegPkts: o.renegPkts, inactive: o.inactive, sessionTimeoutSeconds: o.sessionTimeout, transitionWindowSeconds: o.tranWindow },
+      now,
+    );
   }
 
   get state(): ClientState {
@@ -146,21 +94,32 @@ export class ClientCore {
     return this.#session.controlDrops;
   }
 
-  /** Hot path, no allocation: an authenticated data packet arrived. */
-  dataReceived(now: number): void {
+  /**
+   * Hot path, no allocation: an authenticated data packet of `bytes` arrived. True when a
+   * renegotiation limit was just reached: the shell then feeds `data-limit`.
+   */
+  dataReceived(now: number, bytes: number): boolean {
     this.#keepalive.received(now);
+    return this.#limits.keyTraffic(bytes);
   }
 
-  /** Hot path, no allocation: a data packet was sent. */
-  dataSent(now: number): void {
+  /** Hot path, no allocation: a data packet of `bytes` was sent (true: feed `data-limit`). */
+  dataSent(now: number, bytes: number): boolean {
     this.#keepalive.sent(now);
+    return this.#limits.keyTraffic(bytes);
+  }
+
+  /** Hot path, no allocation: a packet of `bytes` was read from or written to the TUN device (--inactive). */
+  tunnelTraffic(bytes: number, now: number): void {
+    this.#limits.tunnelTraffic(bytes, now);
   }
 
   nextDeadline(): number | undefined {
     if (this.#ended) return undefined;
+    if (this.#exitAt !== Infinity) return this.#exitAt; // leaving: only the grace period's end
     const s = this.#session.nextDeadline() ?? Infinity;
     const k = this.#keysInstalled ? (this.#keepalive.nextDeadline() ?? Infinity) : Infinity;
-    const t = Math.min(s, k, this.#exitAt);
+    const t = Math.min(s, k, this.#exitAt, this.#limits.nextDeadline());
     return t === Infinity ? undefined : t;
   }
 
@@ -196,6 +155,10 @@ export class ClientCore {
       case 'packet-id-exhausted':
         this.#feedSession(out, { kind: 'renegotiate' }, now, wallSeconds);
         break;
+      case 'data-limit':
+        this.#log.verb(3, 'TLS: soft reset: reneg-bytes / reneg-pkts reached on the primary key');
+        this.#feedSession(out, { kind: 'renegotiate' }, now, wallSeconds);
+        break;
       case 'link-error':
         this.#onLinkError(input.code, input.message, out);
         break;
@@ -206,6 +169,7 @@ export class ClientCore {
       case 'tunnel-opened':
         if (input.gen !== this.#tunnelGen) break;
         this.#connected = true;
+        this.#limits.connected(now);
         this.#setState('CONNECTED', out);
         this.#log.info('Initialization Sequence Completed');
         break;
@@ -281,7 +245,7 @@ export class ClientCore {
           break;
         }
         case 'keys':
-          this.#onKeys(a.keyId, a.key2, out);
+          this.#onKeys(a.keyId, a.key2, out, now);
           break;
         case 'restart':
           this.#end(out, { kind: 'restart', reason: a.reason, message: a.message, connected: this.#connected, backoffSeconds: a.backoffSeconds });
@@ -316,19 +280,25 @@ export class ClientCore {
       out.push({ kind: 'socket-buffers', sndbuf: r.present.has('sndbuf') ? r.options.sndbuf : undefined, rcvbuf: r.present.has('rcvbuf') ? r.options.rcvbuf : undefined });
     }
     this.#keepalive.configure(this.#keepaliveConfig(neg.params.pingSeconds, neg.params.pingRestartSeconds));
+    if (r.present.has('session-timeout')) this.#limits.pushedSessionTimeout(r.options.sessionTimeout);
+    if (r.present.has('inactive')) this.#limits.pushedInactive(r.options.inactive);
     const user = r.options.authTokenUser === undefined ? undefined : decodeBase64Text(r.options.authTokenUser);
     if (r.options.authToken !== undefined) this.#cfg.onAuthToken?.(r.options.authToken, user);
     return { kind: 'push-applied', useEkm: neg.params.useEkm, authToken: r.options.authToken, authTokenUser: user };
   }
 
   #pushed: ClientOptions | undefined;
+  #primary: number | undefined;
 
-  #onKeys(keyId: number, key2: Uint8Array, out: CoreAction[]): void {
+  #onKeys(keyId: number, key2: Uint8Array, out: CoreAction[], now: number): void {
     const params = this.#params;
     if (params === undefined) return;
     const first = !this.#keysInstalled;
     this.#keysInstalled = true;
     out.push({ kind: 'install-keys', keyId, key2, params });
+    this.#lameDuck = this.#primary;
+    this.#primary = keyId;
+    this.#limits.newPrimaryKey(now, this.#lameDuck !== undefined);
     if (!first) {
       this.#log.verb(2, `TLS: renegotiation complete, data channel now uses key id ${keyId}`);
       return;
@@ -344,6 +314,14 @@ export class ClientCore {
     if (now >= this.#exitAt) {
       this.#emitEnd(out);
       return;
+    }
+    if (this.#exitAt !== Infinity) return; // leaving: only the grace period's end matters now
+    const limit = this.#limits.due(now);
+    if (limit === 'session-timeout') return this.#leave({ kind: 'done', reason: limit, message: 'Session timeout (--session-timeout), exiting' }, out, now);
+    if (limit === 'inactive') return this.#leave({ kind: 'done', reason: limit, message: 'Inactivity timeout (--inactive), exiting' }, out, now);
+    if (limit === 'retire-lame-duck' && this.#lameDuck !== undefined) {
+      out.push({ kind: 'retire-key', keyId: this.#lameDuck });
+      this.#lameDuck = undefined;
     }
     if (this.#keysInstalled) {
       const due = this.#keepalive.due(now);

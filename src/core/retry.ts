@@ -60,6 +60,7 @@ export class RetryPolicy {
     const n = this.#cfg.connections.length;
     if (outcome.kind === 'stopped') return { kind: 'retry', index: this.#index, delaySeconds: 0 };
     if (outcome.kind === 'exit') return { kind: 'exit', code: exitCodeFor(outcome.error), message: outcome.error.message };
+    if (outcome.kind === 'done') return { kind: 'exit', code: ExitCode.OK, message: undefined };
     if (outcome.connected) this.#failures = 0;
     else this.#failures++;
     const code = exitCodeForRestart(outcome.reason);

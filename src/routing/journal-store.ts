@@ -2,23 +2,17 @@
  * Where the route journal survives a hard kill: /run/ovpn-ts/<netns>-<dev>.json, rewritten after every
  * network change (write-ahead: a change is recorded before it is made) and deleted after a clean
  * undo. The next start repairs journals whose owner process is dead, in the same network
- * namespace only (a journal written in another namespace names routes that are not ours here).
+ * namespace only, and only those nobody else could have written (platform/owner-files.ts).
  *
  *   { "pid": 1234, "netns": "net:[4026531840]", "journal": { version, dev, entries } }
- *
- * A journal says which routes and addresses to delete, as root: it is trusted only when the
- * directory and the file are ours (owned by this process's user, root in production), not
- * writable by group or others, and the file is a regular file (not a symlink).
  *
  * Never: log, repair a journal of a live process or of another network namespace, or one that
  * someone else could have written.
  */
-import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, type Stats } from 'node:fs';
-import { writeFileAtomic } from '../platform/atomic-file.ts';
-import { join } from 'node:path';
 import { NetJournal, type JournalJson } from './apply.ts';
+import { OWNER_DIR, ownerFileName, OwnerFiles } from '../platform/owner-files.ts';
 
-export const JOURNAL_DIR = '/run/ovpn-ts';
+export const JOURNAL_DIR = OWNER_DIR;
 
 export interface StaleJournal {
   readonly file: string;
@@ -29,7 +23,7 @@ export interface StaleJournal {
 export interface JournalStore {
   save(journal: NetJournal): void;
   remove(dev: string): void;
-  /** Journals left by dead processes of this network namespace (unreadable files are reported as errors). */
+  /** Journals left by dead processes of this network namespace (unreadable or untrusted files are reported as errors). */
   stale(): { readonly journals: readonly StaleJournal[]; readonly errors: readonly string[] };
   discard(file: string): void;
 }
@@ -40,95 +34,33 @@ interface FileShape {
   readonly journal: JournalJson;
 }
 
-function currentNetns(): string {
-  try {
-    return readlinkSync('/proc/self/ns/net');
-  } catch {
-    return 'unknown';
-  }
-}
-
-/** Why a journal path may not be trusted, or undefined: ours, a directory / regular file, not group/other-writable. */
-function untrusted(st: Stats, want: 'directory' | 'regular file'): string | undefined {
-  if (want === 'directory' ? !st.isDirectory() : !st.isFile()) return `not a ${want}${st.isSymbolicLink() ? ' but a symlink' : ''}`;
-  const uid = process.geteuid?.() ?? 0;
-  if (st.uid !== uid) return `owned by uid ${st.uid}, not ${uid}`;
-  if ((st.mode & 0o022) !== 0) return `writable by ${(st.mode & 0o002) !== 0 ? 'others' : 'its group'} (mode ${(st.mode & 0o777).toString(8)})`;
-  return undefined;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 export class FileJournalStore implements JournalStore {
-  readonly #dir: string;
-  readonly #netns: string;
-  readonly #pid: number;
+  readonly #files: OwnerFiles;
 
-  constructor(dir = JOURNAL_DIR, netns = currentNetns(), pid = process.pid) {
-    this.#dir = dir;
-    this.#netns = netns;
-    this.#pid = pid;
-  }
-
-  /**
-   * One file per namespace and device: /run is shared by every network namespace, and tun0 in
-   * one namespace is not tun0 in another (two clients would otherwise overwrite each other's
-   * journal, and a killed one could not be repaired).
-   */
-  #file(dev: string): string {
-    return join(this.#dir, journalFileName(this.#netns, dev));
+  constructor(dir = JOURNAL_DIR, netns?: string, pid?: number) {
+    this.#files = new OwnerFiles(dir, 'journal', netns, pid);
   }
 
   save(journal: NetJournal): void {
-    mkdirSync(this.#dir, { recursive: true, mode: 0o700 });
-    const body: FileShape = { pid: this.#pid, netns: this.#netns, journal: journal.toJSON() };
-    const file = this.#file(journal.dev);
-    writeFileAtomic(file, JSON.stringify(body), 0o600);
+    this.#files.save(journal.dev, journal.toJSON());
   }
 
   remove(dev: string): void {
-    rmSync(this.#file(dev), { force: true });
+    this.#files.remove(dev);
   }
 
   discard(file: string): void {
-    rmSync(file, { force: true });
+    this.#files.discard(file);
   }
 
   stale(): { journals: StaleJournal[]; errors: string[] } {
+    const { found, errors } = this.#files.stale();
     const journals: StaleJournal[] = [];
-    const errors: string[] = [];
-    let names: string[];
-    try {
-      names = readdirSync(this.#dir).filter((n) => n.endsWith('.json'));
-    } catch {
-      return { journals, errors };
-    }
-    const dirProblem = untrusted(lstatSync(this.#dir), 'directory');
-    if (dirProblem !== undefined) {
-      if (names.length > 0) errors.push(`${this.#dir}: not trusted (${dirProblem}): its journals are not repaired; fix the directory or remove it`);
-      return { journals, errors };
-    }
-    for (const name of names) {
-      const file = join(this.#dir, name);
+    for (const f of found) {
       try {
-        const fileProblem = untrusted(lstatSync(file), 'regular file');
-        if (fileProblem !== undefined) {
-          errors.push(`${file}: not trusted (${fileProblem}): not repaired`);
-          continue;
-        }
-        const body = JSON.parse(readFileSync(file, 'utf8')) as Partial<FileShape>;
-        if (typeof body.pid !== 'number' || body.netns !== this.#netns) continue;
-        if (body.pid === this.#pid || isAlive(body.pid)) continue;
-        journals.push({ file, pid: body.pid, journal: NetJournal.fromJSON(body.journal) });
+        journals.push({ file: f.file, pid: f.pid, journal: NetJournal.fromJSON(f.payload as JournalJson) });
       } catch (e) {
-        errors.push(`${file}: ${(e as Error).message}`);
+        errors.push(`${f.file}: ${(e as Error).message}`);
       }
     }
     return { journals, errors };
@@ -136,10 +68,7 @@ export class FileJournalStore implements JournalStore {
 }
 
 /** The file name of a journal: per network namespace (its inode number) and device. */
-export function journalFileName(netns: string, dev: string): string {
-  const ns = /\d+/.exec(netns)?.[0] ?? 'ns';
-  return `${ns}-${dev}.json`;
-}
+export const journalFileName = ownerFileName;
 
 /**
  * The in-memory twin's "disk": journal files shared by every store made on it, and which pids

@@ -136,6 +136,11 @@ export class Attempt {
     return this.#core.connected;
   }
 
+  /** Where the server is now (its resolved address, or where it floated to). */
+  get remote(): Endpoint {
+    return this.#remote;
+  }
+
   /** Runs the attempt until it ends; never rejects. */
   async run(): Promise<Outcome> {
     const done = new Promise<Outcome>((resolve) => {
@@ -196,7 +201,7 @@ export class Attempt {
     const n = data.openPacket(bytes, bytes.byteLength, this.#rx, this.#d.clock.wallSeconds());
     if (n === 0) {
       // a fragment that completes nothing yet: still traffic from the server
-      this.#core.dataReceived(this.#d.clock.now());
+      if (this.#core.dataReceived(this.#d.clock.now(), bytes.byteLength)) this.#feed({ kind: 'data-limit' });
       return;
     }
     if (n < 0) {
@@ -207,12 +212,14 @@ export class Attempt {
       if (n === DropReason.AUTH || n === DropReason.DECRYPT || n === DropReason.REPLAY || n === DropReason.REPLAY_OLD) this.#feed({ kind: 'data-error' });
       return;
     }
-    this.#core.dataReceived(this.#d.clock.now());
+    const now = this.#d.clock.now();
+    if (this.#core.dataReceived(now, bytes.byteLength)) this.#feed({ kind: 'data-limit' });
     if (from.port !== this.#remote.port || from.address !== this.#remote.address) this.#feed({ kind: 'peer-moved', from });
     this.#d.stats.authReadBytes += bytes.byteLength;
     const kind = classifyPayload(this.#rx, n);
     if (kind === 'ip') {
       this.#d.stats.tunWriteBytes += n;
+      this.#core.tunnelTraffic(n, now);
       this.#d.tunnel.write(this.#rx, n);
     } else if (kind === 'occ-exit') this.#feed({ kind: 'occ-exit' });
   }
@@ -220,22 +227,25 @@ export class Attempt {
   /** Packets the tunnel read from the OS (its drain loop calls this): seal and send. */
   readonly sendFromTunnel = (packet: Uint8Array, len: number): void => {
     this.#d.stats.tunReadBytes += len;
-    this.#seal(packet, len);
+    const now = this.#d.clock.now();
+    this.#core.tunnelTraffic(len, now);
+    this.#seal(packet, len, now);
   };
 
   /** Seals packet[0, len) with the primary key into #tx and sends it (the link copies what it queues). */
-  #seal(packet: Uint8Array, len: number): void {
+  #seal(packet: Uint8Array, len: number, now = this.#d.clock.now()): void {
     const data = this.#data;
     const link = this.#link;
     if (data === undefined || link === undefined || this.#ending) return;
     let n = data.sealPacket(packet, len, this.#tx);
     if (n <= 0) return;
+    let sent = 0;
     for (; n > 0; n = data.sealNextFragment(this.#tx)) {
       link.send(this.#tx.subarray(0, n));
-      this.#d.stats.linkWriteBytes += n;
+      sent += n;
     }
-    const now = this.#d.clock.now();
-    this.#core.dataSent(now);
+    this.#d.stats.linkWriteBytes += sent;
+    if (this.#core.dataSent(now, sent)) this.#feed({ kind: 'data-limit' });
     if (data.needsRenegotiation && !this.#renegRequested) {
       this.#renegRequested = true;
       this.#feed({ kind: 'packet-id-exhausted' });
@@ -300,6 +310,10 @@ export class Attempt {
       case 'socket-buffers':
         this.#log.verb(3, `Socket Buffers: pushed${a.sndbuf === undefined ? '' : ` sndbuf ${a.sndbuf}`}${a.rcvbuf === undefined ? '' : ` rcvbuf ${a.rcvbuf}`}`);
         this.#link?.setBufferSizes?.({ sndbuf: a.sndbuf, rcvbuf: a.rcvbuf });
+        return;
+      case 'retire-key':
+        this.#data?.retire(a.keyId);
+        this.#log.verb(3, `TLS: transition-window elapsed: key id ${a.keyId} retired`);
         return;
       case 'set-remote':
         this.#remote = a.remote;
@@ -413,7 +427,7 @@ export class Attempt {
       // A tunnel still being configured finishes first, so the changes it makes are undone too.
       await this.#opening?.catch(() => undefined);
       // init.c signal_description: the restart reason (ping-restart...), or the stopping signal.
-      await this.#d.tunnel.detach(outcome.kind === 'restart' ? outcome.reason : outcome.kind === 'stopped' ? outcome.signal : 'error');
+      await this.#d.tunnel.detach(outcome.kind === 'restart' || outcome.kind === 'done' ? outcome.reason : outcome.kind === 'stopped' ? outcome.signal : 'error');
     } catch (e) {
       this.#log.error(`teardown: ${(e as Error).message}`);
     } finally {

@@ -58,8 +58,12 @@ export class Client {
   #token: { readonly token: string; readonly user: string | undefined } | undefined;
   #tokenInUse = false;
   #resolveFailingSince: number | undefined;
+  /** persist-remote-ip: the last connected server address per connection profile. */
+  readonly #kept = new Map<number, { readonly remote: Endpoint; readonly via: LinkVia }>();
   #attempt: Attempt | undefined;
   #stop: StopSignal | undefined;
+  /** A limit ended the session (inactive, session-timeout): OpenVPN's internal SIGTERM. */
+  #doneReason: string | undefined;
   #wake: (() => void) | undefined;
   readonly #mgmt: ManagementLink | undefined;
   /** The management interface and systemd, told of states, endings, reloads and stops. */
@@ -106,6 +110,10 @@ export class Client {
         if (ce === undefined) break;
         const outcome = await this.#attemptOnce(ce, o.connections.indexOf(ce));
         if (this.#stop !== undefined) break;
+        if (outcome.kind === 'done') {
+          this.#log.info(outcome.message);
+          this.#doneReason = outcome.reason;
+        }
         if (outcome.kind === 'restart') {
           this.#log.error(`${outcome.message} (${outcome.reason}); restarting`);
           if (outcome.reason === 'auth-failed') this.#onAuthFailed();
@@ -136,6 +144,7 @@ export class Client {
       this.#observers.ending(this.#stop === 'SIGHUP' ? 'RECONNECTING' : 'EXITING', this.#stop ?? exitDetail ?? 'SIGTERM');
     }
     if (this.#stop === 'SIGHUP') this.#log.info('SIGHUP[hard,] received, process restarting');
+    else if (this.#doneReason !== undefined) this.#log.info(`SIGTERM[soft,${this.#doneReason}] received, process exiting`);
     else if (this.#stop !== undefined || result === ExitCode.OK) this.#log.info(`${this.#stop ?? 'SIGTERM'}[hard,] received, process exiting`);
     else this.#log.info('Exiting due to fatal error');
     return result;
@@ -144,8 +153,10 @@ export class Client {
   async #attemptOnce(ce: ConnectionEntry, index: number): Promise<AttemptOutcome> {
     let remote: Endpoint;
     let via: LinkVia;
+    const kept = this.#o.persistRemoteIp ? this.#kept.get(index) : undefined;
     try {
-      ({ remote, via } = await this.#proxies.prepare(ce, hostToResolve(ce.remote, this.#o.remoteRandomHostname, systemRandom)));
+      if (kept !== undefined) this.#log.verb(3, `persist-remote-ip: using ${kept.remote.address}:${kept.remote.port} again`);
+      ({ remote, via } = kept ?? (await this.#proxies.prepare(ce, hostToResolve(ce.remote, this.#o.remoteRandomHostname, systemRandom))));
       this.#resolveFailingSince = undefined;
     } catch (e) {
       const message = `RESOLVE: Cannot resolve host address: ${ce.remote}:${ce.remotePort} (${(e as Error).message})`;
@@ -191,6 +202,8 @@ export class Client {
       return await attempt.run();
     } finally {
       this.#attempt = undefined;
+      // persist-remote-ip: the address a session was authenticated with (floated, if it moved).
+      if (attempt.connected && via.proxy === undefined) this.#kept.set(index, { remote: attempt.remote, via });
     }
   }
 
@@ -253,6 +266,7 @@ export class Client {
 function managementDetail(outcome: AttemptOutcome): string {
   if (outcome.kind === 'stopped') return outcome.signal.toUpperCase();
   if (outcome.kind === 'restart') return outcome.reason === 'auth-failed' ? 'auth-failure' : outcome.reason;
+  if (outcome.kind === 'done') return outcome.reason;
   return outcome.error.code === 'AUTH_FAILED' ? 'auth-failure' : 'fatal-error';
 }
 
@@ -340,7 +354,6 @@ async function runOnce(o: ClientOptions, log: Logger, hooks: ClientHooks, parts:
   let reloaded: ClientOptions | undefined;
   const onTerm = (): void => client.requestStop('SIGTERM');
   const onInt = (): void => client.requestStop('SIGINT');
-  const onUsr1 = (): void => client.requestRestart('SIGUSR1');
   const onHup = (): void => {
     if (hooks.reload === undefined) return client.requestRestart('SIGHUP');
     const next = reloadOptions(log, hooks.reload);
@@ -348,6 +361,8 @@ async function runOnce(o: ClientOptions, log: Logger, hooks: ClientHooks, parts:
     reloaded = next;
     client.requestStop('SIGHUP');
   };
+  // remap-usr1: SIGUSR1 acts as SIGHUP or SIGTERM (for SIGUSR1 sent by tools that mean otherwise).
+  const onUsr1 = (): void => (o.remapUsr1 === 'SIGTERM' ? client.requestStop('SIGTERM') : o.remapUsr1 === 'SIGHUP' ? onHup() : client.requestRestart('SIGUSR1'));
   const onUsr2 = (): void => {
     for (const line of formatStatus(client.stats, new Date()).trimEnd().split('\n')) log.info(line);
   };

@@ -4,11 +4,12 @@
  *
  *   create:  repair journals of dead runs -> open /dev/net/tun (fails early, naming the fix)
  *   open:    bestRoute(server) -> planNetwork -> apply op by op (journal saved write-ahead)
- *            -> up script -> [route-delay] routes -> route-up script -> start the pump
+ *            -> DNS (src/dns, where 2.7 runs dns-updown) -> up script -> [route-delay] routes
+ *            -> route-up script -> start the pump
  *   pump:    waitReadable -> drain readInto(one buffer) -> mssfix -> send(buf, n)
  *   write:   mssfix -> device.write
- *   detach:  stop the pump; without persist-tun undo the journal and close the device
- *   close:   stop, route-pre-down script, undo everything newest first, close the device,
+ *   detach:  stop the pump; without persist-tun undo DNS and the journal and close the device
+ *   close:   stop, undo DNS, route-pre-down script, undo everything newest first, close the device,
  *            down script (before the close with down-pre), delete the journal
  *
  * Route failures are logged and skipped as OpenVPN does ("ERROR: Linux route add command
@@ -32,6 +33,7 @@ import { clampMss, mssForFrame } from '../dataplane/mss.ts';
 import type { OpenInfo } from './tunnel.ts';
 import { peerChain, ScriptHooks } from '../scripts/hooks.ts';
 import type { TunnelFacts } from '../scripts/env.ts';
+import type { DnsApplier } from '../dns/native.ts';
 
 /** Packets drained per wake-up before yielding to the event loop (socket reads, timers). */
 const DRAIN_BATCH = 64;
@@ -48,6 +50,8 @@ export interface TunTunnelDeps {
   readonly sleep?: (ms: number) => Promise<void>;
   /** The user's up/route-up/route-pre-down/down scripts; none when undefined. */
   readonly hooks?: ScriptHooks | undefined;
+  /** Applies the tunnel's DNS (src/dns); none when undefined. */
+  readonly dns?: DnsApplier | undefined;
 }
 
 export class TunTunnelImpl implements Tunnel {
@@ -96,6 +100,7 @@ export class TunTunnelImpl implements Tunnel {
       for (const f of report.failures) this.#log.warn(`repair: ${describeOp(f.op)}: ${f.error.message}`);
       this.#d.journals.discard(s.file);
     }
+    await this.#d.dns?.init();
     this.#openDevice(this.#o.connections[0]?.tunMtu ?? TUN_MTU_DEFAULT);
   }
 
@@ -130,6 +135,7 @@ export class TunTunnelImpl implements Tunnel {
     if (this.#journal !== undefined && sameOps(ops, this.#ops)) {
       for (const w of plan.warnings) this.#log.warn(w);
       this.#log.info('Preserving previous TUN/TAP instance: ' + dev.name);
+      await this.#d.dns?.up(pushed, dev.name);
       const f = await this.#factsFor(pushed, remote, dev.name, ce.tunMtu, info);
       if (this.#o.upRestart) await this.#d.hooks?.up(f, 'restart');
       this.#facts = f;
@@ -187,6 +193,7 @@ export class TunTunnelImpl implements Tunnel {
     const hooks = this.#d.hooks;
     this.#facts = undefined;
     const redir = f !== undefined && redirected(f.options);
+    await this.#d.dns?.down();
     if (f !== undefined) await hooks?.routePreDown(f, signal, redir);
     await this.#undoJournal();
     if (f !== undefined && this.#o.downPre) await hooks?.down(f, 'init', signal, redir);
@@ -253,9 +260,11 @@ export class TunTunnelImpl implements Tunnel {
     let upDone = false;
     const up = async (): Promise<void> => {
       upDone = true;
+      await this.#d.dns?.up(p, dev);
       try {
         await this.#d.hooks?.up(facts, 'init');
       } catch (e) {
+        await this.#d.dns?.down();
         await this.#undoJournal();
         throw e;
       }
@@ -321,14 +330,16 @@ function inverseForJournal(op: NetOp): JournalEntry | undefined {
 
 export const TunTunnel = {
   async create(o: ClientOptions, log: Logger): Promise<Tunnel> {
-    const [{ openLinuxTun }, { NetlinkBackend }, { FileJournalStore }] = await Promise.all([
+    const [{ openLinuxTun }, { NetlinkBackend }, { FileJournalStore }, { createDnsApplier }] = await Promise.all([
       import('../tun/linux-tun.ts'),
       import('../routing/netlink-backend.ts'),
       import('../routing/journal-store.ts'),
+      import('../dns/create.ts'),
     ]);
+    const dns = await createDnsApplier(o, log);
     const net = new NetlinkBackend();
     const hooks = Object.keys(o.scripts).length === 0 ? undefined : new ScriptHooks(o, { log });
-    const t = new TunTunnelImpl(o, { openDevice: openLinuxTun, net, journals: new FileJournalStore(), log, hooks });
+    const t = new TunTunnelImpl(o, { openDevice: openLinuxTun, net, journals: new FileJournalStore(), log, hooks, dns });
     try {
       await t.init();
     } catch (e) {

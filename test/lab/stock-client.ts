@@ -7,8 +7,15 @@
  *
  *   configText -> <lab.dir>/client-<n>.ovpn
  *     -> ip netns exec ovts-c-<id> openvpn --config client-<n>.ovpn     (kind 'stock')
- *     -> ip netns exec ovts-c-<id> node dist/src/cli/main.js --config ...    (kind 'ovpn-ts')
+ *     -> ip netns exec ovts-c-<id> unshare -m (bind <lab>/resolv.conf over /etc/resolv.conf)
+ *          node dist/src/cli/main.js --config ...                               (kind 'ovpn-ts')
  *     -> waits (bounded) for "Initialization Sequence Completed"
+ *
+ * ovpn-ts applies pushed DNS by default (src/dns): every ovpn-ts client therefore runs in a
+ * private mount namespace in which /etc/resolv.conf is a lab file, never the host's, with
+ * `--dns-backend file` (a later `--dns-backend` in opts.args wins): on a host with resolvconf
+ * installed, detection would otherwise pick it, and its records live in the host's /run.
+ * A test that brings its own DNS service (opts.wrapper, test/lab/dns-sandbox.ts) gets detection.
  */
 
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -49,6 +56,31 @@ export interface StartClientOptions {
   readonly failOn?: readonly RegExp[];
   /** Extra command-line arguments after --config. */
   readonly args?: readonly string[];
+  /**
+   * ovpn-ts only: the file bound over /etc/resolv.conf in the client's private mount namespace
+   * (default: <lab.dir>/resolv.conf, created by labResolvConf).
+   */
+  readonly resolvConf?: string;
+  /**
+   * ovpn-ts only: replaces the private-mount wrapper; a command that sets up its own mount
+   * namespace and then execs its arguments (e.g. with systemd-resolved and a private bus).
+   */
+  readonly wrapper?: readonly string[];
+}
+
+/** What the lab's private /etc/resolv.conf holds before a client changes it. */
+export const LAB_RESOLV_CONF = '# ovts lab: private resolv.conf\nnameserver 127.0.0.1\noptions timeout:1 attempts:1\n';
+
+/** The lab's private resolv.conf (created once per lab with LAB_RESOLV_CONF). */
+export function labResolvConf(lab: NetnsPair): string {
+  const file = join(lab.dir, 'resolv.conf');
+  if (!existsSync(file)) writeFileSync(file, LAB_RESOLV_CONF, { mode: 0o644 });
+  return file;
+}
+
+/** `unshare -m` with /etc/resolv.conf bound to `file`, then exec of the command (same PID). */
+export function privateResolvConfWrapper(file: string): string[] {
+  return ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', 'mount --bind "$0" /etc/resolv.conf && exec "$@"', file];
 }
 
 let clientCounter = 0;
@@ -68,7 +100,10 @@ export async function startClient(
     kind === 'stock'
       ? ['openvpn', ['--config', configFile]]
       : [process.execPath, [ovpnTsCliPath(), '--config', configFile]];
-  const proc = lab.client.spawn(cmd, [...args, ...(opts.args ?? [])], { name: `${kind}-client-${clientCounter}`, logFile });
+  const pinned = kind === 'ovpn-ts' && opts.wrapper === undefined ? ['--dns-backend', 'file'] : [];
+  const argv = [cmd, ...args, ...pinned, ...(opts.args ?? [])];
+  const wrapped = kind === 'stock' ? argv : [...(opts.wrapper ?? privateResolvConfWrapper(opts.resolvConf ?? labResolvConf(lab))), ...argv];
+  const proc = lab.client.spawn(wrapped[0] ?? cmd, wrapped.slice(1), { name: `${kind}-client-${clientCounter}`, logFile });
   const waitFor = opts.waitFor === undefined ? INIT_COMPLETE : opts.waitFor;
   if (waitFor !== null) {
     await waitForLog(proc, waitFor, {

@@ -62,3 +62,20 @@ test('status FILE 1 is rewritten with growing counters; SIGUSR2 logs the same st
     await client.stop();
   });
 });
+
+test('remap-usr1 SIGTERM: SIGUSR1 leaves as SIGTERM does (exit 0); remap-usr1 SIGHUP: it re-reads the configuration', { timeout: 60_000 }, async () => {
+  await withLab(async (lab) => {
+    const server = await startServer(lab, 'udp-gcm-tlscrypt');
+    const term = await startClient(lab, 'ovpn-ts', server.clientConfig({ inline: true, extra: ['dev null', 'verb 3', 'remap-usr1 SIGTERM'] }));
+    process.kill(term.pid, 'SIGUSR1');
+    await term.process.exited;
+    assert.equal(term.process.exitStatus(), 'exit 0', term.log());
+    assert.match(term.log(), /SIGTERM\[hard,\] received, process exiting/);
+
+    const hup = await startClient(lab, 'ovpn-ts', server.clientConfig({ inline: true, extra: ['dev null', 'verb 3', 'remap-usr1 SIGHUP'] }));
+    process.kill(hup.pid, 'SIGUSR1');
+    assert.ok(await until(() => (hup.log().match(INIT)?.length ?? 0) === 2, 15_000), hup.log());
+    assert.match(hup.log(), /SIGHUP\[hard,\] received, process restarting/);
+    await hup.stop();
+  });
+});

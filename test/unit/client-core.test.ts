@@ -178,8 +178,8 @@ test('keepalive: a ping when nothing was sent for `ping` s; ping-restart when no
   const d = new Driver();
   d.connect();
   const start = d.clock.now();
-  d.core.dataSent(start);
-  d.core.dataReceived(start);
+  d.core.dataSent(start, 100);
+  d.core.dataReceived(start, 100);
   let pingAt: number | undefined;
   while (pingAt === undefined && d.clock.now() < start + 20_000) {
     if (d.tick().some((a) => a.kind === 'send-data' && a.payload === 'ping')) pingAt = d.clock.now();
@@ -187,7 +187,7 @@ test('keepalive: a ping when nothing was sent for `ping` s; ping-restart when no
   assert.equal(pingAt, start + 10_000);
   // traffic arrives at 50 s: no restart at 60 s, but at 110 s
   while (d.clock.now() < start + 50_000) d.tick(start + 50_000 - d.clock.now());
-  d.core.dataReceived(d.clock.now());
+  d.core.dataReceived(d.clock.now(), 100);
   while (d.clock.now() < start + 200_000 && d.ended() === undefined) d.tick();
   const out = d.ended();
   assert.ok(out?.kind === 'restart');
@@ -400,4 +400,50 @@ test('explicit-exit-notify on the client\'s own fatal ends too: ping-exit, and a
   none.connect();
   none.feed({ kind: 'tunnel-failed', gen: none.tunnelGen, error: new OsError('OS', 'x') });
   assert.ok(none.ended()?.kind === 'exit', 'without explicit-exit-notify the end is immediate');
+});
+
+test('reneg-bytes: a soft reset once the primary key carried that much; transition-window then retires the old key', () => {
+  const d = new Driver({ options: { renegBytes: 10_000, tranWindow: 60 } });
+  d.connect('PUSH_REPLY,cipher AES-256-GCM,protocol-flags cc-exit tls-ekm,peer-id 3,ifconfig 10.8.0.2 255.255.255.0,topology subnet');
+  const now = d.clock.now();
+  assert.equal(d.core.dataSent(now, 6000), false);
+  assert.equal(d.core.dataReceived(now, 4000), true, 'the limit is reached at 10000 bytes, both directions counted');
+  const out = d.feed({ kind: 'data-limit' });
+  const reset = out.find((a) => a.kind === 'send');
+  assert.ok(reset?.kind === 'send' && decodeControlPacket(reset.bytes).opcode === Opcode.CONTROL_SOFT_RESET_V1);
+  assert.equal(decodeControlPacket(reset.bytes).keyId, 1);
+  d.feed({ kind: 'tls-established', engine: d.engine, ekm: new Uint8Array(256).fill(6) });
+  const random = new SeededRandom(4);
+  const keys = d.feed({ kind: 'tls-plaintext', engine: d.engine, bytes: encodeServerKm2(random.bytes(32), random.bytes(32), 'V4,dev-type tun') });
+  assert.ok(keys.some((a) => a.kind === 'install-keys' && a.keyId === 1), 'key id 1 installed');
+  assert.equal(d.core.dataSent(d.clock.now(), 9999), false, 'the new key starts at zero');
+  const installedAt = d.clock.now();
+  let retired: CoreAction | undefined;
+  for (let i = 0; i < 20 && retired === undefined; i++) retired = d.tick().find((a) => a.kind === 'retire-key');
+  assert.deepEqual(retired, { kind: 'retire-key', keyId: 0 });
+  assert.equal(d.clock.now() - installedAt, 60_000);
+  assert.equal(d.ended(), undefined);
+});
+
+test('inactive: no TUN traffic for N s ends the session (exit 0, explicit-exit-notify first); pings do not count', () => {
+  const d = new Driver({ explicitExitNotify: 1, options: { inactive: { seconds: 30, bytes: 0 } } });
+  d.connect();
+  const start = d.clock.now();
+  d.core.tunnelTraffic(84, start + 10_000);
+  let notified = false;
+  for (let i = 0; i < 50 && d.ended() === undefined; i++) {
+    d.core.dataReceived(d.clock.now(), 40); // keepalive traffic from the server keeps ping-restart away
+    if (d.tick().some((a) => a.kind === 'tls-write')) notified = true;
+  }
+  assert.ok(notified, 'EXIT sent (cc-exit) before ending');
+  assert.deepEqual(d.ended(), { kind: 'done', reason: 'inactive', message: 'Inactivity timeout (--inactive), exiting' });
+  assert.equal(d.clock.now(), start + 40_000 + EXIT_NOTIFY_GRACE_MS);
+});
+
+test('session-timeout pushed by the server ends the session N s after the attempt began', () => {
+  const d = new Driver();
+  d.connect('PUSH_REPLY,cipher AES-256-GCM,protocol-flags tls-ekm,session-timeout 30');
+  for (let i = 0; i < 20 && d.ended() === undefined; i++) d.tick();
+  assert.deepEqual(d.ended(), { kind: 'done', reason: 'session-timeout', message: 'Session timeout (--session-timeout), exiting' });
+  assert.equal(d.clock.now(), 30_000);
 });
