@@ -8,11 +8,13 @@
 # host's DHCP client and ifupdown. They are fetched with `apt-get download` and unpacked with
 # `dpkg-deb -x` into $OVTS_LAB_PKGS (default /opt/ovts-lab), with the libsystemd-shared of the same
 # version; the tests run them from there in private mount namespaces (test/lab/dns-sandbox.ts).
+# systemd is for `systemd-analyze verify` of packaging/ovpn-ts@.service (Debian 12's systemd package
+# has no resolved; nothing is started: policy-rc.d).
 # Idempotent: installs only missing apt packages, runs `npm ci` only without node_modules.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
-for pkg in openvpn iperf3 iproute2 nftables iputils-ping openssl tinyproxy dante-server microsocks dnsmasq-base dbus-daemon dbus-bin util-linux; do
+for pkg in openvpn iperf3 iproute2 nftables iputils-ping openssl tinyproxy dante-server microsocks dnsmasq-base dbus-daemon dbus-bin util-linux systemd; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ "${#need[@]}" -gt 0 ]; then

@@ -89,6 +89,9 @@ function fileLines(o: ClientOptions): string[] {
   if (o.writepid !== undefined) out.push(`${o.writepid} (pid file)`);
   if (o.dev !== 'null') out.push('/run/ovpn-ts/<netns>-<device>.json (undo journal, so a later start repairs what a killed run left)');
   if (o.killSwitch !== undefined) out.push('/run/ovpn-ts/firewall/<netns>.json (who owns the kill switch rules)');
+  const m = o.management;
+  if (m?.port === 'unix') out.push(`${m.address} (management interface, unix socket${o.managementClientUser === undefined && o.managementClientGroup === undefined ? '' : ', peers checked by uid/gid'})`);
+  else if (m !== undefined) out.push(`management interface listens on ${m.address}:${m.port} (TCP${m.pwFile === undefined ? ', no password: anyone who can connect controls the VPN' : ', password from the pw-file'})`);
   return out;
 }
 

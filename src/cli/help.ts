@@ -16,6 +16,8 @@ ovpn-ts's own flags:
   --check     parse and validate the configuration without root and without touching the
               network; print the effective configuration and the system changes a connection
               would make (what depends on the server's push is marked), then exit
+  --health    ask the running client of this configuration over its management interface;
+              exit 0 only while it is connected (container health checks)
   --log-json  write log lines as JSON (one object per line) instead of text
   --version   print versions and the data-channel ciphers available
   --help      this text

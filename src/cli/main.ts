@@ -17,7 +17,7 @@ import type { Logger } from '../log/logger.ts';
 import { nodeConfigFs } from '../config/node-fs.ts';
 import { createShellLogger } from '../log/winston-logger.ts';
 
-const OWN_FLAGS = new Set(['--help', '-h', '--version', '--check', '--log-json']);
+const OWN_FLAGS = new Set(['--help', '-h', '--version', '--check', '--health', '--log-json']);
 
 export async function main(argv: readonly string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
   const own = new Set(argv.filter((a) => OWN_FLAGS.has(a)));
@@ -42,8 +42,15 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream, 
     return runCheck(rest, nodeConfigFs, out, err, new Date(), () => gatherFacts());
   }
   const loaded = loadConfig(rest, nodeConfigFs);
+  if (own.has('--health')) {
+    // Exit 0 only while the running client of this configuration is connected (containers).
+    const { runHealth } = await import('./health.ts');
+    return runHealth(loaded.options, out);
+  }
   for (const w of loaded.warnings) err.write(`${w.pos.file}:${w.pos.line}: ${w.directive}: warning: ${w.message}\n`);
   const o = loaded.options;
+  const { shouldDaemonize, daemonize } = await import('./daemon.ts');
+  if (shouldDaemonize(o, process.env)) return daemonize(argv, o, err);
   const shell = createShellLogger({
     verb: o.verb,
     mute: o.mute,
@@ -51,6 +58,8 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream, 
     append: o.log?.append,
     json: own.has('--log-json'),
     suppressTimestamps: o.suppressTimestamps,
+    // `daemon [name]` without `log` logs to syslog, as OpenVPN
+    syslog: o.syslog ?? (o.daemon !== undefined && o.log === undefined ? o.daemon : undefined),
   });
   try {
     const { runClient } = await import('../shell/client.ts');

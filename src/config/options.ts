@@ -259,8 +259,13 @@ export interface ClientOptions {
   readonly mlock: boolean;
   readonly nice: number;
   readonly remapUsr1: 'SIGHUP' | 'SIGTERM' | undefined;
+  /** `management IP PORT [pw-file]`, or `management PATH unix [pw-file]` (port 'unix'). */
   readonly management: { readonly address: string; readonly port: string; readonly pwFile: string | undefined } | undefined;
+  /** The flag directives given (management-hold, management-query-passwords, …). */
   readonly managementFlags: readonly string[];
+  readonly managementClientUser: string | undefined;
+  readonly managementClientGroup: string | undefined;
+  readonly managementLogCache: number;
   readonly echo: readonly (readonly string[])[];
   readonly ignoreUnknownOption: readonly string[];
   readonly disableOcc: boolean;
@@ -332,6 +337,6 @@ export function defaultOptions(): Draft<ClientOptions> {
     verb: 1, mute: 0, log: undefined, syslog: undefined, daemon: undefined, suppressTimestamps: false,
     machineReadableOutput: false, errorsToStderr: false, status: undefined, statusVersion: 1, writepid: undefined,
     user: undefined, group: undefined, chroot: undefined, cd: undefined, mlock: false, nice: 0, remapUsr1: undefined,
-    management: undefined, managementFlags: [], echo: [], ignoreUnknownOption: [], disableOcc: false,
+    management: undefined, managementFlags: [], managementClientUser: undefined, managementClientGroup: undefined, managementLogCache: 100, echo: [], ignoreUnknownOption: [], disableOcc: false,
   };
 }

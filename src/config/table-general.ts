@@ -12,7 +12,13 @@ const S = 'Scripts' as const;
 const L = 'Logging' as const;
 const M = 'Management' as const;
 const P = 'Proxy' as const;
-const NO_MGMT = 'the management interface is not implemented by ovpn-ts';
+const NO_MGMT = 'not implemented by the ovpn-ts management interface';
+const MGMT_FLAGS: Readonly<Record<string, string>> = {
+  'management-hold': 'wait for `hold release` before connecting and after each restart',
+  'management-query-passwords': 'ask the management client for auth-user-pass credentials',
+  'management-signal': 'SIGUSR1 when the management client disconnects',
+  'management-forget-disconnect': 'forget passwords when the management client disconnects',
+};
 const STANDALONE = 'standalone OpenVPN mode, not provided by ovpn-ts';
 
 /** A script command line: OpenVPN joins the arguments with spaces (options.c string_substitute). */
@@ -81,8 +87,8 @@ export const GENERAL_DIRECTIVES: readonly DirectiveSpec[] = [
   notYet(sup('errors-to-stderr', L, 'write errors to stderr', [0, 0], (c) => { c.o.errorsToStderr = true; }, { push: true }), 'all log lines go to the same place'),
   sup('log', L, 'log to a file (truncate)', [1, 1], (c, a) => { c.o.log = { path: c.resolve(a[0] ?? ''), append: false }; }),
   sup('log-append', L, 'log to a file (append)', [1, 1], (c, a) => { c.o.log = { path: c.resolve(a[0] ?? ''), append: true }; }),
-  notYet(sup('syslog', L, 'log to syslog [name]', [0, 1], (c, a) => { c.o.syslog = a[0] ?? 'openvpn'; }), 'logs go to stdout or the --log file; journald captures stdout under systemd'),
-  notYet(sup('daemon', L, 'run in the background [name]', [0, 1], (c, a) => { c.o.daemon = a[0] ?? 'openvpn'; }), 'ovpn-ts stays in the foreground; run it under systemd or an init script'),
+  sup('syslog', L, 'log to the system logger (/dev/log) as [name] (log FILE wins)', [0, 1], (c, a) => { c.o.syslog = a[0] ?? 'openvpn'; }),
+  sup('daemon', L, 'run in the background once the tunnel is up; logs to syslog as [name] unless log FILE', [0, 1], (c, a) => { c.o.daemon = a[0] ?? 'openvpn'; }),
   sup('suppress-timestamps', L, 'no timestamps in the log', [0, 0], (c) => { c.o.suppressTimestamps = true; }),
   notYet(sup('machine-readable-output', L, 'prefix log lines with a machine-readable level', [0, 0], (c) => { c.o.machineReadableOutput = true; }), 'use --log-json for machine-readable logs'),
   sup('status', L, 'write a status file every n seconds', [1, 2], (c, a) => {
@@ -112,12 +118,19 @@ export const GENERAL_DIRECTIVES: readonly DirectiveSpec[] = [
   rej('show-gateway', G, 'show the default gateway', STANDALONE, { where: ['cmdline'] }),
   rej('show-pkcs11-ids', G, 'list PKCS#11 ids', STANDALONE, { where: ['cmdline'] }),
   // --- management
-  ign('management', M, 'management interface address port [pw-file]', NO_MGMT, [2, 3]),
-  ...['management-client', 'management-hold', 'management-query-passwords', 'management-query-remote', 'management-query-proxy',
-    'management-signal', 'management-forget-disconnect', 'management-up-down'].map((n) => ign(n, M, `management flag ${n.slice(11)}`, NO_MGMT, [0, 0])),
-  ign('management-client-user', M, 'restrict management to a user', NO_MGMT, [1, 1]),
-  ign('management-client-group', M, 'restrict management to a group', NO_MGMT, [1, 1]),
-  ign('management-log-cache', M, 'log lines kept for management', NO_MGMT, [1, 1]),
+  sup('management', M, 'management interface: IP PORT [pw-file], or PATH unix [pw-file]', [2, 3], (c, a) => {
+    const port = a[1] ?? '';
+    if (port !== 'unix' && !/^\d+$/.test(port)) throw new A.ArgError(`port "${port}" is not a number (or "unix" for a unix socket)`);
+    const pw = a[2];
+    c.o.management = { address: port === 'unix' ? c.resolve(a[0] ?? '') : (a[0] ?? ''), port, pwFile: pw === undefined || pw === 'stdin' ? pw : c.resolve(pw) };
+  }),
+  ...['management-hold', 'management-query-passwords', 'management-signal', 'management-forget-disconnect'].map((n) =>
+    sup(n, M, MGMT_FLAGS[n] ?? n, [0, 0], (c) => { if (!c.o.managementFlags.includes(n)) c.o.managementFlags.push(n); })),
+  rej('management-client', M, 'connect to the management address instead of listening on it', `${NO_MGMT}: ovpn-ts only listens`),
+  ...['management-query-remote', 'management-query-proxy', 'management-up-down'].map((n) => ign(n, M, `management flag ${n.slice(11)}`, NO_MGMT, [0, 0])),
+  sup('management-client-user', M, 'only this user may connect to the unix management socket', [1, 1], (c, a) => { c.o.managementClientUser = a[0]; }),
+  sup('management-client-group', M, 'only this group may connect to the unix management socket', [1, 1], (c, a) => { c.o.managementClientGroup = a[0]; }),
+  sup('management-log-cache', M, 'log lines kept for the management `log` command', [1, 1], (c, a) => { c.o.managementLogCache = A.int(a[0] ?? '', 'management-log-cache', 1, 1_000_000); }),
   rej('management-external-key', M, 'private key held by the management client', NO_MGMT),
   rej('management-external-cert', M, 'certificate held by the management client', NO_MGMT),
   // --- proxies

@@ -51,6 +51,13 @@ export function validateOptions(input: ValidateInput): { errors: ConfigError[]; 
   if (tap) err('CONFIG_UNSUPPORTED', o.devType === 'tap' ? 'dev-type' : 'dev', 'tap (layer 2) devices are not supported: use "dev tun"');
   if (o.connections.length === 0) missing('no "remote": add the server as "remote HOST [PORT] [udp|tcp]"');
 
+  // options.c: the management flags only make sense with a management interface
+  if (o.management === undefined) {
+    const dependent = [...o.managementFlags, ...(o.managementClientUser === undefined ? [] : ['management-client-user']), ...(o.managementClientGroup === undefined ? [] : ['management-client-group'])];
+    for (const d of dependent) err('CONFIG_INVALID', d, `${d} needs a management interface: add "management 127.0.0.1 PORT" or "management PATH unix"`);
+  } else if (o.management.port !== 'unix' && (o.managementClientUser !== undefined || o.managementClientGroup !== undefined)) {
+    err('CONFIG_INVALID', o.managementClientUser !== undefined ? 'management-client-user' : 'management-client-group', 'management-client-user/-group only work with a unix socket ("management PATH unix")');
+  }
   if (o.cert !== undefined && o.key === undefined && o.pkcs12 === undefined) err('CONFIG_INVALID', 'cert', 'cert needs a matching key (add key, or use pkcs12)');
   if (o.key !== undefined && o.cert === undefined && o.pkcs12 === undefined) err('CONFIG_INVALID', 'key', 'key needs a matching cert (add cert, or use pkcs12)');
   if (o.pkcs12 !== undefined && (o.cert !== undefined || o.key !== undefined)) err('CONFIG_INVALID', 'pkcs12', 'pkcs12 already holds the certificate and key: remove cert/key');

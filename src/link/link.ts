@@ -46,6 +46,8 @@ export interface Link {
    * it was bound; a 2.6 server with peer-id follows.
    */
   refreshSource?(): Promise<void>;
+  /** The socket's own address when the OS gave it one (a connected TCP socket); for status reports. */
+  readonly local?: Endpoint | undefined;
   close(): void;
 }
 

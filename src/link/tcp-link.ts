@@ -46,8 +46,11 @@ export async function openTcpLink(opts: TcpLinkOptions, on: LinkEvents): Promise
   sock.on('close', () => {
     if (!closed) on.error(Object.assign(new Error('the server closed the TCP connection'), { code: 'ECONNRESET' }));
   });
+  const local: Endpoint | undefined =
+    sock.localAddress === undefined || sock.localPort === undefined ? undefined : { address: sock.localAddress, port: sock.localPort, family: sock.localFamily === 'IPv6' ? 6 : 4 };
   return {
     proto: 'tcp',
+    local,
     send(bytes) {
       if (closed) return;
       try {

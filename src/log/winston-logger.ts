@@ -8,8 +8,45 @@
  * (no timestamp with --suppress-timestamps). Field names that look like secrets are replaced
  * with `[redacted]` here as a last line of defence; callers never pass secrets in the first place.
  */
+import { Writable } from 'node:stream';
 import winston from 'winston';
 import { openvpnTime, type LogCategory, type LogFields, type Logger } from './logger.ts';
+import { UnixDatagramSocket } from '../platform/unix-datagram.ts';
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+/** LOG_DAEMON, as OpenVPN's openlog(); severities as its msg(): error LOG_ERR, warning LOG_WARNING, else LOG_NOTICE. */
+const LOG_DAEMON = 3 << 3;
+const SEVERITY: Readonly<Record<string, number>> = { error: 3, warn: 4 };
+
+/** RFC 3164 as glibc's syslog() writes it to /dev/log: `<PRI>Mmm dd hh:mm:ss TAG[PID]: text`. */
+export function syslogLine(kind: string, tag: string, text: string, now: Date, pid: number): string {
+  const p = (n: number): string => String(n).padStart(2, '0');
+  const stamp = `${MONTHS[now.getMonth()] ?? 'Jan'} ${String(now.getDate()).padStart(2, ' ')} ${p(now.getHours())}:${p(now.getMinutes())}:${p(now.getSeconds())}`;
+  return `<${LOG_DAEMON + (SEVERITY[kind] ?? 5)}>${stamp} ${tag}[${pid}]: ${text}`;
+}
+
+/** A stream for winston's Stream transport: each line it writes becomes one datagram to /dev/log. */
+function syslogStream(sock: UnixDatagramSocket): Writable {
+  return new Writable({
+    write(chunk: Buffer | string, _enc, done) {
+      sock.send(String(chunk).replace(/\r?\n$/, ''));
+      done();
+    },
+    final(done) {
+      sock.close();
+      done();
+    },
+  });
+}
+
+/** Lines as syslogLine() frames them; the text is the plain (or JSON) line without a timestamp. */
+function syslogFormat(tag: string, inner: winston.Logform.Format): winston.Logform.Format {
+  return winston.format.printf((info) => {
+    const out = inner.transform({ ...info }, {});
+    const text = out === false ? '' : String((out as unknown as Record<symbol, unknown>)[Symbol.for('message')] ?? '');
+    return syslogLine(String(info['kind'] ?? 'info'), tag, text, new Date(), process.pid);
+  });
+}
 
 export interface LogSettings {
   readonly verb: number;
@@ -20,6 +57,10 @@ export interface LogSettings {
   readonly suppressTimestamps?: boolean | undefined;
   /** Where console output goes (default process.stdout). */
   readonly stream?: NodeJS.WritableStream | undefined;
+  /** `syslog [name]` (and `daemon` without `log`): lines go to the system logger under this tag. */
+  readonly syslog?: string | undefined;
+  /** The syslog socket (default /dev/log; tests pass their own). */
+  readonly syslogSocket?: string | undefined;
 }
 
 export interface ShellLogger {
@@ -69,10 +110,14 @@ function jsonFormat(): winston.Logform.Format {
 
 export function createShellLogger(s: LogSettings): ShellLogger {
   const format = s.json === true ? jsonFormat() : textFormat(s.suppressTimestamps === true);
+  let syslogProblem: string | undefined;
+  const syslog = s.logFile === undefined && s.syslog !== undefined ? UnixDatagramSocket.open(s.syslogSocket ?? '/dev/log', (why) => (syslogProblem = why)) : undefined;
   const transport =
-    s.logFile === undefined
-      ? new winston.transports.Stream({ stream: s.stream ?? process.stdout, format })
-      : new winston.transports.File({ filename: s.logFile, options: { flags: s.append === true ? 'a' : 'w' }, format });
+    syslog !== undefined
+      ? new winston.transports.Stream({ stream: syslogStream(syslog), format: syslogFormat(s.syslog ?? 'ovpn-ts', s.json === true ? jsonFormat() : textFormat(true)) })
+      : s.logFile === undefined
+        ? new winston.transports.Stream({ stream: s.stream ?? process.stdout, format })
+        : new winston.transports.File({ filename: s.logFile, options: { flags: s.append === true ? 'a' : 'w' }, format });
   const w = winston.createLogger({ level: 'info', levels: { info: 0 }, transports: [transport] });
 
   let lastKey = '';
@@ -106,6 +151,7 @@ export function createShellLogger(s: LogSettings): ShellLogger {
     scope: (c) => make(c),
   });
 
+  if (syslogProblem !== undefined) emit('warn', 1, 'main', `syslog: cannot reach the system logger (${syslogProblem}); logging to stdout`);
   return {
     logger: make('main'),
     close: () =>

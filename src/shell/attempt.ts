@@ -19,6 +19,7 @@ import type { Logger } from '../log/logger.ts';
 import type { Clock, Random, Timers } from '../base/clock.ts';
 import { ClientCore, fmtEndpoint, type CoreAction, type CoreInput, type Outcome } from '../core/client-core.ts';
 import type { DataParams } from '../core/negotiate.ts';
+import type { ClientState } from '../core/session-types.ts';
 import type { Endpoint, Link, LinkEvents } from '../link/link.ts';
 import { linkFailure, openLink, type LinkVia, type OpenLinkOptions } from './open-link.ts';
 import { createClientTlsEngine, type TlsEngine } from '../tls/tls-engine.ts';
@@ -69,6 +70,9 @@ export interface AttemptDeps {
   readonly timers?: Timers;
   /** Roaming's network watcher; tests pass the memory twin. Default: rtnetlink. */
   readonly openWatcher?: RoamingDeps['openWatcher'];
+  /** OpenVPN state changes and the tunnel's options, for the management interface (management-link.ts). */
+  readonly onState?: ((state: ClientState, info: { readonly remote: Endpoint; readonly local: Endpoint | undefined }) => void) | undefined;
+  readonly onTunnel?: ((pushed: ClientOptions) => void) | undefined;
 }
 
 export type { OpenLinkOptions as LinkOpenOptions } from './open-link.ts';
@@ -310,6 +314,7 @@ export class Attempt {
         this.#installKeys(a.keyId, a.key2, a.params);
         return;
       case 'open-tunnel':
+        this.#d.onTunnel?.(a.pushed);
         this.#opening = this.#openTunnel(a.gen, a.pushed, a.params);
         return;
       case 'send-data':
@@ -329,6 +334,8 @@ export class Attempt {
         return;
       case 'state':
         this.#log.verb(4, `MANAGEMENT: >STATE:${a.state}`);
+        // 2.6 reports the socket's own address: a UDP socket is bound to one only with `local`
+        this.#d.onState?.(a.state, { remote: this.#remote, local: this.#link?.proto === 'tcp' || this.#d.connection.local !== undefined ? this.#link?.local : undefined });
         return;
       case 'end':
         void this.#teardown(a.outcome);

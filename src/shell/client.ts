@@ -36,6 +36,10 @@ import { connectionOrder, hostToResolve } from '../core/remotes.ts';
 import { ProxySetup, resolveHost, unsupportedProxy } from './proxy-setup.ts';
 import type { LinkVia } from './open-link.ts';
 import { setUpKillSwitch, type LeakGuard } from './kill-switch-setup.ts';
+import { ManagementLink } from './management-link.ts';
+import { SystemdNotifier } from './systemd-notify.ts';
+import { fanOut, type ProcessObserver } from './process-observer.ts';
+import { daemonReady } from './daemon-ready.ts';
 
 type StopSignal = 'SIGTERM' | 'SIGINT' | 'SIGHUP';
 
@@ -47,7 +51,7 @@ export class Client {
   readonly #material = new Map<number, Material>();
   readonly #proxies: ProxySetup;
   /** Traffic counters over the whole process (--status, SIGUSR2). */
-  readonly stats = new TrafficStats();
+  readonly stats: TrafficStats;
   /** auth-user-pass, read once (the password is dropped after use with auth-nocache). */
   #username: string | undefined;
   #password: string | undefined;
@@ -64,11 +68,17 @@ export class Client {
   #wake: (() => void) | undefined;
   /** The kill switch, once installed (kill-switch-setup.ts). */
   #guard: LeakGuard | undefined;
+  readonly #mgmt: ManagementLink | undefined;
+  /** The management interface and systemd, told of states, endings, reloads and stops. */
+  readonly #observers: ProcessObserver;
 
-  constructor(o: ClientOptions, log: Logger, tunnel: Tunnel) {
+  constructor(o: ClientOptions, log: Logger, tunnel: Tunnel, mgmt?: ManagementLink, stats = new TrafficStats(), observers: readonly ProcessObserver[] = []) {
+    this.stats = stats;
+    this.#observers = fanOut(observers);
     this.#o = o;
     this.#log = log;
     this.#tunnel = tunnel;
+    this.#mgmt = mgmt;
     this.#proxies = new ProxySetup(o, (host, port, af) => (this.#guard === undefined ? resolveHost(host, port, af) : this.#guard.resolve(host, port, af)));
   }
 
@@ -81,11 +91,16 @@ export class Client {
     if (this.#stop !== undefined) return;
     this.#stop = signal;
     this.#wake?.();
+    this.#mgmt?.abort();
+    // SIGHUP with a configuration that loads: this session ends and a new one starts (a reload)
+    if (signal === 'SIGHUP') this.#observers.reloading?.();
+    else this.#observers.stopping?.();
     this.#attempt?.stop(signal.toLowerCase());
   }
 
-  requestRestart(signal: string): void {
-    this.#log.info(`${signal}[soft,connection-reset] received, process restarting`);
+  requestRestart(signal: string, reason = 'connection-reset'): void {
+    if (signal === 'SIGHUP') this.#observers.reloading?.();
+    this.#log.info(`${signal}[soft,${reason}] received, process restarting`);
     this.#attempt?.stop(signal.toLowerCase(), true);
   }
 
@@ -95,7 +110,9 @@ export class Client {
     if (connections.length === 0) throw new NotImplementedError(`no remote uses proto ${o.protoForce ?? ''} (proto-force)`);
     const policy = new RetryPolicy({ connections, tlsExit: o.tlsExit, connectRetryMaxTries: o.connectRetryMaxTries });
     let result: number = ExitCode.OK;
+    let exitDetail: string | undefined;
     try {
+      await this.#mgmt?.hold(0);
       while (this.#stop === undefined) {
         const ce = connections[policy.index];
         if (ce === undefined) break;
@@ -111,6 +128,16 @@ export class Client {
           if (outcome.reason === 'proxy-auth' && this.#o.authRetry === 'interact') this.#proxies.forget();
         }
         const next = policy.next(outcome);
+        exitDetail = managementDetail(outcome);
+        if (outcome.kind === 'restart' && outcome.reason === 'auth-failed' && this.#o.authUserPass !== undefined) this.#mgmt?.mgmt.authFailed('Auth');
+        if (next.kind !== 'exit' && this.#stop === undefined) this.#observers.ending('RECONNECTING', exitDetail);
+        if (this.#mgmt !== undefined) {
+          if (next.kind !== 'exit' && this.#stop === undefined) {
+            this.#mgmt.restarted();
+            // init.c socket_restart_pause: a hold replaces the pause (SIGHUP starts over: 0, else at least 1 s)
+            if (await this.#mgmt.hold(outcome.kind === 'stopped' && outcome.signal === 'sighup' ? 0 : Math.max(1, next.delaySeconds))) continue;
+          }
+        }
         if (next.kind === 'exit') {
           if (next.message !== undefined) this.#log.error(next.message);
           result = next.code;
@@ -122,6 +149,7 @@ export class Client {
       }
     } finally {
       await this.#tunnel.close(this.#stop?.toLowerCase() ?? 'error');
+      this.#observers.ending(this.#stop === 'SIGHUP' ? 'RECONNECTING' : 'EXITING', this.#stop ?? exitDetail ?? 'SIGTERM');
     }
     if (this.#stop === 'SIGHUP') this.#log.info('SIGHUP[hard,] received, process restarting');
     else if (this.#doneReason !== undefined) this.#log.info(`SIGTERM[soft,${this.#doneReason}] received, process exiting`);
@@ -179,6 +207,8 @@ export class Client {
       random: systemRandom,
       caps: this.#caps,
       log: this.#log,
+      onState: (s, info) => this.#observers.onState(s, info),
+      onTunnel: (pushed) => this.#observers.onTunnel(pushed),
     });
     this.#attempt = attempt;
     try {
@@ -202,7 +232,7 @@ export class Client {
     let username = this.#username;
     let password = this.#password;
     if (username === undefined || password === undefined) {
-      const c = await loadCredentials(o);
+      const c = this.#mgmt?.queryPasswords === true && o.authUserPass.source === 'stdin' ? await this.#mgmt.queryAuth(o.authNocache) : await loadCredentials(o);
       if (c === undefined) return undefined;
       ({ username, password } = c);
       this.#username = username;
@@ -212,6 +242,14 @@ export class Client {
     return { username, password: await staticChallenge(o, password) };
   }
 
+  /** management `forget-passwords`, management-forget-disconnect (ssl_purge_auth). */
+  forgetPasswords(): void {
+    this.#mgmt?.forgetAuth();
+    this.#username = undefined;
+    this.#password = undefined;
+    this.#token = undefined;
+  }
+
   /** push.c receive_auth_failed: a refused token is dropped; auth-retry interact asks again. */
   #onAuthFailed(): void {
     if (this.#tokenInUse) {
@@ -219,7 +257,10 @@ export class Client {
       this.#token = undefined;
       return;
     }
-    if (this.#o.authRetry === 'interact') this.#password = undefined;
+    if (this.#o.authRetry === 'interact') {
+      this.#password = undefined;
+      this.#mgmt?.forgetAuth();
+    }
   }
 
   #sleep(ms: number): Promise<void> {
@@ -232,6 +273,14 @@ export class Client {
       this.#wake = done;
     });
   }
+}
+
+/** The reason a management client sees with RECONNECTING / EXITING (sig.c signal_restart_status). */
+function managementDetail(outcome: AttemptOutcome): string {
+  if (outcome.kind === 'stopped') return outcome.signal.toUpperCase();
+  if (outcome.kind === 'restart') return outcome.reason === 'auth-failed' ? 'auth-failure' : outcome.reason;
+  if (outcome.kind === 'done') return outcome.reason;
+  return outcome.error.code === 'AUTH_FAILED' ? 'auth-failure' : 'fatal-error';
 }
 
 function banner(log: Logger): void {
@@ -262,12 +311,32 @@ export interface ClientHooks {
 }
 
 /** Runs the client until a signal or a fatal error; returns the process exit code. */
-export async function runClient(first: ClientOptions, log: Logger, hooks: ClientHooks = {}): Promise<number> {
-  let o = first;
-  for (;;) {
-    const r = await runOnce(o, log, hooks);
-    if (r.kind === 'exit') return r.code;
-    o = r.options;
+/** What stays across SIGHUP reloads: counters, the management interface, systemd, the daemon parent. */
+interface ProcessParts {
+  readonly stats: TrafficStats;
+  readonly mgmt: ManagementLink | undefined;
+  readonly observers: readonly ProcessObserver[];
+}
+
+export async function runClient(first: ClientOptions, shellLog: Logger, hooks: ClientHooks = {}): Promise<number> {
+  const stats = new TrafficStats();
+  // opened once, before the first attempt, and kept across SIGHUP reloads (as 2.6's management)
+  const mgmt = await ManagementLink.open(first, shellLog, stats);
+  const log = mgmt?.logger ?? shellLog;
+  const systemd = SystemdNotifier.fromEnv(process.env, log);
+  const daemonChild = process.send !== undefined && process.env['OVPN_TS_DAEMON_CHILD'] === '1';
+  const parts: ProcessParts = { stats, mgmt, observers: [...(mgmt === undefined ? [] : [mgmt]), ...(systemd === undefined ? [] : [systemd]), ...(daemonChild ? [daemonReady()] : [])] };
+  try {
+    let o = first;
+    for (;;) {
+      const r = await runOnce(o, log, hooks, parts);
+      if (r.kind === 'exit') return r.code;
+      o = r.options;
+      mgmt?.restarted();
+    }
+  } finally {
+    systemd?.close();
+    await mgmt?.close();
   }
 }
 
@@ -283,7 +352,7 @@ function reloadOptions(log: Logger, reload: () => ClientOptions): ClientOptions 
   }
 }
 
-async function runOnce(o: ClientOptions, log: Logger, hooks: ClientHooks): Promise<{ kind: 'exit'; code: number } | { kind: 'reload'; options: ClientOptions }> {
+async function runOnce(o: ClientOptions, log: Logger, hooks: ClientHooks, parts: ProcessParts): Promise<{ kind: 'exit'; code: number } | { kind: 'reload'; options: ClientOptions }> {
   banner(log);
   const refused = refusedAtConnect(o);
   if (refused.length > 0) {
@@ -300,7 +369,7 @@ async function runOnce(o: ClientOptions, log: Logger, hooks: ClientHooks): Promi
   };
   const tunnel: Tunnel = o.dev === 'null' ? new NullTunnel(Object.keys(o.scripts).length === 0 ? undefined : new ScriptHooks(o, { log })) : await openTunTunnel(o, log, onDevice);
   if (o.writepid !== undefined) writePid(o.writepid);
-  const client = new Client(o, log, tunnel);
+  const client = new Client(o, log, tunnel, parts.mgmt, parts.stats, parts.observers);
   let reloaded: ClientOptions | undefined;
   const onTerm = (): void => client.requestStop('SIGTERM');
   const onInt = (): void => client.requestStop('SIGINT');
@@ -322,6 +391,17 @@ async function runOnce(o: ClientOptions, log: Logger, hooks: ClientHooks): Promi
     process.exitCode = ExitCode.ERROR;
     client.requestStop('SIGTERM');
   };
+  // `signal X` from the management interface does what the process signal does
+  parts.mgmt?.handlers(
+    (sig, reason) => {
+      if (sig === 'SIGTERM' || sig === 'SIGINT') client.requestStop(sig);
+      else if (sig === 'SIGUSR2') onUsr2();
+      else if (sig === 'SIGHUP') onHup();
+      else if (reason === undefined) client.requestRestart(sig);
+      else client.requestRestart(sig, reason);
+    },
+    () => client.forgetPasswords(),
+  );
   process.on('SIGTERM', onTerm);
   process.on('SIGINT', onInt);
   process.on('SIGUSR1', onUsr1);

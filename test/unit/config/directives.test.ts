@@ -22,11 +22,11 @@ test('every directive has a topic, a summary, a status, and a reason unless supp
 
 test('the table covers the OpenVPN 2.6 client essentials with the right decisions', () => {
   const status = (n: string) => DIRECTIVES.get(n)?.status;
-  for (const n of ['client', 'remote', 'ca', 'cert', 'key', 'tls-auth', 'tls-crypt', 'tls-crypt-v2', 'auth-user-pass', 'route', 'redirect-gateway', 'pull-filter', 'up', 'down', 'route-up', 'route-pre-down', 'fragment', 'http-proxy', 'socks-proxy', 'sndbuf', 'mark', 'bind-dev', 'dns', 'dhcp-option', 'dns-updown', 'dns-backend']) {
+  for (const n of ['client', 'remote', 'ca', 'cert', 'key', 'tls-auth', 'tls-crypt', 'tls-crypt-v2', 'auth-user-pass', 'route', 'redirect-gateway', 'pull-filter', 'up', 'down', 'route-up', 'route-pre-down', 'fragment', 'http-proxy', 'socks-proxy', 'sndbuf', 'mark', 'bind-dev', 'dns', 'dhcp-option', 'dns-updown', 'dns-backend', 'management', 'management-hold', 'management-query-passwords', 'daemon', 'syslog']) {
     assert.equal(status(n), 'supported', n);
   }
   // checked and kept, with a warning that ovpn-ts does not act on them yet
-  for (const n of ['ipchange', 'daemon', 'user']) assert.equal(status(n), 'parsed', n);
+  for (const n of ['ipchange', 'user']) assert.equal(status(n), 'parsed', n);
   for (const n of ['block-outside-dns', 'register-dns']) assert.equal(status(n), 'ignored', n);
   for (const n of ['server', 'push', 'client-config-dir', 'secret']) assert.equal(status(n), 'rejected', n);
   for (const n of ['ca', 'cert', 'key', 'extra-certs', 'tls-auth', 'tls-crypt', 'tls-crypt-v2', 'pkcs12', 'crl-verify', 'auth-user-pass', 'http-proxy-user-pass', 'dh']) {
