@@ -16,7 +16,7 @@ const ADAPTERS = [
   '^src/tls/(tls-engine|wrap|node-hmac|verify)[.]ts$', // node:tls, node:crypto
   '^src/dataplane/(evp|node-crypto|create-data-crypto|cipher-probe)[.]ts$', // koffi EVP, node:crypto
   '^src/tun/linux-tun[.]ts$',
-  '^src/tunnel/',
+  '^src/tunnel/tun-tunnel[.]ts$', // the TUN pump (setImmediate); its adapters are chosen in src/shell/run-client.ts
   '^src/routing/(netlink-backend|netlink-watch|journal-store)[.]ts$', // rtnetlink requests and notifications, the journal file
   '^src/firewall/(nft|journal|kill-switch)[.]ts$', // nft -j -f -, the kill switch journal file, getaddrinfo
   '^src/scripts/(run|hooks)[.]ts$',

@@ -62,7 +62,7 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream, 
     syslog: o.syslog ?? (o.daemon !== undefined && o.log === undefined ? o.daemon : undefined),
   });
   try {
-    const { runClient } = await import('../shell/client.ts');
+    const { runClient } = await import('../shell/run-client.ts');
     // SIGHUP re-reads the same command line (and the files it names), as OpenVPN does.
     return await runClient(o, shell.logger, { reload: () => reloaded(rest, shell.logger) });
   } finally {

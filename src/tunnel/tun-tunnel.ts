@@ -397,25 +397,3 @@ function inverseForJournal(op: NetOp): JournalEntry | undefined {
       return undefined;
   }
 }
-
-export const TunTunnel = {
-  async create(o: ClientOptions, log: Logger, onDevice?: (name: string) => void): Promise<Tunnel> {
-    const [{ openLinuxTun }, { NetlinkBackend }, { FileJournalStore }, { createDnsApplier }] = await Promise.all([
-      import('../tun/linux-tun.ts'),
-      import('../routing/netlink-backend.ts'),
-      import('../routing/journal-store.ts'),
-      import('../dns/create.ts'),
-    ]);
-    const dns = await createDnsApplier(o, log);
-    const net = new NetlinkBackend();
-    const hooks = Object.keys(o.scripts).length === 0 ? undefined : new ScriptHooks(o, { log });
-    const t = new TunTunnelImpl(o, { openDevice: openLinuxTun, net, journals: new FileJournalStore(), log, hooks, dns, onDevice });
-    try {
-      await t.init();
-    } catch (e) {
-      net.close();
-      throw e;
-    }
-    return t;
-  },
-};
