@@ -23,18 +23,16 @@ import type { ClientState } from '../core/session-types.ts';
 import type { Endpoint, Link, LinkEvents } from '../link/link.ts';
 import { linkFailure, openLink, type LinkVia, type OpenLinkOptions } from './open-link.ts';
 import { createClientTlsEngine, type TlsEngine } from '../tls/tls-engine.ts';
-import { checkPeerCertificate, commonName, remoteCertTlsPolicy, type PeerCertPolicy } from '../tls/verify.ts';
+import { checkPeerCertificate, commonName } from '../tls/verify.ts';
 import { EKM_LABEL, KEY2_LENGTH } from '../tls/keys.ts';
 import { Opcode, opcodeName } from '../tls/packet.ts';
 import type { Credentials, Material } from '../material/load.ts';
 import { buildSessionConfig } from './session-config.ts';
+import { certPolicy, installKeys } from './data-setup.ts';
 import { DataChannel } from '../dataplane/data-channel.ts';
-import { createDataCrypto } from '../dataplane/create-data-crypto.ts';
 import type { CryptoCaps } from '../dataplane/cipher-suite.ts';
-import { splitKey2, wipeDataKeys } from '../dataplane/data-crypto.ts';
 import { DropReason, COMPRESSED_MESSAGE } from '../dataplane/drop-reason.ts';
 import { classifyPayload, PING_STRING, writeOcc, OccOpcode } from '../dataplane/framing.ts';
-import { maxFragmentSizeFor } from '../dataplane/fragment.ts';
 import { LoopGuard } from '../dataplane/loop-guard.ts';
 import type { Tunnel } from '../tunnel/tunnel.ts';
 import type { TrafficStats } from './status.ts';
@@ -76,17 +74,6 @@ export interface AttemptDeps {
 }
 
 export type { OpenLinkOptions as LinkOpenOptions } from './open-link.ts';
-
-function certPolicy(o: ClientOptions): PeerCertPolicy {
-  const tls = o.remoteCertTls === undefined ? {} : remoteCertTlsPolicy(o.remoteCertTls);
-  return {
-    ...tls,
-    ...(o.remoteCertKu === undefined ? {} : { remoteCertKu: o.remoteCertKu }),
-    ...(o.remoteCertEku === undefined ? {} : { remoteCertEku: o.remoteCertEku }),
-    verifyX509Name: o.verifyX509Name,
-    nsCertType: o.nsCertType,
-  };
-}
 
 export class Attempt {
   readonly #d: AttemptDeps;
@@ -382,27 +369,9 @@ export class Attempt {
   }
 
   #installKeys(keyId: number, key2: Uint8Array, p: DataParams): void {
-    const keys = splitKey2(key2, 'client');
-    key2.fill(0);
-    const o = this.#d.options;
-    const data = this.#data ?? new DataChannel({ compression: p.compression, replayWindow: o.replayWindow.size, replaySeconds: o.replayWindow.seconds, fragment: this.#fragment(p) });
-    try {
-      data.install(keyId, createDataCrypto(p.cipher, p.auth, keys.send), createDataCrypto(p.cipher, p.auth, keys.recv), p.peerId);
-    } finally {
-      wipeDataKeys(keys); // the crypto objects keep their own copies, zeroed when they are disposed
-    }
-    this.#data = data;
+    const d = this.#d;
+    this.#data = installKeys(this.#data, { options: d.options, connection: d.connection, family: d.remote.family, randomByte: () => d.random.bytes(1)[0] ?? 0, log: this.#log }, keyId, key2, p);
     this.#renegRequested = false;
-  }
-
-  /** `fragment N`: the largest piece for the negotiated cipher, and a random first sequence id (fragment.c). */
-  #fragment(p: DataParams): { maxFragmentSize: number; initialSeqId: number } | undefined {
-    const ce = this.#d.connection;
-    if (ce.fragment === undefined) return undefined;
-    const frame = { fragment: ce.fragment, encap: ce.fragmentEncap, family: this.#d.remote.family, cipher: p.cipher, auth: p.auth, peerId: p.peerId !== undefined, socksUdp: ce.socksProxy !== undefined && ce.proto === 'udp' };
-    const maxFragmentSize = maxFragmentSizeFor(frame);
-    this.#log.verb(3, `fragment ${ce.fragment}${ce.fragmentEncap ? ' mtu' : ''}: data packets above ${maxFragmentSize} bytes of plaintext are sent in pieces`);
-    return { maxFragmentSize, initialSeqId: this.#d.random.bytes(1)[0] ?? 0 };
   }
 
   async #openTunnel(gen: number, pushed: ClientOptions, p: DataParams): Promise<void> {
