@@ -195,7 +195,8 @@ export async function listNamespaces(): Promise<string[]> {
     .filter((n) => n !== '');
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process with this pid exists (signal 0; EPERM means it does). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -8,25 +8,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ovpnTsCliPath, ping, startServer, withLab } from '../lab/index.ts';
+import { isAlive, ovpnTsCliPath, ping, startServer, withLab } from '../lab/index.ts';
+import { until } from './helpers/until.ts';
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
-async function until(pred: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) return false;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return true;
-}
 
 test('daemon: returns 0 once the tunnel is up; the background pid keeps it and exits cleanly on SIGTERM', { timeout: 90_000 }, async () => {
   await withLab(async (lab) => {
@@ -41,17 +26,17 @@ test('daemon: returns 0 once the tunnel is up; the background pid keeps it and e
       assert.equal(r.code, 0, r.stdout + r.stderr);
       assert.ok(existsSync(pidFile), 'writepid written by the background process');
       pid = Number(readFileSync(pidFile, 'utf8').trim());
-      assert.ok(alive(pid), `background pid ${pid} runs after the command returned`);
+      assert.ok(isAlive(pid), `background pid ${pid} runs after the command returned`);
       assert.match(readFileSync(logFile, 'utf8'), /Initialization Sequence Completed/);
       assert.equal((await ping(lab.client, server.tunAddr4)).received, 3);
       process.kill(pid, 'SIGTERM');
       const p = pid;
-      assert.ok(await until(() => !alive(p), 10_000), 'the daemon exits on SIGTERM');
+      assert.ok(await until(() => !isAlive(p), 10_000), 'the daemon exits on SIGTERM');
       pid = undefined;
       assert.ok(!existsSync(pidFile), 'pid file removed');
       assert.match(readFileSync(logFile, 'utf8'), /SIGTERM\[hard,\] received, process exiting/);
     } finally {
-      if (pid !== undefined && alive(pid)) process.kill(pid, 'SIGKILL');
+      if (pid !== undefined && isAlive(pid)) process.kill(pid, 'SIGKILL');
     }
   });
 });

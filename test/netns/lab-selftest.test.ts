@@ -14,6 +14,7 @@ import {
   cleanupStaleNamespaces,
   getPki,
   iperf3,
+  isAlive,
   listNamespaces,
   MARKER_DIR,
   ping,
@@ -30,14 +31,6 @@ const PINGS = 3;
 /** The server's reneg-sec in the `reneg` profile is 10 s; allow for scheduling slack. */
 const RENEG_WAIT_MS = 16_000;
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function assertPingThrough(lab: NetnsPair, server: LabServer): Promise<void> {
   const v4 = await ping(lab.client, server.tunAddr4, PINGS);

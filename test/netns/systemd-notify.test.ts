@@ -11,15 +11,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { listenUnixDatagrams } from '../helpers/unix-dgram-listener.ts';
 import { ovpnTsCliPath, startServer, waitForLog, withLab } from '../lab/index.ts';
+import { until } from './helpers/until.ts';
 
-async function until(pred: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) return false;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return true;
-}
 
 test('sd_notify: READY=1 with the tunnel address, WATCHDOG=1, RELOADING=1 on SIGHUP, STOPPING=1', { timeout: 60_000 }, async () => {
   await withLab(async (lab) => {
