@@ -47,6 +47,8 @@ export interface BatchIo {
   write(fd: number, buf: Uint8Array, n: number): number;
   send(fd: number, buf: Uint8Array, n: number, flags: number): number;
   sendto(fd: number, buf: Uint8Array, n: number, flags: number, addr: Uint8Array, addrLen: number): number;
+  /** `len` is a u32 in/out (little-endian). */
+  getsockname(fd: number, addr: Uint8Array, len: Uint8Array): number;
   errno(): number;
 }
 
@@ -64,6 +66,7 @@ export function batchIo(): BatchIo {
     write: c.func('long write(int fd, const void *buf, size_t n)'),
     send: c.func('long send(int fd, const void *buf, size_t n, int flags)'),
     sendto: c.func('long sendto(int fd, const void *buf, size_t n, int flags, const void *addr, uint32_t len)'),
+    getsockname: c.func('int getsockname(int fd, void *addr, void *len)'),
     errno: () => koffi.errno(),
   };
   return io;
