@@ -315,10 +315,10 @@ export class WorkerPump {
     return k;
   }
 
+  /** Slots [#txHead, count) are sealed: send them (#txHead is 0 unless a queue was waiting). */
   #sendSealed(count: number, now: number): void {
-    if (count === 0) return;
+    if (count === this.#txCount) return;
     if (now >= 0) this.#c[Counter.LAST_DATA_TX_AT] = now;
-    this.#txHead = 0;
     this.#txCount = count;
     this.#flush();
   }
@@ -342,27 +342,27 @@ export class WorkerPump {
     this.#txCount = 0;
   }
 
-  /** ping / occ-exit from the main thread, sealed with the primary key and sent at once (dropped if the socket is full). */
+  /**
+   * ping / occ-exit from the main thread, sealed with the primary key behind whatever is still
+   * queued (packet ids stay in order on the wire); dropped when the queue is full.
+   */
   #sendPayload(payload: 'ping' | 'occ-exit', now: number): void {
     const channel = this.#channel;
-    if (channel === undefined) return;
+    if (channel === undefined || this.#udpFd < 0) return;
+    if (this.#txCount === this.#tx.slots) {
+      this.#add(Counter.SEND_DROPS, 1);
+      return;
+    }
     let src = PING_STRING;
     let len = PING_STRING.byteLength;
     if (payload === 'occ-exit') {
       src = this.#reply6; // any free buffer: the OCC message is 17 bytes
       len = writeOcc(src, OccOpcode.EXIT);
     }
-    const out = this.#plain;
-    const w = channel.sealPacket(src, len, out);
-    if (w <= 0) return;
-    const sent = this.#float ? this.#io.sendto(this.#udpFd, out, w, MSG_DONTWAIT, this.#remote, this.#remote.byteLength) : this.#io.send(this.#udpFd, out, w, MSG_DONTWAIT);
-    if (sent !== w) {
-      this.#add(Counter.SEND_DROPS, 1);
-      return;
-    }
-    this.#add(Counter.DATA_TX_BYTES, w);
-    this.#add(Counter.DATA_TX_PKTS, 1);
-    this.#c[Counter.LAST_DATA_TX_AT] = now;
+    const queued = this.#txCount;
+    const k = this.#seal(channel, src, len, queued);
+    if (queued > 0) this.#txCount = k; // sent with the queue when the socket has room
+    else this.#sendSealed(k, now);
   }
 
   /** The first of each errno goes to the main thread (ECONNREFUSED every time: the core counts them). */

@@ -151,6 +151,7 @@ export class Attempt {
         const path = await WorkerDataPath.open(worker, this.#pathHost(), opts, events);
         this.#path = path;
         this.#link = path.link;
+        this.#d.stats.refresh = () => path.sync();
       } else {
         this.#link = await (this.#d.openLink ?? openLink)(opts, events);
         this.#path = new MainDataPath(this.#pathHost(), remote, connection.proto);
@@ -354,6 +355,7 @@ export class Attempt {
       this.#tls.clear();
       // the worker lets go of the socket and the TUN before either is closed
       await this.#path?.close();
+      this.#d.stats.refresh = undefined;
       this.#logDataDrops();
       this.#link?.close();
       // A tunnel still being configured finishes first, so the changes it makes are undone too.

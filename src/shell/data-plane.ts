@@ -21,13 +21,14 @@ export class DataPlane {
   readonly #starting: Promise<DataPlaneWorker | undefined> | undefined;
   #announced = false;
 
-  constructor(o: ClientOptions, log: Logger, env: NodeJS.ProcessEnv = process.env) {
+  /** `start` is the worker's own unless a test passes a twin. */
+  constructor(o: ClientOptions, log: Logger, env: NodeJS.ProcessEnv = process.env, start: typeof DataPlaneWorker.start = (w) => DataPlaneWorker.start(w)) {
     this.#log = log;
     const wanted = env['OVPN_TS_DATA_PLANE'] !== 'main' && o.connections.some((c) => c.proto === 'udp' && c.socksProxy === undefined);
     if (!wanted) return;
     const mtu = Math.max(...o.connections.map((c) => c.tunMtu));
     const slotSize = Math.min(65536 + 512, Math.max(2048, Math.ceil((mtu + 512) / 64) * 64));
-    this.#starting = DataPlaneWorker.start({ slots: SLOTS, slotSize }).catch((e: unknown) => {
+    this.#starting = start({ slots: SLOTS, slotSize }).catch((e: unknown) => {
       this.#log.warn(`data plane: the worker thread cannot run (${(e as Error).message}); packets stay on the main thread`);
       this.#announced = true;
       return undefined;
