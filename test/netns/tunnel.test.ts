@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { clientRoutes, iperf3, ping, startClient, startServer, withLab, type NetnsPair, type LabServer, type ProfileName } from '../lab/index.ts';
+import { clientRoutes, iperf3, labResolvConf, ping, privateResolvConfWrapper, startClient, startServer, withLab, type NetnsPair, type LabServer, type ProfileName } from '../lab/index.ts';
 
 const PINGS = 3;
 const IPERF_SECONDS = 2;
@@ -57,6 +57,8 @@ for (const c of CASES) {
       }
       const client = await startClient(lab, 'ovpn-ts', server.clientConfig({ inline: true }));
       assert.match(client.log(), c.cipherLog);
+      // plain UDP moves its packets in the data-plane worker (TCP stays on the main thread)
+      if (c.profile !== 'tcp') assert.match(client.log(), /data plane: worker thread/);
       await assertPings(lab, server);
       const dev = await tunDev(lab);
       const v4 = await routes(lab, 4);
@@ -72,6 +74,28 @@ for (const c of CASES) {
     });
   });
 }
+
+test('ovpn-ts tunnel: the main-thread data path (OVPN_TS_DATA_PLANE=main, the fallback) and the worker with float carry the same traffic', async () => {
+  await withLab(async (lab) => {
+    const server = await startServer(lab, 'udp-gcm-tlscrypt');
+    const runs = [
+      { name: 'main thread', env: ['OVPN_TS_DATA_PLANE=main'], extra: [], log: /data plane: main thread/ },
+      { name: 'worker, float', env: [], extra: ['float'], log: /data plane: worker thread/ },
+    ];
+    for (const run of runs) {
+      // `env` runs inside the private mount namespace wrapper and execs ovpn-ts (same pid)
+      const wrapper = [...privateResolvConfWrapper(labResolvConf(lab)), 'env', ...run.env];
+      const client = await startClient(lab, 'ovpn-ts', server.clientConfig({ inline: true, extra: run.extra }), { wrapper });
+      assert.match(client.log(), run.log, run.name);
+      await assertPings(lab, server);
+      const up = await iperf3(lab, server.tunAddr4, { seconds: IPERF_SECONDS });
+      const down = await iperf3(lab, server.tunAddr4, { seconds: IPERF_SECONDS, reverse: true });
+      assert.ok(up.mbps > 0 && down.mbps > 0, `${run.name}: iperf3 ${up.mbps} / ${down.mbps}`);
+      console.log(`# ${run.name}: ovpn-ts up ${up.mbps.toFixed(0)} down ${down.mbps.toFixed(0)} Mbit/s`);
+      await client.stop();
+    }
+  });
+});
 
 test('ovpn-ts tunnel: redirect-gateway def1 adds 0/1 + 128/1 via the tun and a bypass /32 to the server', async () => {
   await withLab(async (lab) => {
