@@ -92,7 +92,8 @@ function report(e: unknown, err: NodeJS.WritableStream): number {
 }
 
 const entry = process.argv[1] ?? '';
-if (entry.endsWith('/cli/main.js') || entry.endsWith('/ovpn-ts')) {
+// Run as dist/src/cli/main.js, as the bundle dist/bin/ovpn-ts.js, or through bin/ovpn-ts.
+if (entry.endsWith('/cli/main.js') || entry.endsWith('/bin/ovpn-ts.js') || entry.endsWith('/ovpn-ts')) {
   main(process.argv.slice(2), process.stdout, process.stderr).then(
     (code) => {
       process.exitCode = code;
