@@ -10,7 +10,6 @@
  * 5 TLS/certificate, 6 OS (TUN, routes, socket). Never prints a stack trace for an expected
  * error; an unexpected one is reported as a bug with its message only (stack at --verb 5+).
  */
-import process from 'node:process';
 import { ConfigErrors, ExitCode, exitCodeFor, OvpnError, UsageError } from '../base/errors.ts';
 import { loadConfig, type ClientOptions } from '../config/index.ts';
 import type { Logger } from '../log/logger.ts';
