@@ -15,6 +15,7 @@ const ADAPTERS = [
   '^src/link/(stream|socket-options)[.]ts$', // node:net and koffi: proxies, socket options before the SYN
   '^src/tls/(tls-engine|wrap|node-hmac|verify)[.]ts$', // node:tls, node:crypto
   '^src/dataplane/(evp|node-crypto|create-data-crypto|cipher-probe)[.]ts$', // koffi EVP, node:crypto
+  '^src/dataplane/worker-(pump|entry|host)[.]ts$', // the data-plane worker thread: koffi poll/recvmmsg/sendmmsg, worker_threads
   '^src/tun/linux-tun[.]ts$',
   '^src/tunnel/tun-tunnel[.]ts$', // the TUN pump (setImmediate); its adapters are chosen in src/shell/run-client.ts
   '^src/routing/(netlink-backend|netlink-watch|journal-store)[.]ts$', // rtnetlink requests and notifications, the journal file

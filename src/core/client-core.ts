@@ -98,9 +98,9 @@ export class ClientCore {
    * Hot path, no allocation: an authenticated data packet of `bytes` arrived. True when a
    * renegotiation limit was just reached: the shell then feeds `data-limit`.
    */
-  dataReceived(now: number, bytes: number): boolean {
+  dataReceived(now: number, bytes: number, packets = 1): boolean {
     this.#keepalive.received(now);
-    return this.#limits.keyTraffic(bytes);
+    return this.#limits.keyTraffic(bytes, packets);
   }
 
   /** When the last authenticated data packet arrived. */
@@ -109,9 +109,14 @@ export class ClientCore {
   }
 
   /** Hot path, no allocation: a data packet of `bytes` was sent (true: feed `data-limit`). */
-  dataSent(now: number, bytes: number): boolean {
+  dataSent(now: number, bytes: number, packets = 1): boolean {
     this.#keepalive.sent(now);
-    return this.#limits.keyTraffic(bytes);
+    return this.#limits.keyTraffic(bytes, packets);
+  }
+
+  /** What the primary key may still carry before a reneg-bytes / reneg-pkts soft reset (a data path that counts elsewhere asks to be told then). */
+  renegRemaining(): { readonly bytes: number; readonly packets: number } {
+    return this.#limits.renegRemaining();
   }
 
   /** Hot path, no allocation: a packet of `bytes` was read from or written to the TUN device (--inactive). */

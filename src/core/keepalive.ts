@@ -37,12 +37,13 @@ export class Keepalive {
     return this.#lastReceived;
   }
 
-  sent(now: number): void {
-    this.#lastSent = now;
+  /** A data packet left at `at` (a data path that reports later may pass an earlier time: the latest wins). */
+  sent(at: number): void {
+    if (at > this.#lastSent) this.#lastSent = at;
   }
 
-  received(now: number): void {
-    this.#lastReceived = now;
+  received(at: number): void {
+    if (at > this.#lastReceived) this.#lastReceived = at;
   }
 
   due(now: number): KeepaliveDue {

@@ -56,10 +56,10 @@ export class SessionLimits {
     if (i !== undefined && i.seconds > 0) this.#inactiveAt = now + i.seconds * 1000;
   }
 
-  /** Hot path: a data packet of `bytes` on the primary key; true the first time a reneg limit is reached. */
-  keyTraffic(bytes: number): boolean {
+  /** Hot path: `packets` data packets (one by default) of `bytes` in all on the primary key; true the first time a reneg limit is reached. */
+  keyTraffic(bytes: number, packets = 1): boolean {
     this.#keyBytes += bytes;
-    this.#keyPkts++;
+    this.#keyPkts += packets;
     if (this.#renegReported) return false;
     const { renegBytes, renegPkts } = this.#cfg;
     if ((renegBytes !== undefined && renegBytes > 0 && this.#keyBytes >= renegBytes) || (renegPkts !== undefined && renegPkts > 0 && this.#keyPkts >= renegPkts)) {
@@ -67,6 +67,16 @@ export class SessionLimits {
       return true;
     }
     return false;
+  }
+
+  /** What the primary key may still carry before reneg-bytes / reneg-pkts (Infinity: no limit, or already reported). */
+  renegRemaining(): { readonly bytes: number; readonly packets: number } {
+    const { renegBytes, renegPkts } = this.#cfg;
+    if (this.#renegReported) return { bytes: Infinity, packets: Infinity };
+    return {
+      bytes: renegBytes !== undefined && renegBytes > 0 ? Math.max(0, renegBytes - this.#keyBytes) : Infinity,
+      packets: renegPkts !== undefined && renegPkts > 0 ? Math.max(0, renegPkts - this.#keyPkts) : Infinity,
+    };
   }
 
   /** Hot path: a packet of `bytes` read from or written to the TUN device. */

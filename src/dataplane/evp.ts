@@ -74,18 +74,23 @@ export function loadEvp(): Evp {
   return loaded;
 }
 
-/** A view buf.subarray(off) that is rebuilt only when the caller passes another buffer or offset. */
+/**
+ * Views buf.subarray(off), made once per buffer and offset: koffi takes a pointer only at a view's
+ * start. The data-plane worker seals into and opens from one slot of its rings after another,
+ * so the views are kept per buffer (weakly: a caller's temporary buffer takes its view with it).
+ */
 class ViewCache {
-  #buf: Uint8Array | undefined;
-  #off = -1;
-  #view: Uint8Array = new Uint8Array(0);
+  readonly #views = new WeakMap<Uint8Array, { off: number; view: Uint8Array }>();
   at(buf: Uint8Array, off: number): Uint8Array {
-    if (buf !== this.#buf || off !== this.#off) {
-      this.#buf = buf;
-      this.#off = off;
-      this.#view = buf.subarray(off);
+    const v = this.#views.get(buf);
+    if (v !== undefined && v.off === off) return v.view;
+    const view = buf.subarray(off);
+    if (v === undefined) this.#views.set(buf, { off, view });
+    else {
+      v.off = off;
+      v.view = view;
     }
-    return this.#view;
+    return view;
   }
 }
 

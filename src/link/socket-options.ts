@@ -12,7 +12,7 @@
  * loop (the poll runs on a libuv worker, in slices of at most 250 ms), leak an fd on failure.
  */
 import { AF_INET, AF_INET6, errno as lastErrno, lib, O_CLOEXEC, O_NONBLOCK, SOCK_DGRAM, SOCK_STREAM } from '../platform/libc.ts';
-import { parseIPv4, parseIPv6 } from '../base/ip.ts';
+import { encodeSockaddr } from '../base/sockaddr.ts';
 import { OsError } from '../base/errors.ts';
 import type { Endpoint } from './link.ts';
 
@@ -78,18 +78,7 @@ function int(v: number): Uint8Array {
 }
 
 /** sockaddr_in / sockaddr_in6 for an address literal and port. */
-export function sockaddr(address: string, port: number, family: 4 | 6): Uint8Array {
-  const b = new Uint8Array(family === 4 ? 16 : 28);
-  const v = new DataView(b.buffer);
-  v.setUint16(0, family === 4 ? AF_INET : AF_INET6, true);
-  v.setUint16(2, port, false);
-  if (family === 4) {
-    v.setUint32(4, parseIPv4(address) ?? 0, false);
-    return b;
-  }
-  b.set(parseIPv6(address.split('%')[0] ?? '') ?? new Uint8Array(16), 8);
-  return b;
-}
+export const sockaddr = encodeSockaddr;
 
 function set(fd: number, level: number, name: number, val: Uint8Array, what: string): void {
   if (lib().setsockopt(fd, level, name, val, val.byteLength) < 0) throw sysError(what, lastErrno());

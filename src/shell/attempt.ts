@@ -3,10 +3,13 @@
  * engines, the data channel and the attempt's single timer, performs the core's actions and
  * feeds it what happened. It decides nothing about the protocol.
  *
- *   link ──▶ opcode? ── data ──▶ DataChannel.open ──▶ tunnel.write / core (ping, OCC, float)
+ *   link ──▶ opcode? ── data ──▶ DataPath (open ──▶ tunnel / core: ping, OCC, float)
  *              └────── control ─▶ ClientCore.handle ──▶ actions (send, TLS, keys, tunnel, end)
  *   TLS engine (async) ─ciphertext/plaintext/secure─▶ ClientCore.handle (tagged by engine id)
- *   tunnel ──▶ DataChannel.seal ──▶ link           timer ──▶ ClientCore.handle({timer})
+ *   tunnel ──▶ DataPath (seal ──▶ link)             timer ──▶ ClientCore.handle({timer})
+ *
+ * The DataPath (data-path.ts) is the main thread's, or, for plain UDP, the data-plane worker's
+ * (worker-data-path.ts), which then also is the link and hands control packets back here.
  *
  * Inputs are queued so the core never runs re-entrantly, even when Node's TLS calls back
  * synchronously from inside an action. Teardown is one path (#teardown) that always
@@ -28,20 +31,17 @@ import { EKM_LABEL, KEY2_LENGTH } from '../tls/keys.ts';
 import { Opcode, opcodeName } from '../tls/packet.ts';
 import type { Credentials, Material } from '../material/load.ts';
 import { buildSessionConfig } from './session-config.ts';
-import { certPolicy, installKeys } from './data-setup.ts';
-import { DataChannel } from '../dataplane/data-channel.ts';
+import { certPolicy } from './data-setup.ts';
 import type { CryptoCaps } from '../dataplane/cipher-suite.ts';
-import { DropReason, COMPRESSED_MESSAGE } from '../dataplane/drop-reason.ts';
-import { classifyPayload, PING_STRING, writeOcc, OccOpcode } from '../dataplane/framing.ts';
-import { LoopGuard } from '../dataplane/loop-guard.ts';
+import type { DataPlaneWorker } from '../dataplane/worker-host.ts';
+import { MainDataPath, type DataPath, type DataPathHost } from './data-path.ts';
+import { WorkerDataPath } from './worker-data-path.ts';
 import type { Tunnel } from '../tunnel/tunnel.ts';
 import type { TrafficStats } from './status.ts';
 import { systemTimers } from './system.ts';
 import { canRoam, Roaming, type RoamingDeps } from './roaming.ts';
 
 export type { Outcome as AttemptOutcome } from '../core/client-core.ts';
-
-const BUF_SIZE = 65536 + 256;
 
 export interface AttemptDeps {
   readonly options: ClientOptions;
@@ -71,6 +71,8 @@ export interface AttemptDeps {
   /** OpenVPN state changes and the tunnel's options, for the management interface (management-link.ts). */
   readonly onState?: ((state: ClientState, info: { readonly remote: Endpoint; readonly local: Endpoint | undefined }) => void) | undefined;
   readonly onTunnel?: ((pushed: ClientOptions) => void) | undefined;
+  /** The data-plane worker for a plain UDP link (data-plane.ts); the main thread's data path when absent or undefined. */
+  readonly dataWorker?: (() => Promise<DataPlaneWorker | undefined>) | undefined;
 }
 
 export type { OpenLinkOptions as LinkOpenOptions } from './open-link.ts';
@@ -82,32 +84,23 @@ export class Attempt {
   readonly #tls = new Map<number, TlsEngine>();
   readonly #queue: CoreInput[] = [];
   readonly #timers: Timers;
-  readonly #rx = new Uint8Array(BUF_SIZE);
-  readonly #tx = new Uint8Array(BUF_SIZE);
   #feeding = false;
   #link: Link | undefined;
   #timer: unknown;
-  #data: DataChannel | undefined;
+  #path: DataPath | undefined;
   #opening: Promise<void> | undefined;
   #peerCert: X509Certificate | undefined;
   /** Where data comes from (float moves it). */
   #remote: Endpoint;
-  /** packet-id-exhausted was reported for the current keys. */
-  #renegRequested = false;
   #ending = false;
   #resolve: ((o: Outcome) => void) | undefined;
-  #compressedLogged = false;
-  #dataDrops = 0;
   #roaming: Roaming | undefined;
-  readonly #loopGuard: LoopGuard;
-  #loopDrops = 0;
 
   constructor(deps: AttemptDeps) {
     this.#d = deps;
     this.#log = deps.log;
     this.#timers = deps.timers ?? systemTimers;
     this.#remote = deps.remote;
-    this.#loopGuard = new LoopGuard(deps.remote, deps.connection.proto);
     const session = buildSessionConfig(deps.options, deps.connection, deps.material, deps.credentials, fmtEndpoint(deps.remote), deps.remote.family === 6, deps.caps);
     this.#core = new ClientCore(
       {
@@ -142,18 +135,27 @@ export class Attempt {
       this.#resolve = resolve;
     });
     const { remote, connection } = this.#d;
+    const opts: OpenLinkOptions = {
+      remote,
+      proto: connection.proto,
+      float: connection.float,
+      local: connection.bind || connection.local !== undefined || connection.localPort !== undefined ? { address: connection.local, port: connection.localPort } : undefined,
+      connectTimeoutMs: connection.connectTimeout * 1000,
+      via: this.#d.via,
+    };
+    const events: LinkEvents = { packet: (bytes, from) => this.#onPacket(bytes, from), error: (err) => this.#onLinkError(err) };
     try {
-      this.#link = await (this.#d.openLink ?? openLink)(
-        {
-          remote,
-          proto: connection.proto,
-          float: connection.float,
-          local: connection.bind || connection.local !== undefined || connection.localPort !== undefined ? { address: connection.local, port: connection.localPort } : undefined,
-          connectTimeoutMs: connection.connectTimeout * 1000,
-          via: this.#d.via,
-        },
-        { packet: (bytes, from) => this.#onPacket(bytes, from), error: (err) => this.#onLinkError(err) },
-      );
+      const plainUdp = connection.proto === 'udp' && this.#d.via?.proxy === undefined && this.#d.openLink === undefined;
+      const worker = plainUdp ? await this.#d.dataWorker?.() : undefined;
+      if (worker !== undefined) {
+        const path = await WorkerDataPath.open(worker, this.#pathHost(), opts, events);
+        this.#path = path;
+        this.#link = path.link;
+        this.#d.stats.refresh = () => path.sync();
+      } else {
+        this.#link = await (this.#d.openLink ?? openLink)(opts, events);
+        this.#path = new MainDataPath(this.#pathHost(), remote, connection.proto);
+      }
     } catch (e) {
       return linkFailure(e, this.#d.options.authRetry);
     }
@@ -179,77 +181,28 @@ export class Attempt {
     if (this.#ending || bytes.byteLength === 0) return;
     this.#d.stats.linkReadBytes += bytes.byteLength;
     const op = (bytes[0] ?? 0) >> 3;
-    if (op === Opcode.DATA_V1 || op === Opcode.DATA_V2) this.#onData(bytes, from);
+    if (op === Opcode.DATA_V1 || op === Opcode.DATA_V2) this.#path?.onData(bytes, from);
     else {
       this.#log.verb(9, `READ [${bytes.byteLength}] ${opcodeName(op)} kid=${(bytes[0] ?? 0) & 7}`);
       this.#feed({ kind: 'control-packet', bytes: bytes.slice() });
     }
   }
 
-  /** The data path: open into #rx, then the tunnel; the core hears only of the rare cases. */
-  #onData(bytes: Uint8Array, from: Endpoint): void {
-    const data = this.#data;
-    if (data === undefined) {
-      this.#dataDrops++;
-      return;
-    }
-    const n = data.openPacket(bytes, bytes.byteLength, this.#rx, this.#d.clock.wallSeconds());
-    if (n === 0) {
-      // a fragment that completes nothing yet: still traffic from the server
-      if (this.#core.dataReceived(this.#d.clock.now(), bytes.byteLength)) this.#feed({ kind: 'data-limit' });
-      return;
-    }
-    if (n < 0) {
-      if (n === DropReason.COMPRESSED && !this.#compressedLogged) {
-        this.#compressedLogged = true;
-        this.#log.error(COMPRESSED_MESSAGE);
-      }
-      if (n === DropReason.AUTH || n === DropReason.DECRYPT || n === DropReason.REPLAY || n === DropReason.REPLAY_OLD) this.#feed({ kind: 'data-error' });
-      return;
-    }
-    const now = this.#d.clock.now();
-    if (this.#core.dataReceived(now, bytes.byteLength)) this.#feed({ kind: 'data-limit' });
-    if (from.port !== this.#remote.port || from.address !== this.#remote.address) this.#feed({ kind: 'peer-moved', from });
-    this.#d.stats.authReadBytes += bytes.byteLength;
-    const kind = classifyPayload(this.#rx, n);
-    if (kind === 'ip') {
-      this.#d.stats.tunWriteBytes += n;
-      this.#core.tunnelTraffic(n, now);
-      this.#d.tunnel.write(this.#rx, n);
-    } else if (kind === 'occ-exit') this.#feed({ kind: 'occ-exit' });
-  }
-
-  /** Packets the tunnel read from the OS (its drain loop calls this): seal and send. */
-  readonly sendFromTunnel = (packet: Uint8Array, len: number): void => {
-    this.#d.stats.tunReadBytes += len;
-    // our own packet to the server, routed into the tunnel while no uplink exists: never loop it
-    if (this.#loopGuard.matches(packet, len)) {
-      this.#loopDrops++;
-      return;
-    }
-    const now = this.#d.clock.now();
-    this.#core.tunnelTraffic(len, now);
-    this.#seal(packet, len, now);
-  };
-
-  /** Seals packet[0, len) with the primary key into #tx and sends it (the link copies what it queues). */
-  #seal(packet: Uint8Array, len: number, now = this.#d.clock.now()): void {
-    const data = this.#data;
-    const link = this.#link;
-    if (data === undefined || link === undefined || this.#ending) return;
-    let n = data.sealPacket(packet, len, this.#tx);
-    if (n <= 0) return;
-    let sent = 0;
-    for (; n > 0; n = data.sealNextFragment(this.#tx)) {
-      link.send(this.#tx.subarray(0, n));
-      sent += n;
-    }
-    this.#d.stats.linkWriteBytes += sent;
-    if (this.#core.dataSent(now, sent)) this.#feed({ kind: 'data-limit' });
-    if (data.needsRenegotiation && !this.#renegRequested) {
-      this.#renegRequested = true;
-      this.#feed({ kind: 'packet-id-exhausted' });
-    }
+  /** What the data path needs from this attempt. */
+  #pathHost(): DataPathHost {
+    const d = this.#d;
+    return {
+      core: this.#core,
+      feed: (input) => this.#feed(input),
+      clock: d.clock,
+      stats: d.stats,
+      tunnel: d.tunnel,
+      log: this.#log,
+      setup: { options: d.options, connection: d.connection, family: d.remote.family, randomByte: () => d.random.bytes(1)[0] ?? 0, log: this.#log },
+      remote: () => this.#remote,
+      link: () => this.#link,
+      ending: () => this.#ending,
+    };
   }
 
   #onLinkError(err: Error): void {
@@ -264,6 +217,7 @@ export class Attempt {
     if (this.#feeding) return;
     this.#feeding = true;
     try {
+      this.#path?.sync(); // traffic the worker counted reaches the core before it decides on deadlines
       for (let next = this.#queue.shift(); next !== undefined && !this.#ending; next = this.#queue.shift()) {
         for (const a of this.#core.handle(next, this.#d.clock.now(), this.#d.clock.wallSeconds())) this.#apply(a);
       }
@@ -298,21 +252,21 @@ export class Attempt {
         this.#tls.delete(a.engine);
         return;
       case 'install-keys':
-        this.#installKeys(a.keyId, a.key2, a.params);
+        this.#path?.install(a.keyId, a.key2, a.params);
         return;
       case 'open-tunnel':
         this.#d.onTunnel?.(a.pushed);
         this.#opening = this.#openTunnel(a.gen, a.pushed, a.params);
         return;
       case 'send-data':
-        this.#sendPayload(a.payload);
+        this.#path?.sendPayload(a.payload);
         return;
       case 'socket-buffers':
         this.#log.verb(3, `Socket Buffers: pushed${a.sndbuf === undefined ? '' : ` sndbuf ${a.sndbuf}`}${a.rcvbuf === undefined ? '' : ` rcvbuf ${a.rcvbuf}`}`);
         this.#link?.setBufferSizes?.({ sndbuf: a.sndbuf, rcvbuf: a.rcvbuf });
         return;
       case 'retire-key':
-        this.#data?.retire(a.keyId);
+        this.#path?.retire(a.keyId);
         this.#log.verb(3, `TLS: transition-window elapsed: key id ${a.keyId} retired`);
         return;
       case 'set-remote':
@@ -328,16 +282,6 @@ export class Attempt {
         void this.#teardown(a.outcome);
         return;
     }
-  }
-
-  #sendPayload(payload: 'ping' | 'occ-exit'): void {
-    if (payload === 'ping') {
-      this.#seal(PING_STRING, PING_STRING.byteLength);
-      return;
-    }
-    // its own buffer: sealing writes into #tx, which must not also be the source
-    const occ = new Uint8Array(32);
-    this.#seal(occ, writeOcc(occ, OccOpcode.EXIT));
   }
 
   #openTls(engineId: number): void {
@@ -368,19 +312,14 @@ export class Attempt {
     this.#feed({ kind: 'tls-established', engine: engineId, ekm: engine.exportKeyingMaterial(KEY2_LENGTH, EKM_LABEL) });
   }
 
-  #installKeys(keyId: number, key2: Uint8Array, p: DataParams): void {
-    const d = this.#d;
-    this.#data = installKeys(this.#data, { options: d.options, connection: d.connection, family: d.remote.family, randomByte: () => d.random.bytes(1)[0] ?? 0, log: this.#log }, keyId, key2, p);
-    this.#renegRequested = false;
-  }
-
   async #openTunnel(gen: number, pushed: ClientOptions, p: DataParams): Promise<void> {
     try {
-      await this.#d.tunnel.open(pushed, this.#d.remote, this.sendFromTunnel, {
+      await this.#d.tunnel.open(pushed, this.#d.remote, this.#path?.sendFromTunnel, {
         peerCert: this.#peerCert,
         connectionIndex: this.#d.connectionIndex,
         dataChannel: { cipher: p.cipher, auth: p.auth },
       });
+      await this.#path?.tunnelOpened();
       this.#feed({ kind: 'tunnel-opened', gen });
       if (this.#core.connected && !this.#ending) this.#startRoaming();
     } catch (e) {
@@ -392,7 +331,7 @@ export class Attempt {
   #startRoaming(): void {
     const d = this.#d;
     if (!canRoam(d.tunnel)) return;
-    const hooks = { lastReceivedAt: () => this.#core.lastReceivedAt, probe: () => this.#sendPayload('ping'), refreshSource: async () => this.#link?.refreshSource?.() };
+    const hooks = { lastReceivedAt: () => this.#core.lastReceivedAt, probe: () => this.#path?.sendPayload('ping'), refreshSource: async () => this.#link?.refreshSource?.() };
     this.#roaming = new Roaming({ ...d, ...hooks, proto: d.connection.proto, timers: this.#timers, log: this.#log.scope('route'), reconnect: (message) => this.#feed({ kind: 'network-change', message }) });
     void this.#roaming.start();
   }
@@ -414,8 +353,10 @@ export class Attempt {
     try {
       for (const engine of this.#tls.values()) engine.destroy();
       this.#tls.clear();
+      // the worker lets go of the socket and the TUN before either is closed
+      await this.#path?.close();
+      this.#d.stats.refresh = undefined;
       this.#logDataDrops();
-      this.#data?.close();
       this.#link?.close();
       // A tunnel still being configured finishes first, so the changes it makes are undone too.
       await this.#opening?.catch(() => undefined);
@@ -430,20 +371,14 @@ export class Attempt {
 
   /** At --verb 3, like OpenVPN's statistics at exit: data packets dropped, by reason (forged, replayed...). */
   #logDataDrops(): void {
-    const d = this.#data;
-    if (d === undefined) return;
-    const parts = Object.entries(DropReason)
-      .map(([name, code]) => [name, d.counters.drops[-code] ?? 0] as const)
-      .filter(([, n]) => n > 0)
-      .map(([name, n]) => `${name}=${n}`);
-    if (this.#loopDrops > 0) parts.push(`LOOP=${this.#loopDrops}`);
-    this.#log.verb(3, `data channel drops: ${parts.length === 0 ? 'none' : parts.join(' ')}`);
+    const drops = Object.entries(this.#path?.drops() ?? {});
+    this.#log.verb(3, `data channel drops: ${drops.length === 0 ? 'none' : drops.map(([name, n]) => `${name}=${n}`).join(' ')}`);
   }
 
   /** Counters for status output and tests. */
   stats(): { readonly dataDrops: number; readonly controlDrops: Readonly<Record<string, number>> } {
-    let drops = this.#dataDrops;
-    for (const v of this.#data?.counters.drops ?? []) drops += v;
+    let drops = 0;
+    for (const n of Object.values(this.#path?.drops() ?? {})) drops += n;
     return { dataDrops: drops, controlDrops: this.#core.controlDrops };
   }
 }

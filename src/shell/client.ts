@@ -32,6 +32,7 @@ import type { LinkVia } from './open-link.ts';
 import { type LeakGuard } from './kill-switch-setup.ts';
 import { ManagementLink } from './management-link.ts';
 import { fanOut, type ProcessObserver } from './process-observer.ts';
+import { DataPlane } from './data-plane.ts';
 
 type StopSignal = 'SIGTERM' | 'SIGINT' | 'SIGHUP';
 
@@ -63,6 +64,8 @@ export class Client {
   readonly #mgmt: ManagementLink | undefined;
   /** The management interface and systemd, told of states, endings, reloads and stops. */
   readonly #observers: ProcessObserver;
+  /** The data-plane worker, started now so that it is ready when the first UDP link opens. */
+  readonly #dataPlane: DataPlane;
 
   constructor(o: ClientOptions, log: Logger, tunnel: Tunnel, mgmt?: ManagementLink, stats = new TrafficStats(), observers: readonly ProcessObserver[] = []) {
     this.stats = stats;
@@ -71,6 +74,7 @@ export class Client {
     this.#log = log;
     this.#tunnel = tunnel;
     this.#mgmt = mgmt;
+    this.#dataPlane = new DataPlane(o, log);
     this.#proxies = new ProxySetup(o, (host, port, af) => (this.#guard === undefined ? resolveHost(host, port, af) : this.#guard.resolve(host, port, af)));
   }
 
@@ -140,6 +144,7 @@ export class Client {
         await this.#sleep(next.delaySeconds * 1000);
       }
     } finally {
+      await this.#dataPlane.stop();
       await this.#tunnel.close(this.#stop?.toLowerCase() ?? 'error');
       this.#observers.ending(this.#stop === 'SIGHUP' ? 'RECONNECTING' : 'EXITING', this.#stop ?? exitDetail ?? 'SIGTERM');
     }
@@ -201,6 +206,7 @@ export class Client {
       log: this.#log,
       onState: (s, info) => this.#observers.onState(s, info),
       onTunnel: (pushed) => this.#observers.onTunnel(pushed),
+      dataWorker: () => this.#dataPlane.worker(),
     });
     this.#attempt = attempt;
     try {

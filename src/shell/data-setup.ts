@@ -9,6 +9,7 @@ import { createDataCrypto } from '../dataplane/create-data-crypto.ts';
 import { DataChannel } from '../dataplane/data-channel.ts';
 import { splitKey2, wipeDataKeys } from '../dataplane/data-crypto.ts';
 import { maxFragmentSizeFor } from '../dataplane/fragment.ts';
+import type { ChannelOptions } from '../dataplane/worker-shared.ts';
 import type { Logger } from '../log/logger.ts';
 import { remoteCertTlsPolicy, type PeerCertPolicy } from '../tls/verify.ts';
 
@@ -37,14 +38,19 @@ export interface DataSetup {
 export function installKeys(data: DataChannel | undefined, s: DataSetup, keyId: number, key2: Uint8Array, p: DataParams): DataChannel {
   const keys = splitKey2(key2, 'client');
   key2.fill(0);
-  const o = s.options;
-  const channel = data ?? new DataChannel({ compression: p.compression, replayWindow: o.replayWindow.size, replaySeconds: o.replayWindow.seconds, fragment: fragmentFrame(s, p) });
+  const channel = data ?? new DataChannel(channelOptions(s, p));
   try {
     channel.install(keyId, createDataCrypto(p.cipher, p.auth, keys.send), createDataCrypto(p.cipher, p.auth, keys.recv), p.peerId);
   } finally {
     wipeDataKeys(keys); // the crypto objects keep their own copies, zeroed when they are disposed
   }
   return channel;
+}
+
+/** The DataChannel's options for a connection (once per channel: it draws fragment's first sequence id). */
+export function channelOptions(s: DataSetup, p: DataParams): ChannelOptions {
+  const o = s.options;
+  return { compression: p.compression, replayWindow: o.replayWindow.size, replaySeconds: o.replayWindow.seconds, fragment: fragmentFrame(s, p) };
 }
 
 /** `fragment N`: the largest piece for the negotiated cipher, and a random first sequence id (fragment.c). */

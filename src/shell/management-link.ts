@@ -62,8 +62,14 @@ export class ManagementLink implements ProcessObserver {
         pid: process.pid,
         now: () => Math.floor(Date.now() / 1000),
         signal: (sig, reason) => this.#signal(sig, reason),
-        status: () => formatStatus(stats, new Date()),
-        bytes: () => ({ read: stats.linkReadBytes, written: stats.linkWriteBytes }),
+        status: () => {
+          stats.refresh?.();
+          return formatStatus(stats, new Date());
+        },
+        bytes: () => {
+          stats.refresh?.();
+          return { read: stats.linkReadBytes, written: stats.linkWriteBytes };
+        },
         bytecountInterval: (s) => this.#server?.setBytecountInterval(s),
         holdReleased: () => this.#release?.(),
         answered: (_q: Query, a: Answer) => this.#answer?.(a),

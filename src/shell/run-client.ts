@@ -125,6 +125,7 @@ async function runOnce(o: ClientOptions, log: Logger, hooks: ClientHooks, parts:
   // remap-usr1: SIGUSR1 acts as SIGHUP or SIGTERM (for SIGUSR1 sent by tools that mean otherwise).
   const onUsr1 = (): void => (o.remapUsr1 === 'SIGTERM' ? client.requestStop('SIGTERM') : o.remapUsr1 === 'SIGHUP' ? onHup() : client.requestRestart('SIGUSR1'));
   const onUsr2 = (): void => {
+    client.stats.refresh?.();
     for (const line of formatStatus(client.stats, new Date()).trimEnd().split('\n')) log.info(line);
   };
   const status = o.status === undefined ? undefined : startStatusFile(o.status.path, o.status.seconds, client.stats, log);

@@ -10,6 +10,7 @@ export function startStatusFile(path: string, seconds: number, stats: TrafficSta
   let warned = false;
   const write = (): void => {
     try {
+      stats.refresh?.();
       writeFileAtomic(path, formatStatus(stats, new Date()));
     } catch (e) {
       if (!warned) log.warn(`cannot write the status file ${path}: ${(e as Error).message}`);

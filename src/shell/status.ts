@@ -22,6 +22,8 @@ export class TrafficStats {
   linkWriteBytes = 0;
   /** Bytes of packets that passed authentication (data packets that opened). */
   authReadBytes = 0;
+  /** Brings in traffic counted on another thread (the data-plane worker); readers call it first. */
+  refresh: (() => void) | undefined;
 }
 
 export function formatStatus(s: TrafficStats, now: Date): string {

@@ -14,6 +14,8 @@ export interface TunDevice {
   /** The interface name the kernel gave (`tun0`, or the configured name). */
   readonly name: string;
   readonly mtu: number;
+  /** The device's file descriptor, for a pump on another thread (undefined for in-memory twins). */
+  readonly fd?: number | undefined;
   /** Copies one pending packet into `buf`; returns its length, or 0 when none is pending. */
   readInto(buf: Uint8Array): number;
   /** Writes the first `len` bytes of `buf` as one packet; returns bytes written, 0 if dropped. */

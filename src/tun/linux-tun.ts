@@ -143,6 +143,10 @@ export class LinuxTun implements TunDevice {
     return this.#errors;
   }
 
+  get fd(): number {
+    return this.#fd;
+  }
+
   readInto(buf: Uint8Array): number {
     if (this.#closed) return 0;
     const n = this.#c.read(this.#fd, buf, buf.length);

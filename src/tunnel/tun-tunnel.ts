@@ -20,7 +20,7 @@ import type { ClientOptions, ConnectionEntry } from '../config/index.ts';
 import { OsError } from '../base/errors.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Endpoint } from '../link/link.ts';
-import type { SendFromTunnel, Tunnel } from './tunnel.ts';
+import type { SendFromTunnel, Tunnel, TunPacketSource } from './tunnel.ts';
 import type { TunDevice } from '../tun/device.ts';
 import type { LinuxTunOptions } from '../tun/linux-tun.ts';
 import type { NetBackend } from '../routing/backend.ts';
@@ -131,13 +131,13 @@ export class TunTunnelImpl implements Tunnel {
    * signal during the up script or route-delay) waits for it, so every change it makes is
    * journaled before the undo runs.
    */
-  open(pushed: ClientOptions, remote: Endpoint, send: SendFromTunnel, info?: OpenInfo): Promise<void> {
+  open(pushed: ClientOptions, remote: Endpoint, send: SendFromTunnel | undefined, info?: OpenInfo): Promise<void> {
     const p = this.#open(pushed, remote, send, info);
     this.#opening = p.catch(() => undefined);
     return p;
   }
 
-  async #open(pushed: ClientOptions, remote: Endpoint, send: SendFromTunnel, info?: OpenInfo): Promise<void> {
+  async #open(pushed: ClientOptions, remote: Endpoint, send: SendFromTunnel | undefined, info?: OpenInfo): Promise<void> {
     if (this.#closed) throw new OsError('TUN_OPEN', 'the tunnel is closed');
     const ce = pushed.connections[info?.connectionIndex ?? 0] ?? pushed.connections[0];
     if (ce === undefined) throw new OsError('OS', 'no connection profile');
@@ -167,7 +167,12 @@ export class TunTunnelImpl implements Tunnel {
     this.#block6 = pushed.blockIpv6 ? (parseIPv6(pushed.ifconfigIpv6?.remote ?? '') ?? ICMP6_FALLBACK_SOURCE) : undefined;
     this.#tunMtu = ce.tunMtu;
     this.#send = send;
-    this.#startPump(dev);
+    if (send !== undefined) this.#startPump(dev);
+  }
+
+  packetSource(): TunPacketSource | undefined {
+    const fd = this.#dev?.fd;
+    return fd === undefined ? undefined : { fd, mss: this.#mss, tunMtu: this.#tunMtu, block6: this.#block6 };
   }
 
   write(packet: Uint8Array, len: number): void {

@@ -21,6 +21,16 @@ import type { ServerPath } from '../core/path-monitor.ts';
 
 export type SendFromTunnel = (packet: Uint8Array, len: number) => void;
 
+/** The TUN device's fd and per-packet rules, for a data path on another thread (the data-plane worker). */
+export interface TunPacketSource {
+  readonly fd: number;
+  /** mssfix: the TCP MSS to clamp to (0: off). */
+  readonly mss: number;
+  readonly tunMtu: number;
+  /** block-ipv6: the ICMPv6 no-route source, or undefined when IPv6 passes. */
+  readonly block6: Uint8Array | undefined;
+}
+
 /** What the connection knows that scripts see (ssl_verify.c: the server's certificate chain). */
 export interface OpenInfo {
   readonly peerCert?: X509Certificate | undefined;
@@ -31,7 +41,10 @@ export interface OpenInfo {
 }
 
 export interface Tunnel {
-  open(pushed: ClientOptions, remote: Endpoint, send: SendFromTunnel, info?: OpenInfo): Promise<void>;
+  /** With `send` undefined the tunnel starts no pump of its own: another thread takes packetSource(). */
+  open(pushed: ClientOptions, remote: Endpoint, send: SendFromTunnel | undefined, info?: OpenInfo): Promise<void>;
+  /** The open device's fd and rules (a device with an fd only), for a pump on another thread. */
+  packetSource?(): TunPacketSource | undefined;
   write(packet: Uint8Array, len: number): void;
   detach(signal?: string): Promise<void>;
   close(signal?: string): Promise<void>;
@@ -51,7 +64,7 @@ export class NullTunnel implements Tunnel {
     this.#hooks = hooks;
   }
 
-  async open(pushed: ClientOptions, remote: Endpoint, _send: SendFromTunnel, info?: OpenInfo): Promise<void> {
+  async open(pushed: ClientOptions, remote: Endpoint, _send: SendFromTunnel | undefined, info?: OpenInfo): Promise<void> {
     if (this.#hooks === undefined || this.#facts !== undefined) return;
     const tunMtu = pushed.connections[0]?.tunMtu ?? 1500;
     this.#facts = { options: pushed, remote, peerChain: peerChain(info?.peerCert), dev: 'null', devType: 'null', tunMtu, netGateway: undefined };

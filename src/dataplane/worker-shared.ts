@@ -1,0 +1,119 @@
+/**
+ * What the main thread and the data-plane worker (worker-pump.ts) share: the layout of the
+ * counters in their SharedArrayBuffer and the messages they exchange.
+ *
+ *   counters (Float64Array over a SharedArrayBuffer)
+ *     [0, Counter.END)            written only by the worker, after each batch; read by the main
+ *                                 thread when it needs them (keepalive, limits, status)
+ *     [Counter.END, DROPS_END)    DataChannel drops by DropReason (drops[-reason])
+ *     Shared.NOTIFY_*             written only by the main thread: post `wake` once the data on
+ *                                 the primary key reaches these totals (reneg-bytes / -pkts)
+ *
+ * One writer per slot, aligned 8-byte stores: a reader sees an old or a new value, never a mix.
+ * Times are milliseconds on the main thread's monotonic clock (performance.now() there).
+ */
+import type { Endpoint } from '../link/link.ts';
+import type { CompressionMode } from './framing.ts';
+import { DROP_REASON_SLOTS } from './drop-reason.ts';
+
+export const Counter = {
+  /** Datagrams received from the link (all opcodes), and their bytes. */
+  LINK_RX_PKTS: 0,
+  LINK_RX_BYTES: 1,
+  /** Data packets that passed authentication, their wire bytes, and when the last arrived. */
+  AUTH_RX_PKTS: 2,
+  AUTH_RX_BYTES: 3,
+  LAST_AUTH_RX_AT: 4,
+  /** Data packets the worker sent, their wire bytes, and when the last left. */
+  DATA_TX_PKTS: 5,
+  DATA_TX_BYTES: 6,
+  LAST_DATA_TX_AT: 7,
+  /** Packets read from / written to the TUN device, their bytes, and the last time of either. */
+  TUN_RX_PKTS: 8,
+  TUN_RX_BYTES: 9,
+  TUN_TX_PKTS: 10,
+  TUN_TX_BYTES: 11,
+  LAST_TUN_AT: 12,
+  /** Our own packets to the server coming back from the TUN (loop-guard.ts). */
+  LOOP_DROPS: 13,
+  /** Datagrams the kernel refused (not EAGAIN: those wait), and TUN writes that failed. */
+  SEND_DROPS: 14,
+  TUN_WRITE_DROPS: 15,
+  /** block-ipv6 answers. */
+  BLOCKED_IPV6: 16,
+  /** Datagrams cut because they did not fit a slot. */
+  OVERSIZE_DROPS: 17,
+  /** poll() wake-ups and the batches they moved (for the benchmark). */
+  WAKEUPS: 18,
+  END: 19,
+} as const;
+
+/** DataChannel drops: counters[DROPS_BASE - reason] (reasons are negative). */
+export const DROPS_BASE = Counter.END;
+const DROPS_END = DROPS_BASE + DROP_REASON_SLOTS;
+
+export const Shared = {
+  NOTIFY_KEY_BYTES: DROPS_END,
+  NOTIFY_KEY_PKTS: DROPS_END + 1,
+  SIZE: DROPS_END + 2,
+} as const;
+
+/** What the worker is given at start (workerData). */
+export interface WorkerInit {
+  readonly eventFd: number;
+  readonly counters: SharedArrayBuffer;
+  /** performance.timeOrigin of the main thread: the worker's clock is made to match it. */
+  readonly timeOrigin: number;
+  /** Ring sizes: slots per batch and bytes per slot. */
+  readonly slots: number;
+  readonly slotSize: number;
+  /** 'evp' unless a test asks for node:crypto. */
+  readonly backend: 'evp' | 'node';
+}
+
+/** The DataChannel's options (made on the first key install, as on the main thread). */
+export interface ChannelOptions {
+  readonly compression: CompressionMode;
+  readonly replayWindow: number;
+  readonly replaySeconds: number;
+  readonly fragment: { readonly maxFragmentSize: number; readonly initialSeqId: number } | undefined;
+}
+
+export interface DirectionKeyMessage {
+  readonly cipher: Uint8Array;
+  readonly hmac: Uint8Array;
+}
+
+/** Main thread -> worker; each is followed by a write to the eventfd. `seq` asks for an `ack`. */
+export type ToWorker =
+  /** An attempt's connected (or, with float, unconnected) UDP socket; the remote is also the loop guard's. */
+  | { readonly kind: 'link'; readonly fd: number; readonly remote: Endpoint; readonly float: boolean; readonly seq: number }
+  /** The attempt ended: forget its socket, TUN and keys. */
+  | { readonly kind: 'unlink'; readonly seq: number }
+  | {
+      readonly kind: 'keys';
+      readonly keyId: number;
+      readonly cipher: string;
+      readonly auth: string | undefined;
+      readonly peerId: number | undefined;
+      readonly send: DirectionKeyMessage;
+      readonly recv: DirectionKeyMessage;
+      readonly channel: ChannelOptions;
+    }
+  | { readonly kind: 'retire'; readonly keyId: number }
+  | { readonly kind: 'tun'; readonly fd: number; readonly mss: number; readonly tunMtu: number; readonly block6: Uint8Array | undefined; readonly seq: number }
+  | { readonly kind: 'untun'; readonly seq: number }
+  | { readonly kind: 'payload'; readonly payload: 'ping' | 'occ-exit' }
+  | { readonly kind: 'remote'; readonly remote: Endpoint }
+  | { readonly kind: 'stop'; readonly seq: number };
+
+/** Worker -> main thread. */
+export type FromWorker =
+  | { readonly kind: 'ready' }
+  | { readonly kind: 'ack'; readonly seq: number }
+  | { readonly kind: 'control'; readonly bytes: Uint8Array; readonly from: Endpoint | undefined }
+  | { readonly kind: 'peer-moved'; readonly from: Endpoint }
+  /** occ-exit from the server; packet-id-exhausted; wake: a NOTIFY_* total was reached; compressed: a compressed packet was dropped. */
+  | { readonly kind: 'event'; readonly event: 'occ-exit' | 'packet-id-exhausted' | 'wake' | 'compressed' }
+  | { readonly kind: 'link-error'; readonly code: string; readonly message: string }
+  | { readonly kind: 'fatal'; readonly message: string };

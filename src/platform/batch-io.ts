@@ -1,0 +1,156 @@
+/**
+ * Batched packet I/O for the data-plane worker, through koffi: a blocking poll(2), and
+ * recvmmsg(2)/sendmmsg(2) over rings of datagram slots in native memory.
+ *
+ *   MmsgRing (one per direction, made once):
+ *     data   slots × slotSize bytes      one datagram per slot (views[i] is slot i)
+ *     hdrs   slots × struct mmsghdr      iov → slot i, msg_name → names[i], msg_len out
+ *     iovs   slots × struct iovec
+ *     names  slots × sockaddr_in6        source (recv) or destination (send, unconnected)
+ *
+ * The pointers inside the headers are written once, at construction; a batch only sets
+ * lengths. Everything lives in memory koffi allocated, so the kernel and JS see the same bytes
+ * and nothing moves under a call. Linux x86-64/aarch64 layouts (LP64). Never: allocate per
+ * call, or use a ring after free().
+ */
+import koffi from 'koffi';
+
+/** sizeof(struct mmsghdr) and the offsets in it (struct msghdr first, then msg_len). */
+const MMSGHDR = 64;
+const MSG_NAME = 0;
+const MSG_NAMELEN = 8;
+const MSG_IOV = 16;
+const MSG_IOVLEN = 24;
+const MSG_FLAGS = 48;
+const MSG_LEN = 56;
+/** sizeof(struct iovec). */
+const IOVEC = 16;
+/** sizeof(struct sockaddr_in6), large enough for either family. */
+export const SOCKADDR_MAX = 28;
+/** sizeof(struct pollfd). */
+export const POLLFD = 8;
+
+// poll.h, sys/socket.h, errno.h (Linux values)
+export const POLLIN = 0x1;
+export const POLLOUT = 0x4;
+export const POLLERR = 0x8;
+export const MSG_DONTWAIT = 0x40;
+export const MSG_TRUNC = 0x20;
+export const EAGAIN = 11;
+export const EINTR = 4;
+
+export interface BatchIo {
+  poll(fds: Uint8Array, n: number, timeoutMs: number): number;
+  recvmmsg(fd: number, hdrs: Uint8Array, n: number, flags: number, timeout: null): number;
+  sendmmsg(fd: number, hdrs: Uint8Array, n: number, flags: number): number;
+  read(fd: number, buf: Uint8Array, n: number): number;
+  write(fd: number, buf: Uint8Array, n: number): number;
+  send(fd: number, buf: Uint8Array, n: number, flags: number): number;
+  sendto(fd: number, buf: Uint8Array, n: number, flags: number, addr: Uint8Array, addrLen: number): number;
+  /** `len` is a u32 in/out (little-endian). */
+  getsockname(fd: number, addr: Uint8Array, len: Uint8Array): number;
+  errno(): number;
+}
+
+let io: BatchIo | undefined;
+
+/** The bindings, made once per thread (koffi functions are per isolate). */
+export function batchIo(): BatchIo {
+  if (io !== undefined) return io;
+  const c = koffi.load('libc.so.6');
+  io = {
+    poll: c.func('int poll(void *fds, unsigned long n, int timeout)'),
+    recvmmsg: c.func('int recvmmsg(int fd, void *vec, unsigned int n, int flags, void *timeout)'),
+    sendmmsg: c.func('int sendmmsg(int fd, void *vec, unsigned int n, int flags)'),
+    read: c.func('long read(int fd, void *buf, size_t n)'),
+    write: c.func('long write(int fd, const void *buf, size_t n)'),
+    send: c.func('long send(int fd, const void *buf, size_t n, int flags)'),
+    sendto: c.func('long sendto(int fd, const void *buf, size_t n, int flags, const void *addr, uint32_t len)'),
+    getsockname: c.func('int getsockname(int fd, void *addr, void *len)'),
+    errno: () => koffi.errno(),
+  };
+  return io;
+}
+
+/** Native memory of `size` bytes as a Uint8Array, and its address; free with koffi.free(ptr). */
+function nativeBytes(size: number): { readonly ptr: unknown; readonly bytes: Uint8Array; readonly address: bigint } {
+  const ptr = koffi.alloc('uint8', size);
+  const bytes = new Uint8Array(koffi.view(ptr, size));
+  bytes.fill(0);
+  return { ptr, bytes, address: koffi.address(ptr) };
+}
+
+export class MmsgRing {
+  readonly slots: number;
+  readonly slotSize: number;
+  /** views[i]: slot i's bytes (made once). */
+  readonly views: readonly Uint8Array[];
+  /** names[i]: slot i's sockaddr (made once). */
+  readonly names: readonly Uint8Array[];
+  /** hdrsFrom[i]: the header array from slot i on, for a send that resumes at i. */
+  readonly hdrsFrom: readonly Uint8Array[];
+  readonly #h: DataView;
+  readonly #iov: DataView;
+  readonly #ptrs: unknown[];
+  #freed = false;
+
+  constructor(slots: number, slotSize: number) {
+    this.slots = slots;
+    this.slotSize = slotSize;
+    const data = nativeBytes(slots * slotSize);
+    const hdrs = nativeBytes(slots * MMSGHDR);
+    const iovs = nativeBytes(slots * IOVEC);
+    const names = nativeBytes(slots * SOCKADDR_MAX);
+    this.#ptrs = [data.ptr, hdrs.ptr, iovs.ptr, names.ptr];
+    this.#h = new DataView(hdrs.bytes.buffer, hdrs.bytes.byteOffset, hdrs.bytes.byteLength);
+    this.#iov = new DataView(iovs.bytes.buffer, iovs.bytes.byteOffset, iovs.bytes.byteLength);
+    const views: Uint8Array[] = [];
+    const nameViews: Uint8Array[] = [];
+    const from: Uint8Array[] = [];
+    for (let i = 0; i < slots; i++) {
+      views.push(data.bytes.subarray(i * slotSize, (i + 1) * slotSize));
+      nameViews.push(names.bytes.subarray(i * SOCKADDR_MAX, (i + 1) * SOCKADDR_MAX));
+      from.push(hdrs.bytes.subarray(i * MMSGHDR));
+      this.#iov.setBigUint64(i * IOVEC, data.address + BigInt(i * slotSize), true);
+      this.#iov.setBigUint64(i * IOVEC + 8, BigInt(slotSize), true);
+      const h = i * MMSGHDR;
+      this.#h.setBigUint64(h + MSG_NAME, names.address + BigInt(i * SOCKADDR_MAX), true);
+      this.#h.setUint32(h + MSG_NAMELEN, SOCKADDR_MAX, true);
+      this.#h.setBigUint64(h + MSG_IOV, iovs.address + BigInt(i * IOVEC), true);
+      this.#h.setBigUint64(h + MSG_IOVLEN, 1n, true);
+    }
+    this.views = views;
+    this.names = nameViews;
+    this.hdrsFrom = from;
+  }
+
+  /** Before a recvmmsg of `n` slots: full-size buffers, room for any source address. */
+  armReceive(n: number): void {
+    for (let i = 0; i < n; i++) {
+      this.#iov.setUint32(i * IOVEC + 8, this.slotSize, true);
+      this.#h.setUint32(i * MMSGHDR + MSG_NAMELEN, SOCKADDR_MAX, true);
+    }
+  }
+
+  /** Bytes received into slot i (msg_len). */
+  received(i: number): number {
+    return this.#h.getUint32(i * MMSGHDR + MSG_LEN, true);
+  }
+
+  /** The datagram in slot i was cut (it did not fit the slot). */
+  truncated(i: number): boolean {
+    return (this.#h.getInt32(i * MMSGHDR + MSG_FLAGS, true) & MSG_TRUNC) !== 0;
+  }
+
+  /** Slot i holds a datagram of `len` bytes to send; to `name` (a sockaddr) or, with none, the connected peer. */
+  setSend(i: number, len: number, nameLen: number): void {
+    this.#iov.setUint32(i * IOVEC + 8, len, true);
+    this.#h.setUint32(i * MMSGHDR + MSG_NAMELEN, nameLen, true); // 0: the kernel ignores msg_name
+  }
+
+  free(): void {
+    if (this.#freed) return;
+    this.#freed = true;
+    for (const p of this.#ptrs) koffi.free(p);
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * Which thread moves the data packets, for the whole process: the data-plane worker
+ * (src/dataplane/worker-*.ts) when it can run, the main thread otherwise, named in the log.
+ *
+ *   Client start ─▶ start the worker (in parallel with loading keys and resolving the remote)
+ *   each UDP attempt without a SOCKS proxy ─▶ await it ─▶ worker, or main thread if it failed
+ *   TCP and SOCKS UDP attempts ─▶ main thread (one stream, proxies: docs/architecture.md)
+ *   exit ─▶ stop the worker
+ *
+ * OVPN_TS_DATA_PLANE=main in the environment keeps everything on the main thread.
+ */
+import type { ClientOptions } from '../config/index.ts';
+import type { Logger } from '../log/logger.ts';
+import { DataPlaneWorker } from '../dataplane/worker-host.ts';
+
+/** Datagrams per recvmmsg/sendmmsg batch. */
+const SLOTS = 64;
+
+export class DataPlane {
+  readonly #log: Logger;
+  readonly #starting: Promise<DataPlaneWorker | undefined> | undefined;
+  #announced = false;
+
+  /** `start` is the worker's own unless a test passes a twin. */
+  constructor(o: ClientOptions, log: Logger, env: NodeJS.ProcessEnv = process.env, start: typeof DataPlaneWorker.start = (w) => DataPlaneWorker.start(w)) {
+    this.#log = log;
+    const wanted = env['OVPN_TS_DATA_PLANE'] !== 'main' && o.connections.some((c) => c.proto === 'udp' && c.socksProxy === undefined);
+    if (!wanted) return;
+    const mtu = Math.max(...o.connections.map((c) => c.tunMtu));
+    const slotSize = Math.min(65536 + 512, Math.max(2048, Math.ceil((mtu + 512) / 64) * 64));
+    this.#starting = start({ slots: SLOTS, slotSize }).catch((e: unknown) => {
+      this.#log.warn(`data plane: the worker thread cannot run (${(e as Error).message}); packets stay on the main thread`);
+      this.#announced = true;
+      return undefined;
+    });
+  }
+
+  /** The worker for a plain UDP attempt, or undefined: use the main thread. */
+  async worker(): Promise<DataPlaneWorker | undefined> {
+    const w = await this.#starting;
+    if (w !== undefined && !w.alive) return undefined;
+    if (!this.#announced) {
+      this.#announced = true;
+      this.#log.verb(3, w === undefined ? 'data plane: main thread' : 'data plane: worker thread (recvmmsg/sendmmsg batches, EVP crypto)');
+    }
+    return w;
+  }
+
+  async stop(): Promise<void> {
+    await (await this.#starting)?.stop();
+  }
+}

@@ -1,0 +1,265 @@
+/**
+ * The data path in the data-plane worker thread (src/dataplane/worker-pump.ts), for a plain UDP
+ * attempt. It also is the attempt's Link: the socket is made here with koffi, the worker
+ * receives everything on it and hands control packets back; control packets go out from this
+ * thread with one send(2) each.
+ *
+ *   open   socket (socket options, bind) ─▶ connect (unless float) ─▶ worker 'link'
+ *   keys   split ─▶ copied into fresh buffers, transferred to the worker ─▶ ours zeroed
+ *   tunnel the TUN's packetSource() ─▶ worker 'tun' (the tunnel starts no pump of its own)
+ *   sync   counters in the SharedArrayBuffer ─▶ deltas ─▶ core (keepalive, reneg, inactive), stats
+ *   close  worker 'unlink' (acknowledged: it no longer touches the fds) ─▶ close the socket
+ *
+ * Never: close an fd before the worker let go of it, or keep key bytes on this thread.
+ */
+import { OsError } from '../base/errors.ts';
+import { SOCKADDR_IN, decodeSockaddr, encodeSockaddr } from '../base/sockaddr.ts';
+import type { DataParams } from '../core/negotiate.ts';
+import type { Endpoint, Link, LinkEvents } from '../link/link.ts';
+import { applySocketOptions, openUdpSocket } from '../link/socket-options.ts';
+import { batchIo, EAGAIN, MSG_DONTWAIT } from '../platform/batch-io.ts';
+import { lib } from '../platform/libc.ts';
+import { splitKey2, wipeDataKeys } from '../dataplane/data-crypto.ts';
+import { COMPRESSED_MESSAGE } from '../dataplane/drop-reason.ts';
+import type { DataPlaneWorker } from '../dataplane/worker-host.ts';
+import { Counter, DROPS_BASE, type ChannelOptions, type FromWorker } from '../dataplane/worker-shared.ts';
+import { channelOptions } from './data-setup.ts';
+import { dropsByName, type DataPath, type DataPathHost } from './data-path.ts';
+import type { OpenLinkOptions } from './open-link.ts';
+
+const ECONNREFUSED = 111;
+
+/** The counters as the last sync saw them. */
+class Seen {
+  authRxPkts = 0;
+  authRxBytes = 0;
+  dataTxPkts = 0;
+  dataTxBytes = 0;
+  linkRxBytes = 0;
+  tunRxBytes = 0;
+  tunTxBytes = 0;
+}
+
+export class WorkerDataPath implements DataPath {
+  readonly link: Link;
+  readonly sendFromTunnel = undefined;
+  readonly #w: DataPlaneWorker;
+  readonly #h: DataPathHost;
+  readonly #fd: number;
+  readonly #float: boolean;
+  readonly #events: LinkEvents;
+  readonly #seen = new Seen();
+  readonly #reported = new Set<string>();
+  #remote: Uint8Array;
+  #channel: ChannelOptions | undefined;
+  #closing: Promise<void> | undefined;
+  #compressedLogged = false;
+  /** Bytes of control packets relayed since the last sync (in the worker's LINK_RX_BYTES too). */
+  #controlRx = 0;
+
+  private constructor(worker: DataPlaneWorker, host: DataPathHost, fd: number, o: OpenLinkOptions, events: LinkEvents, local: Endpoint | undefined) {
+    this.#w = worker;
+    this.#h = host;
+    this.#fd = fd;
+    this.#float = o.float;
+    this.#events = events;
+    this.#remote = encodeSockaddr(o.remote.address, o.remote.port, o.remote.family);
+    const c = worker.counters;
+    const s = this.#seen;
+    s.authRxPkts = c[Counter.AUTH_RX_PKTS] ?? 0;
+    s.authRxBytes = c[Counter.AUTH_RX_BYTES] ?? 0;
+    s.dataTxPkts = c[Counter.DATA_TX_PKTS] ?? 0;
+    s.dataTxBytes = c[Counter.DATA_TX_BYTES] ?? 0;
+    s.linkRxBytes = c[Counter.LINK_RX_BYTES] ?? 0;
+    s.tunRxBytes = c[Counter.TUN_RX_BYTES] ?? 0;
+    s.tunTxBytes = c[Counter.TUN_TX_BYTES] ?? 0;
+    this.link = this.#makeLink(o, local);
+  }
+
+  /** Makes the socket and hands it to the worker; throws OsError('SOCKET') as the dgram link does. */
+  static async open(worker: DataPlaneWorker, host: DataPathHost, o: OpenLinkOptions, events: LinkEvents): Promise<WorkerDataPath> {
+    const { remote } = o;
+    const fd = openUdpSocket(remote.family, o.via?.socket ?? {}, o.local);
+    try {
+      if (!o.float) {
+        const addr = encodeSockaddr(remote.address, remote.port, remote.family);
+        if (lib().connect(fd, addr, addr.byteLength) < 0) throw new OsError('SOCKET', `cannot connect the UDP socket to ${remote.address}:${remote.port}: errno ${batchIo().errno()}`);
+      }
+      const path = new WorkerDataPath(worker, host, fd, o, events, o.local?.address === undefined ? undefined : localOf(fd));
+      worker.events = { message: (m) => path.#onWorker(m), exit: (reason) => events.error(Object.assign(new Error(reason), { code: 'EWORKER' })) };
+      await worker.request({ kind: 'link', fd, remote, float: o.float });
+      return path;
+    } catch (e) {
+      lib().close(fd);
+      throw e;
+    }
+  }
+
+  #makeLink(o: OpenLinkOptions, local: Endpoint | undefined): Link {
+    const io = batchIo();
+    return {
+      proto: 'udp',
+      local,
+      send: (bytes) => {
+        if (this.#closing !== undefined) return;
+        const n = this.#float ? io.sendto(this.#fd, bytes, bytes.byteLength, MSG_DONTWAIT, this.#remote, this.#remote.byteLength) : io.send(this.#fd, bytes, bytes.byteLength, MSG_DONTWAIT);
+        if (n === bytes.byteLength) return;
+        const errno = io.errno();
+        if (errno !== EAGAIN) this.#linkError(errno === ECONNREFUSED ? 'ECONNREFUSED' : `errno ${errno}`, `send failed (errno ${errno})`);
+      },
+      setBufferSizes: (sizes) => {
+        try {
+          applySocketOptions(this.#fd, o.remote.family, { sndbuf: sizes.sndbuf, rcvbuf: sizes.rcvbuf });
+        } catch (e) {
+          this.#events.error(e as Error);
+        }
+      },
+      setRemote: (next) => {
+        if (!this.#float) return;
+        this.#remote = encodeSockaddr(next.address, next.port, next.family);
+        this.#w.post({ kind: 'remote', remote: next });
+      },
+      refreshSource: async () => {
+        // Unconnected (float) sockets choose per datagram; one bound to an address cannot move.
+        if (this.#float || o.local?.address !== undefined || this.#closing !== undefined) return;
+        const unspec = new Uint8Array(SOCKADDR_IN); // AF_UNSPEC: dissolve the association
+        lib().connect(this.#fd, unspec, unspec.byteLength);
+        if (lib().connect(this.#fd, this.#remote, this.#remote.byteLength) < 0) throw new OsError('SOCKET', `cannot reconnect the UDP socket: errno ${batchIo().errno()}`);
+      },
+      close: () => void this.close(),
+    };
+  }
+
+  #onWorker(m: Exclude<FromWorker, { kind: 'ready' } | { kind: 'ack' }>): void {
+    const h = this.#h;
+    if (this.#closing !== undefined) return;
+    switch (m.kind) {
+      case 'control':
+        this.#controlRx += m.bytes.byteLength;
+        this.#events.packet(m.bytes, m.from ?? h.remote());
+        return;
+      case 'peer-moved':
+        h.feed({ kind: 'peer-moved', from: m.from });
+        return;
+      case 'event':
+        if (m.event === 'compressed') {
+          if (!this.#compressedLogged) h.log.error(COMPRESSED_MESSAGE);
+          this.#compressedLogged = true;
+        } else if (m.event === 'wake') h.feed({ kind: 'timer' });
+        else h.feed({ kind: m.event });
+        return;
+      case 'link-error':
+        this.#events.error(Object.assign(new Error(m.message), { code: m.code }));
+        return;
+      case 'fatal':
+        this.#events.error(Object.assign(new Error(`data-plane worker: ${m.message}`), { code: 'EWORKER' }));
+        return;
+    }
+  }
+
+  #linkError(code: string, message: string): void {
+    if (code !== 'ECONNREFUSED' && this.#reported.has(code)) return;
+    this.#reported.add(code);
+    this.#events.error(Object.assign(new Error(message), { code }));
+  }
+
+  install(keyId: number, key2: Uint8Array, p: DataParams): void {
+    const keys = splitKey2(key2, 'client');
+    key2.fill(0);
+    this.#channel ??= channelOptions(this.#h.setup, p);
+    // fresh buffers the worker takes over (transferred: nothing of them stays here)
+    const own = (b: Uint8Array): Uint8Array => b.slice();
+    const send = { cipher: own(keys.send.cipher), hmac: own(keys.send.hmac) };
+    const recv = { cipher: own(keys.recv.cipher), hmac: own(keys.recv.hmac) };
+    wipeDataKeys(keys);
+    const transfer = [send.cipher, send.hmac, recv.cipher, recv.hmac].map((b) => b.buffer as ArrayBuffer);
+    this.#w.post({ kind: 'keys', keyId, cipher: p.cipher, auth: p.auth, peerId: p.peerId, send, recv, channel: this.#channel }, transfer);
+    this.sync();
+  }
+
+  retire(keyId: number): void {
+    this.#w.post({ kind: 'retire', keyId });
+  }
+
+  sendPayload(payload: 'ping' | 'occ-exit'): void {
+    this.#w.post({ kind: 'payload', payload });
+  }
+
+  async tunnelOpened(): Promise<void> {
+    const src = this.#h.tunnel.packetSource?.();
+    if (src === undefined || this.#closing !== undefined) return;
+    await this.#w.request({ kind: 'tun', fd: src.fd, mss: src.mss, tunMtu: src.tunMtu, block6: src.block6 });
+  }
+
+  onData(): void {
+    // the worker opens data packets; none reach this thread
+  }
+
+  sync(): void {
+    const c = this.#w.counters;
+    const s = this.#seen;
+    const h = this.#h;
+    const core = h.core;
+    const at = (i: number): number => c[i] ?? 0;
+    const rxPkts = at(Counter.AUTH_RX_PKTS) - s.authRxPkts;
+    const rxBytes = at(Counter.AUTH_RX_BYTES) - s.authRxBytes;
+    const txPkts = at(Counter.DATA_TX_PKTS) - s.dataTxPkts;
+    const txBytes = at(Counter.DATA_TX_BYTES) - s.dataTxBytes;
+    const linkRx = at(Counter.LINK_RX_BYTES) - s.linkRxBytes;
+    const tunRx = at(Counter.TUN_RX_BYTES) - s.tunRxBytes;
+    const tunTx = at(Counter.TUN_TX_BYTES) - s.tunTxBytes;
+    let limit = false;
+    if (rxPkts > 0) limit = core.dataReceived(at(Counter.LAST_AUTH_RX_AT), rxBytes, rxPkts) || limit;
+    if (txPkts > 0) limit = core.dataSent(at(Counter.LAST_DATA_TX_AT), txBytes, txPkts) || limit;
+    if (tunRx + tunTx > 0) core.tunnelTraffic(tunRx + tunTx, at(Counter.LAST_TUN_AT));
+    if (limit) h.feed({ kind: 'data-limit' });
+    // the attempt counted the control packets it was handed already
+    h.stats.linkReadBytes += linkRx - this.#controlRx;
+    this.#controlRx = 0;
+    h.stats.linkWriteBytes += txBytes;
+    h.stats.authReadBytes += rxBytes;
+    h.stats.tunReadBytes += tunRx;
+    h.stats.tunWriteBytes += tunTx;
+    s.authRxPkts += rxPkts;
+    s.authRxBytes += rxBytes;
+    s.dataTxPkts += txPkts;
+    s.dataTxBytes += txBytes;
+    s.linkRxBytes += linkRx;
+    s.tunRxBytes += tunRx;
+    s.tunTxBytes += tunTx;
+    // reneg-bytes / reneg-pkts: the worker says when the primary key's remaining allowance is used up
+    const left = core.renegRemaining();
+    const keyBytes = s.authRxBytes + s.dataTxBytes;
+    const keyPkts = s.authRxPkts + s.dataTxPkts;
+    this.#w.notifyAt(left.bytes === Infinity ? 0 : keyBytes + Math.max(1, left.bytes), left.packets === Infinity ? 0 : keyPkts + Math.max(1, left.packets));
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.#w.request({ kind: 'unlink' });
+      this.sync();
+      this.#w.events = undefined;
+      lib().close(this.#fd);
+    })();
+    return this.#closing;
+  }
+
+  drops(): Record<string, number> {
+    const c = this.#w.counters;
+    const out = dropsByName((code) => c[DROPS_BASE - code] ?? 0);
+    const loop = c[Counter.LOOP_DROPS] ?? 0;
+    if (loop > 0) out['LOOP'] = loop;
+    const oversize = c[Counter.OVERSIZE_DROPS] ?? 0;
+    if (oversize > 0) out['OVERSIZE'] = oversize;
+    return out;
+  }
+}
+
+/** The socket's bound address (getsockname), for status reports of a UDP socket bound with `local`. */
+function localOf(fd: number): Endpoint | undefined {
+  const addr = new Uint8Array(28);
+  const len = new Uint8Array(4);
+  new DataView(len.buffer).setUint32(0, addr.byteLength, true);
+  if (batchIo().getsockname(fd, addr, len) < 0) return undefined;
+  return decodeSockaddr(addr);
+}

@@ -1,0 +1,181 @@
+/**
+ * The data-plane worker against real sockets: a UDP socket on loopback to a dgram "server",
+ * and a SOCK_SEQPACKET socketpair standing in for the TUN fd (one packet per read, as a tun fd).
+ *
+ *   test ──write──▶ [seqpacket] ─tun fd─▶ worker ─seal─▶ udp ──▶ server (dgram)
+ *   test ◀──read─── [seqpacket] ◀─tun fd─ worker ◀─open─ udp ◀── server
+ *
+ * The worker's datagrams must be byte for byte what a main-thread DataChannel seals with the
+ * same keys and packet ids (node:crypto there, EVP in the worker).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
+import { once } from 'node:events';
+import koffi from 'koffi';
+import { DataPlaneWorker } from '../../../src/dataplane/worker-host.ts';
+import { Counter, DROPS_BASE, type FromWorker } from '../../../src/dataplane/worker-shared.ts';
+import { DataChannel } from '../../../src/dataplane/data-channel.ts';
+import { createDataCrypto } from '../../../src/dataplane/create-data-crypto.ts';
+import { splitKey2 } from '../../../src/dataplane/data-crypto.ts';
+import { DropReason } from '../../../src/dataplane/drop-reason.ts';
+import { openUdpSocket, sockaddr } from '../../../src/link/socket-options.ts';
+import { lib } from '../../../src/platform/libc.ts';
+import { until } from '../../netns/helpers/until.ts';
+
+const c = koffi.load('libc.so.6');
+const socketpair = c.func('int socketpair(int domain, int type, int protocol, _Out_ int *sv)');
+const AF_UNIX = 1;
+const SOCK_SEQPACKET = 5;
+const SOCK_NONBLOCK = 0o4000;
+const SOCK_CLOEXEC = 0o2000000;
+
+function tunPair(): [number, number] {
+  const sv = [0, 0];
+  assert.equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+  return [sv[0] as number, sv[1] as number];
+}
+
+/** An IPv4/UDP packet of `size` bytes (content varies with `seed`; no checksum needed for the tunnel). */
+function ipPacket(size: number, seed: number): Uint8Array {
+  const p = new Uint8Array(size).map((_, i) => (i * 31 + seed) & 0xff);
+  p[0] = 0x45;
+  p[2] = size >> 8;
+  p[3] = size & 0xff;
+  p[9] = 17;
+  p.set([10, 8, 0, 2, 10, 8, 0, 1], 12);
+  return p;
+}
+
+const KEY2 = new Uint8Array(256).map((_, i) => (i * 13 + 5) & 0xff);
+const CHANNEL = { compression: 'none' as const, replayWindow: 64, replaySeconds: 15, fragment: undefined };
+
+function peerChannel(role: 'client' | 'server', cipher = 'AES-256-GCM', auth: string | undefined = undefined): DataChannel {
+  const k = splitKey2(KEY2.slice(), role);
+  const ch = new DataChannel(CHANNEL);
+  ch.install(0, createDataCrypto(cipher, auth, k.send, { backend: 'node' }), createDataCrypto(cipher, auth, k.recv, { backend: 'node' }), 7);
+  return ch;
+}
+
+interface Rig {
+  readonly worker: DataPlaneWorker;
+  readonly server: dgram.Socket;
+  readonly serverGot: Uint8Array[];
+  readonly events: FromWorker[];
+  readonly udpFd: number;
+  readonly tun: number;
+  readonly testEnd: number;
+  close(): Promise<void>;
+}
+
+async function rig(cipher = 'AES-256-GCM', auth: string | undefined = undefined): Promise<Rig> {
+  const worker = await DataPlaneWorker.start({ slots: 32, slotSize: 2048 });
+  const events: FromWorker[] = [];
+  worker.events = { message: (m) => events.push(m), exit: () => undefined };
+  const server = dgram.createSocket('udp4');
+  const serverGot: Uint8Array[] = [];
+  server.on('message', (m) => serverGot.push(new Uint8Array(m)));
+  server.bind(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = server.address().port;
+  const udpFd = openUdpSocket(4, {}, { address: '127.0.0.1' });
+  const addr = sockaddr('127.0.0.1', port, 4);
+  assert.equal(lib().connect(udpFd, addr, addr.byteLength), 0);
+  const remote = { address: '127.0.0.1', port, family: 4 as const };
+  await worker.request({ kind: 'link', fd: udpFd, remote, float: false });
+  const k = splitKey2(KEY2.slice(), 'client');
+  const copy = (b: Uint8Array): Uint8Array => b.slice();
+  worker.post({ kind: 'keys', keyId: 0, cipher, auth, peerId: 7, send: { cipher: copy(k.send.cipher), hmac: copy(k.send.hmac) }, recv: { cipher: copy(k.recv.cipher), hmac: copy(k.recv.hmac) }, channel: CHANNEL });
+  const [tun, testEnd] = tunPair();
+  await worker.request({ kind: 'tun', fd: tun, mss: 0, tunMtu: 1500, block6: undefined });
+  return {
+    worker,
+    server,
+    serverGot,
+    events,
+    udpFd,
+    tun,
+    testEnd,
+    async close() {
+      await worker.request({ kind: 'unlink' });
+      await worker.stop();
+      for (const fd of [udpFd, tun, testEnd]) lib().close(fd);
+      server.close();
+    },
+  };
+}
+
+for (const [cipher, auth] of [['AES-256-GCM', undefined], ['CHACHA20-POLY1305', undefined], ['AES-256-CBC', 'SHA256']] as const) {
+  test(`${cipher}: TUN packets leave as what a main-thread DataChannel seals (the same bytes for AEAD), and come back intact`, async () => {
+    const r = await rig(cipher, auth);
+    try {
+      const reference = peerChannel('client', cipher, auth);
+      const server = peerChannel('server', cipher, auth);
+      const packets = Array.from({ length: 100 }, (_, i) => ipPacket(60 + ((i * 97) % 1340), i));
+      for (const p of packets) assert.equal(lib().write(r.testEnd, p, p.byteLength), p.byteLength);
+      assert.ok(await until(() => r.serverGot.length === packets.length, 5000), 'all datagrams at the server');
+      const wire = new Uint8Array(2048);
+      const plain = new Uint8Array(2048);
+      packets.forEach((p, i) => {
+        const n = reference.sealPacket(p, p.byteLength, wire);
+        const got = r.serverGot[i] as Uint8Array;
+        // AEAD is deterministic for the same key and packet id; CBC draws a random IV per packet
+        if (auth === undefined) assert.deepEqual(got, wire.subarray(0, n), `datagram ${i}`);
+        else assert.deepEqual(got.subarray(0, 4), wire.subarray(0, 4), `datagram ${i} header`);
+        const m = server.openPacket(got, got.byteLength, plain, 0);
+        assert.deepEqual(plain.subarray(0, m), p, `datagram ${i} opens to packet ${i}`);
+      });
+      // and back: the server seals, the worker opens and writes to the TUN
+      const sent: Uint8Array[] = [];
+      for (const p of packets.slice(0, 50)) {
+        const n = server.sealPacket(p, p.byteLength, wire);
+        sent.push(p);
+        r.server.send(wire.slice(0, n), localPort(r.udpFd), '127.0.0.1'); // dgram keeps the buffer until sent
+      }
+      const got: Uint8Array[] = [];
+      const buf = new Uint8Array(2048);
+      assert.ok(await until(() => {
+        for (let n = lib().read(r.testEnd, buf, buf.byteLength); n > 0; n = lib().read(r.testEnd, buf, buf.byteLength)) got.push(buf.slice(0, n));
+        return got.length === sent.length;
+      }, 5000), `all packets on the TUN: ${got.length}, counters ${Array.from(r.worker.counters).join(',')}`);
+      got.forEach((p, i) => assert.deepEqual(p, sent[i], `packet ${i}`));
+      const counters = r.worker.counters;
+      assert.equal(counters[Counter.TUN_RX_PKTS], 100);
+      assert.equal(counters[Counter.DATA_TX_PKTS], 100);
+      assert.equal(counters[Counter.AUTH_RX_PKTS], 50);
+      assert.equal(counters[Counter.TUN_TX_PKTS], 50);
+    } finally {
+      await r.close();
+    }
+  });
+}
+
+const getsockname = c.func('int getsockname(int fd, _Out_ uint8_t *addr, _Inout_ uint32_t *len)');
+function localPort(fd: number): number {
+  const addr = new Uint8Array(28);
+  const len = [28];
+  assert.equal(getsockname(fd, addr, len), 0);
+  return (addr[2] as number) * 256 + (addr[3] as number);
+}
+
+test('control packets reach the main thread unchanged; forged and malformed datagrams are dropped and counted', async () => {
+  const r = await rig();
+  try {
+    const port = localPort(r.udpFd);
+    const control = Uint8Array.of(0x20, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 0, 0);
+    r.server.send(control, port, '127.0.0.1');
+    const forged = new Uint8Array(100).fill(0xab);
+    forged[0] = (9 << 3) | 0; // P_DATA_V2, key 0, garbage after
+    r.server.send(forged, port, '127.0.0.1');
+    r.server.send(Uint8Array.of((9 << 3) | 5, 0, 0, 7, 1, 2, 3, 4), port, '127.0.0.1'); // unknown key id
+    assert.ok(await until(() => r.worker.counters[Counter.LINK_RX_PKTS] === 3, 5000), 'three datagrams received');
+    assert.ok(await until(() => r.events.some((e) => e.kind === 'control'), 5000), 'the control packet relayed');
+    const ev = r.events.find((e) => e.kind === 'control');
+    assert.deepEqual(ev?.kind === 'control' ? ev.bytes : undefined, control);
+    assert.equal(r.worker.counters[DROPS_BASE - DropReason.AUTH], 1);
+    assert.equal(r.worker.counters[DROPS_BASE - DropReason.UNKNOWN_KEY_ID], 1);
+    assert.equal(r.worker.counters[Counter.TUN_TX_PKTS], 0);
+  } finally {
+    await r.close();
+  }
+});
