@@ -13,14 +13,18 @@
  * code), node-forge (required only for legacy PKCS#12, see src/material/load.ts) and winston's
  * File transport (only with `log FILE`). `@dabh/diagnostics`, winston's own debug printer (it
  * prints only with DEBUG=winston:*), is replaced by a no-op: its colour tables cost ~5 ms.
- * Code that starts a worker from its own file must add that file to ENTRIES.
+ * Code that starts a worker from its own file must add that file to ENTRIES (as worker-entry is).
  */
 import { rmSync } from 'node:fs';
 import { build, type Plugin } from 'esbuild';
 
 const OUT_DIR = 'dist/bin';
-/** Entry points: the CLI, and any file loaded by path at run time (a worker thread's script). */
-const ENTRIES = { 'ovpn-ts': 'dist/src/cli/main.js' };
+/**
+ * Entry points: the CLI, and every file loaded by path at run time. The data-plane worker is
+ * started with `new URL('./worker-entry.js', import.meta.url)` (src/dataplane/worker-host.ts),
+ * which in the bundle resolves next to the chunk that holds worker-host: dist/bin/worker-entry.js.
+ */
+const ENTRIES = { 'ovpn-ts': 'dist/src/cli/main.js', 'worker-entry': 'dist/src/dataplane/worker-entry.js' };
 const EXTERNAL = ['koffi', 'netlink', 'node-forge'];
 
 /** Bundled CommonJS code calls require() for Node's built-ins; ES module output has no require. */

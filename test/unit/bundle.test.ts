@@ -52,3 +52,14 @@ test('koffi, netlink and node-forge stay outside the bundle', () => {
   assert.match(code, /from "koffi"/);
   assert.doesNotMatch(code, /\/\/ node_modules\/(koffi|netlink|node-forge)\//);
 });
+
+test('every file the bundle loads by path (new URL("./x.js", import.meta.url)) is in dist/bin', () => {
+  const files = new Set(readdirSync(BUNDLE_DIR));
+  const wanted = new Set<string>();
+  for (const f of files) {
+    if (!f.endsWith('.js')) continue;
+    for (const m of readFileSync(join(BUNDLE_DIR, f), 'utf8').matchAll(/new URL\("\.\/([^"]+)", import\.meta\.url\)/g)) wanted.add(m[1] ?? '');
+  }
+  assert.ok(wanted.has('worker-entry.js'), 'the data-plane worker is started by path');
+  for (const w of wanted) assert.ok(files.has(w), `dist/bin/${w} (add its source to ENTRIES in scripts/bundle.ts)`);
+});
