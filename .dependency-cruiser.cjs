@@ -7,7 +7,7 @@ const ADAPTERS = [
   '^src/cli/', // composition root: argv, stdout, process
   '^src/shell/', // the I/O shell: signals, timers, sockets, resolution
   '^src/platform/', // small OS helpers the adapters share (atomic files, the koffi libc binding)
-  '^src/log/winston-logger[.]ts$',
+  '^src/log/winston-(logger|lean)[.]ts$', // winston (loaded lean, by path: winston-lean.ts)
   '^src/material/', // reads keys and certificates (node-forge for legacy PKCS#12), prompts on the terminal
   '^src/check/material[.]ts$', // --check opens key material with node:crypto
   '^src/config/node-fs[.]ts$',

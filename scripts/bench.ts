@@ -1,39 +1,64 @@
 /**
- * `npm run bench`: throughput through the real tunnel, ovpn-ts beside the stock OpenVPN 2.6 client,
- * in the lab namespaces (root), server profile udp-gcm-tlscrypt: iperf3 TCP 5 s each direction.
- * Then the data-channel crypto micro-benchmark (scripts/bench-crypto.ts) for one second.
- * Prints numbers side by side; no pass/fail. Never touches the root namespace.
+ * `npm run bench` (root): the stock OpenVPN 2.6 client and ovpn-ts side by side against the same
+ * real 2.6 server, one after the other, in the lab namespaces; prints every figure of issue 8
+ * with its ratio and target (met / missed), never a pass/fail exit code.
+ *
+ *   1. connect time: node -e 0, stock, ovpn-ts; (ovpn-ts - node) / stock   (bench/connect.ts)
+ *   2. per case (UDP GCM, UDP CHACHA20, UDP CBC+HMAC, TCP GCM) and direction: iperf3 Mbit/s,
+ *      client CPU seconds, Mbit per CPU-second, ratios; peak RSS           (bench/throughput.ts)
+ *   3. RTT through the tunnel idle and under load vs the bare veth path (UDP GCM, bench/rtt.ts)
+ *   4. the client-only pipeline benchmark, when dist/scripts/bench-pipeline.js exists
+ *   5. the data-channel crypto micro-benchmark (bench-crypto.ts, 1 s)
+ *   --soak SECONDS: then traffic through ovpn-ts for that long, RSS growth after warm-up
+ *
+ * Usage: node dist/scripts/bench.js [--seconds N=4] [--connect-runs N=5] [--soak SECONDS]
+ * About 3 minutes without --soak. Never touches the root namespace; stops processes by PID.
  */
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { iperf3, startClient, startServer, withLab, type ClientKind } from '../test/lab/index.ts';
+import { withLab } from '../test/lab/index.ts';
+import { formatConnect, measureConnect } from './bench/connect.ts';
+import { formatRss, formatRtt, formatThroughput } from './bench/report.ts';
+import { PING_COUNT, PING_INTERVAL_S } from './bench/rtt.ts';
+import { soak } from './bench/soak.ts';
+import { CASES, runCase, type BenchCase, type CaseResult } from './bench/throughput.ts';
 
-const SECONDS = 5;
-
-/** One iperf3 run, retried once: the one-off iperf3 server of the previous run may still be exiting. */
-async function mbps(run: () => Promise<{ mbps: number }>): Promise<number> {
-  try {
-    return (await run()).mbps;
-  } catch {
-    await new Promise((r) => setTimeout(r, 1000));
-    return (await run()).mbps;
-  }
+function flag(name: string, fallback: number, min: number, max: number): number {
+  const i = process.argv.indexOf(name);
+  if (i < 0) return fallback;
+  const v = Number(process.argv[i + 1]);
+  if (!Number.isInteger(v) || v < min || v > max) throw new Error(`${name} must be an integer ${min}..${max}`);
+  return v;
 }
 
-const results: Record<ClientKind, { up: number; down: number }> = { stock: { up: 0, down: 0 }, 'ovpn-ts': { up: 0, down: 0 } };
+const seconds = flag('--seconds', 4, 1, 60);
+const connectRuns = flag('--connect-runs', 5, 1, 50);
+const soakSeconds = flag('--soak', 0, 0, 7200);
+const say = (lines: readonly string[]): void => void process.stdout.write(`${lines.join('\n')}\n\n`);
+
+say([`ovpn-ts bench: stock openvpn 2.6 client vs ovpn-ts (${process.env['OVTS_CLI'] ?? 'dist/bin/ovpn-ts.js'}), Node ${process.versions.node}, ${new Date().toISOString()}`]);
 await withLab(async (lab) => {
-  const server = await startServer(lab, 'udp-gcm-tlscrypt');
-  for (const kind of ['stock', 'ovpn-ts'] as const) {
-    const client = await startClient(lab, kind, server.clientConfig({ inline: true }));
-    results[kind].up = await mbps(() => iperf3(lab, server.tunAddr4, { seconds: SECONDS }));
-    results[kind].down = await mbps(() => iperf3(lab, server.tunAddr4, { seconds: SECONDS, reverse: true }));
-    await client.stop();
+  say(formatConnect(await measureConnect(lab, connectRuns)));
+  const rows: { c: BenchCase; r: CaseResult }[] = [];
+  for (const [i, c] of CASES.entries()) {
+    process.stderr.write(`bench: ${c.name} ...\n`);
+    rows.push({ c, r: await runCase(lab, c, seconds, i === 0) });
   }
+  say(formatThroughput(rows, seconds));
+  say(formatRss(rows));
+  const first = rows[0];
+  if (first !== undefined) say(formatRtt(first.c, first.r, PING_COUNT, PING_INTERVAL_S));
+  if (soakSeconds > 0) say(await soak(lab, soakSeconds));
 });
-console.log(`iperf3 TCP ${SECONDS} s through the tunnel (AES-256-GCM, UDP), Mbit/s`);
-console.log('client          client->server  server->client');
-for (const kind of ['stock', 'ovpn-ts'] as const) {
-  console.log(`${kind.padEnd(16)}${results[kind].up.toFixed(0).padStart(14)}  ${results[kind].down.toFixed(0).padStart(14)}`);
+
+const pipeline = fileURLToPath(new URL('./bench-pipeline.js', import.meta.url));
+if (existsSync(pipeline)) {
+  process.stdout.write('client-only pipeline (dist/scripts/bench-pipeline.js):\n');
+  spawnSync(process.execPath, [pipeline], { stdio: 'inherit', timeout: 120_000 });
+  process.stdout.write('\n');
+} else {
+  say(['client-only pipeline: dist/scripts/bench-pipeline.js is not there (not written yet), skipped']);
 }
-console.log('\ndata-channel crypto (scripts/bench-crypto.ts, 1 s, 1400-byte packets):');
+process.stdout.write('data-channel crypto (scripts/bench-crypto.ts, 1 s, 1400-byte packets):\n');
 spawnSync(process.execPath, [fileURLToPath(new URL('./bench-crypto.js', import.meta.url)), '1', '1400'], { stdio: 'inherit', timeout: 60_000 });

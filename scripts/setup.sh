@@ -10,7 +10,7 @@
 # version; the tests run them from there in private mount namespaces (test/lab/dns-sandbox.ts).
 # systemd is for `systemd-analyze verify` of packaging/ovpn-ts@.service (Debian 12's systemd package
 # has no resolved; nothing is started: policy-rc.d).
-# Idempotent: installs only missing apt packages, runs `npm ci` only without node_modules.
+# Idempotent: installs only missing apt packages, runs `npm ci` only without node_modules (or one without esbuild).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
@@ -53,5 +53,6 @@ if [ ! -x "$pkgs/systemd-resolved/lib/systemd/systemd-resolved" ] || [ ! -x "$pk
   rm -rf "$tmp"
   echo "setup: unpacked systemd-resolved $ver, libsystemd-shared $ver and openresolv into $pkgs"
 fi
-[ -d node_modules ] || npm ci --no-audit --no-fund
+# A node_modules from before a new devDependency (esbuild bundles the CLI) is installed afresh.
+[ -d node_modules ] && [ -x node_modules/.bin/esbuild ] || npm ci --no-audit --no-fund
 npm run build --silent

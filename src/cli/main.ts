@@ -10,7 +10,6 @@
  * 5 TLS/certificate, 6 OS (TUN, routes, socket). Never prints a stack trace for an expected
  * error; an unexpected one is reported as a bug with its message only (stack at --verb 5+).
  */
-import process from 'node:process';
 import { ConfigErrors, ExitCode, exitCodeFor, OvpnError, UsageError } from '../base/errors.ts';
 import { loadConfig, type ClientOptions } from '../config/index.ts';
 import type { Logger } from '../log/logger.ts';
@@ -92,7 +91,8 @@ function report(e: unknown, err: NodeJS.WritableStream): number {
 }
 
 const entry = process.argv[1] ?? '';
-if (entry.endsWith('/cli/main.js') || entry.endsWith('/ovpn-ts')) {
+// Run as dist/src/cli/main.js, as the bundle dist/bin/ovpn-ts.js, or through bin/ovpn-ts.
+if (entry.endsWith('/cli/main.js') || entry.endsWith('/bin/ovpn-ts.js') || entry.endsWith('/ovpn-ts')) {
   main(process.argv.slice(2), process.stdout, process.stderr).then(
     (code) => {
       process.exitCode = code;

@@ -9,7 +9,7 @@
  * with `[redacted]` here as a last line of defence; callers never pass secrets in the first place.
  */
 import { Writable } from 'node:stream';
-import winston from 'winston';
+import { createLogger, fileTransport, printf, Stream, type Format } from './winston-lean.ts';
 import { openvpnTime, type LogCategory, type LogFields, type Logger } from './logger.ts';
 import { UnixDatagramSocket } from '../platform/unix-datagram.ts';
 
@@ -40,8 +40,8 @@ function syslogStream(sock: UnixDatagramSocket): Writable {
 }
 
 /** Lines as syslogLine() frames them; the text is the plain (or JSON) line without a timestamp. */
-function syslogFormat(tag: string, inner: winston.Logform.Format): winston.Logform.Format {
-  return winston.format.printf((info) => {
+function syslogFormat(tag: string, inner: Format): Format {
+  return printf((info) => {
     const out = inner.transform({ ...info }, {});
     const text = out === false ? '' : String((out as unknown as Record<symbol, unknown>)[Symbol.for('message')] ?? '');
     return syslogLine(String(info['kind'] ?? 'info'), tag, text, new Date(), process.pid);
@@ -81,8 +81,8 @@ function redactFields(fields: LogFields | undefined): Record<string, unknown> {
   return out;
 }
 
-function textFormat(suppressTimestamps: boolean): winston.Logform.Format {
-  return winston.format.printf((info) => {
+function textFormat(suppressTimestamps: boolean): Format {
+  return printf((info) => {
     const fields = info['fields'] as Record<string, unknown> | undefined;
     const extra =
       fields === undefined || Object.keys(fields).length === 0
@@ -95,8 +95,8 @@ function textFormat(suppressTimestamps: boolean): winston.Logform.Format {
   });
 }
 
-function jsonFormat(): winston.Logform.Format {
-  return winston.format.printf((info) =>
+function jsonFormat(): Format {
+  return printf((info) =>
     JSON.stringify({
       time: new Date().toISOString(),
       level: info['verbLevel'],
@@ -114,11 +114,11 @@ export function createShellLogger(s: LogSettings): ShellLogger {
   const syslog = s.logFile === undefined && s.syslog !== undefined ? UnixDatagramSocket.open(s.syslogSocket ?? '/dev/log', (why) => (syslogProblem = why)) : undefined;
   const transport =
     syslog !== undefined
-      ? new winston.transports.Stream({ stream: syslogStream(syslog), format: syslogFormat(s.syslog ?? 'ovpn-ts', s.json === true ? jsonFormat() : textFormat(true)) })
+      ? new Stream({ stream: syslogStream(syslog), format: syslogFormat(s.syslog ?? 'ovpn-ts', s.json === true ? jsonFormat() : textFormat(true)) })
       : s.logFile === undefined
-        ? new winston.transports.Stream({ stream: s.stream ?? process.stdout, format })
-        : new winston.transports.File({ filename: s.logFile, options: { flags: s.append === true ? 'a' : 'w' }, format });
-  const w = winston.createLogger({ level: 'info', levels: { info: 0 }, transports: [transport] });
+        ? new Stream({ stream: s.stream ?? process.stdout, format })
+        : new (fileTransport())({ filename: s.logFile, options: { flags: s.append === true ? 'a' : 'w' }, format });
+  const w = createLogger({ level: 'info', levels: { info: 0 }, transports: [transport] });
 
   let lastKey = '';
   let repeats = 0;

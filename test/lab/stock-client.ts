@@ -1,6 +1,6 @@
 /**
  * Runs a VPN client in the lab's client namespace: the stock `openvpn` 2.6 client, or ovpn-ts
- * (`node dist/src/cli/main.js`), from a config text. Both are expected to print OpenVPN's
+ * (`node dist/bin/ovpn-ts.js`, the bundle bin/ovpn-ts runs), from a config text. Both are expected to print OpenVPN's
  * "Initialization Sequence Completed" once the tunnel is up.
  *
  * Test tooling. It must never run a client outside the lab namespace; it stops clients by PID.
@@ -8,7 +8,7 @@
  *   configText -> <lab.dir>/client-<n>.ovpn
  *     -> ip netns exec ovts-c-<id> openvpn --config client-<n>.ovpn     (kind 'stock')
  *     -> ip netns exec ovts-c-<id> unshare -m (bind <lab>/resolv.conf over /etc/resolv.conf)
- *          node dist/src/cli/main.js --config ...                               (kind 'ovpn-ts')
+ *          node dist/bin/ovpn-ts.js --config ...                                (kind 'ovpn-ts')
  *     -> waits (bounded) for "Initialization Sequence Completed"
  *
  * ovpn-ts applies pushed DNS by default (src/dns): every ovpn-ts client therefore runs in a
@@ -33,9 +33,12 @@ export const CLIENT_CONNECT_TIMEOUT_MS = 20_000;
 /** Log lines after which the client will never connect. */
 export const CLIENT_FATAL = [/AUTH_FAILED/, /Exiting due to fatal error/, /Options error:/, /process exiting/];
 
-/** The ovpn-ts CLI as built by `npm run build` (dist/src/cli/main.js); OVTS_CLI overrides it. */
+/**
+ * The ovpn-ts CLI as shipped: the bundle `npm run build` makes (dist/bin/ovpn-ts.js, what
+ * bin/ovpn-ts runs). OVTS_CLI overrides it (e.g. dist/src/cli/main.js, the unbundled modules).
+ */
 export function ovpnTsCliPath(): string {
-  return process.env['OVTS_CLI'] ?? fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+  return process.env['OVTS_CLI'] ?? fileURLToPath(new URL('../../bin/ovpn-ts.js', import.meta.url));
 }
 
 export interface LabClient {

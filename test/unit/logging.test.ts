@@ -79,3 +79,25 @@ test('close() resolves after the last line was written (the exit line is never l
   assert.equal(lines.length, 201);
   assert.equal(lines.at(-1), 'SIGTERM[hard,] received, process exiting');
 });
+
+test('log FILE truncates and log-append FILE appends (the File transport, loaded on first use)', async () => {
+  const { mkdtempSync, readFileSync, rmSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'ovts-log-'));
+  try {
+    const file = join(dir, 'client.log');
+    writeFileSync(file, 'old line\n');
+    const write = async (append: boolean, msg: string): Promise<void> => {
+      const shell = createShellLogger({ verb: 3, mute: 0, suppressTimestamps: true, logFile: file, append });
+      shell.logger.info(msg);
+      await shell.close();
+    };
+    await write(false, 'first');
+    assert.equal(readFileSync(file, 'utf8'), 'first\n');
+    await write(true, 'second');
+    assert.equal(readFileSync(file, 'utf8'), 'first\nsecond\n');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
