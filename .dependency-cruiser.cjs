@@ -22,6 +22,7 @@ const ADAPTERS = [
   '^src/firewall/(nft|journal|kill-switch)[.]ts$', // nft -j -f -, the kill switch journal file, getaddrinfo
   '^src/scripts/(run|hooks)[.]ts$',
   '^src/dns/(exec|journal|resolv-file|resolvconf|resolved|detect|create)[.]ts$', // DNS backends: resolv.conf, resolvconf, resolvectl/busctl
+  '^src/privsep/(helper|remote)[.]ts$', // the privileged helper process (user/group) and the client's side of it: fork, IPC
   '^src/management/server[.]ts$', // node:net: the management socket (TCP or unix); SO_PEERCRED via koffi
 ];
 

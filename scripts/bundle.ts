@@ -22,9 +22,10 @@ const OUT_DIR = 'dist/bin';
 /**
  * Entry points: the CLI, and every file loaded by path at run time. The data-plane worker is
  * started with `new URL('./worker-entry.js', import.meta.url)` (src/dataplane/worker-host.ts),
- * which in the bundle resolves next to the chunk that holds worker-host: dist/bin/worker-entry.js.
+ * which in the bundle resolves next to the chunk that holds worker-host: dist/bin/worker-entry.js;
+ * the privileged helper likewise (`new URL('./helper.js', ...)` in src/privsep/remote.ts).
  */
-const ENTRIES = { 'ovpn-ts': 'dist/src/cli/main.js', 'worker-entry': 'dist/src/dataplane/worker-entry.js' };
+const ENTRIES = { 'ovpn-ts': 'dist/src/cli/main.js', 'worker-entry': 'dist/src/dataplane/worker-entry.js', helper: 'dist/src/privsep/helper.js' };
 const EXTERNAL = ['koffi', 'netlink', 'node-forge'];
 
 /** Bundled CommonJS code calls require() for Node's built-ins; ES module output has no require. */

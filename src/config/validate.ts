@@ -89,7 +89,8 @@ export function validateOptions(input: ValidateInput): { errors: ConfigError[]; 
     warn('script-security', 'scripts are configured but script-security is below 2: they will not run');
   }
   if ((o.user !== undefined || o.group !== undefined) && !o.persistTun) {
-    warn(o.user !== undefined ? 'user' : 'group', 'dropping privileges without persist-tun: reconnects cannot reopen the tun device');
+    // init.c: "you are using user/group/chroot/setcon without persist-tun -- this may cause restarts to fail"
+    warn(o.user !== undefined ? 'user' : 'group', 'used without persist-tun: a reconnect after the privilege drop reopens the tun device, which fails unless that user may open /dev/net/tun (this may cause restarts to fail)');
   }
   dedupe(errors);
   return { errors, warnings };

@@ -27,6 +27,12 @@ export type BackendChoice =
   | { readonly kind: 'file'; readonly why: string }
   | { readonly kind: 'none'; readonly why: string };
 
+/** A backend chosen, with what building it needs (openresolv: probed once, at start). */
+export type DnsChoice =
+  | { readonly kind: 'resolved'; readonly resolvectl: string }
+  | { readonly kind: 'resolvconf'; readonly program: string; readonly openresolv: boolean }
+  | { readonly kind: 'file' };
+
 export function chooseBackend(pref: DnsBackendName, f: DnsFacts): BackendChoice {
   const resolvedOk = f.resolvectl !== undefined && f.resolved === 'running';
   if (pref === 'resolved') {

@@ -14,6 +14,7 @@ import { nativeDnsDecision } from './plan.ts';
 import { RESOLV_CONF, ResolvFileBackend, restoreFile } from './resolv-file.ts';
 import { isOpenresolv, ResolvconfBackend } from './resolvconf.ts';
 import { ResolvedBackend } from './resolved.ts';
+import type { DnsChoice } from './choose.ts';
 
 /** A resolvconf record ovpn-ts names (recordName): never an option or a path. */
 const RECORD = /^[A-Za-z0-9_.-]+\.openvpn$/;
@@ -48,26 +49,39 @@ export async function repairDns(journal: DnsJournalStore, resolvConf = RESOLV_CO
   return out;
 }
 
-export async function createDnsApplier(o: ClientOptions, log: Logger, journal: DnsJournalStore = new FileDnsJournalStore()): Promise<DnsApplier> {
+/** The backend for a choice made before (also in the privileged helper, src/privsep/helper.ts). */
+export function backendFor(choice: DnsChoice, journal: DnsJournalStore): DnsBackend {
+  switch (choice.kind) {
+    case 'resolved':
+      return new ResolvedBackend(choice.resolvectl);
+    case 'resolvconf':
+      return new ResolvconfBackend(choice.program, choice.openresolv, journal);
+    case 'file':
+      return new ResolvFileBackend(journal);
+  }
+}
+
+/**
+ * `remote`: with `user`/`group`, the backend that applies DNS in the privileged helper instead
+ * of this process (it is handed the choice and the local backend, for its capabilities).
+ */
+export async function createDnsApplier(
+  o: ClientOptions,
+  log: Logger,
+  journal: DnsJournalStore = new FileDnsJournalStore(),
+  remote?: (choice: DnsChoice, local: DnsBackend) => Promise<DnsBackend>,
+): Promise<DnsApplier> {
   const decision = nativeDnsDecision(o);
   let backend: DnsBackend | undefined;
   let why = decision.why;
   if (decision.on) {
     const choice = chooseBackend(o.dnsBackend, gatherFacts());
     why = choice.why;
-    switch (choice.kind) {
-      case 'resolved':
-        backend = new ResolvedBackend(choice.resolvectl);
-        break;
-      case 'resolvconf':
-        backend = new ResolvconfBackend(choice.program, await isOpenresolv(choice.program), journal);
-        break;
-      case 'file':
-        backend = new ResolvFileBackend(journal);
-        break;
-      case 'none':
-        throw new OsError('DNS_APPLY', choice.why);
-    }
+    if (choice.kind === 'none') throw new OsError('DNS_APPLY', choice.why);
+    const made: DnsChoice =
+      choice.kind === 'resolvconf' ? { kind: 'resolvconf', program: choice.program, openresolv: await isOpenresolv(choice.program) } : choice.kind === 'resolved' ? { kind: 'resolved', resolvectl: choice.resolvectl } : { kind: 'file' };
+    backend = backendFor(made, journal);
+    if (remote !== undefined) backend = await remote(made, backend);
   }
   return new NativeDns(o, { log, backend, why, repair: () => repairDns(journal) });
 }

@@ -57,6 +57,8 @@ export interface TunnelFacts {
   readonly tunMtu: number;
   /** The pre-existing IPv4 default gateway (route_net_gateway), if the kernel had one. */
   readonly netGateway: string | undefined;
+  /** The pre-existing IPv6 gateway toward the server or the default (net_gateway_ipv6), if any. */
+  readonly netGateway6?: string | undefined;
 }
 
 /** init.c run_up_down / do_route: the hook being run and its context. */
@@ -177,9 +179,17 @@ function keywordAddr(a: string, vpn: string | undefined, net: string | undefined
   return a;
 }
 
-/** route.c setenv_routes / setenv_routes_ipv6: only routes that resolved (RT_DEFINED) get a number. */
-export function routeEnv(o: ClientOptions, netGateway: string | undefined, remote: Endpoint): ScriptEnv {
+/**
+ * route.c setenv_routes / setenv_routes_ipv6: only routes that resolved (RT_DEFINED) get a number.
+ * On Linux 2.6's rtnetlink lookup of the default gateway succeeds even when there is no default
+ * route (or only an on-link one): the gateway is then 0.0.0.0, and that is what route_net_gateway
+ * (and a `net_gateway` route) says.
+ */
+export function routeEnv(o: ClientOptions, gatewayFound: string | undefined, remote: Endpoint, netGateway6?: string): ScriptEnv {
   const env: ScriptEnv = {};
+  const netGateway = gatewayFound ?? '0.0.0.0';
+  // route.c init_route_ipv6_list: set only when the lookup found a gateway (no route_ prefix).
+  put(env, 'net_gateway_ipv6', netGateway6 === undefined ? undefined : (canonicalAddr(netGateway6) ?? netGateway6));
   const vpn = vpnGateway(o);
   put(env, 'route_vpn_gateway', vpn);
   put(env, 'route_net_gateway', netGateway);
@@ -276,7 +286,7 @@ export function scriptEnv(p: ProcessFacts, t: TunnelFacts, h: HookFacts): Script
     ...tlsEnv(t.peerChain),
     ...remoteEnv(t.remote),
     ...ifconfigEnv(t.options, t.devType),
-    ...(t.devType === 'null' ? {} : routeEnv(t.options, t.netGateway, t.remote)),
+    ...(t.devType === 'null' ? {} : routeEnv(t.options, t.netGateway, t.remote, t.netGateway6)),
     ...foreignEnv(t.options),
     ...dnsEnv(t.options),
   };

@@ -20,7 +20,7 @@ import type { Logger } from '../log/logger.ts';
 import { systemClock, systemRandom, systemTimers } from './system.ts';
 import { RetryPolicy } from '../core/retry.ts';
 import { NodeCryptoCaps } from '../dataplane/cipher-probe.ts';
-import { loadCredentials, loadMaterial, type Credentials, type Material } from '../material/load.ts';
+import { loadControlKeys, loadCredentials, loadMaterial, type Credentials, type Material } from '../material/load.ts';
 import { Attempt, type AttemptOutcome } from './attempt.ts';
 import type { Endpoint } from '../link/link.ts';
 import { type Tunnel } from '../tunnel/tunnel.ts';
@@ -100,6 +100,18 @@ export class Client {
     this.#attempt?.stop(signal.toLowerCase(), true);
   }
 
+  /**
+   * user/group: every connection profile's key material is read now, while the files are still
+   * readable (as 2.6 reads them before its drop); a reconnect after the drop reads no file.
+   */
+  async #loadAllMaterial(): Promise<void> {
+    if (this.#material.size > 0) return;
+    const first = await loadMaterial(this.#o, 0);
+    for (const w of first.warnings) this.#log.warn(w);
+    this.#material.set(0, first);
+    for (let i = 1; i < this.#o.connections.length; i++) this.#material.set(i, { tls: first.tls, control: loadControlKeys(this.#o, i), warnings: [] });
+  }
+
   async run(): Promise<number> {
     const o = this.#o;
     const connections = connectionOrder(o, systemRandom);
@@ -109,6 +121,7 @@ export class Client {
     let exitDetail: string | undefined;
     try {
       await this.#mgmt?.hold(0);
+      if (o.user !== undefined || o.group !== undefined) await this.#loadAllMaterial();
       while (this.#stop === undefined) {
         const ce = connections[policy.index];
         if (ce === undefined) break;

@@ -24,6 +24,7 @@ import { SystemdNotifier } from './systemd-notify.ts';
 import type { ProcessObserver } from './process-observer.ts';
 import { daemonReady } from './daemon-ready.ts';
 import { Client } from './client.ts';
+import { dropObserver, helperOf, openAfterDrop, privilegeTarget, type PrivState } from './privilege-drop.ts';
 
 function banner(log: Logger): void {
   log.info(`ovpn-ts ${packageVersion()} (OpenVPN 2.6 compatible) [Node ${process.versions.node}] [OpenSSL ${process.versions.openssl}]`);
@@ -58,16 +59,20 @@ interface ProcessParts {
   readonly stats: TrafficStats;
   readonly mgmt: ManagementLink | undefined;
   readonly observers: readonly ProcessObserver[];
+  /** user/group: the helper and whether the drop happened (once per process). */
+  readonly priv: PrivState | undefined;
 }
 
 export async function runClient(first: ClientOptions, shellLog: Logger, hooks: ClientHooks = {}): Promise<number> {
   const stats = new TrafficStats();
+  const target = privilegeTarget(first);
+  const priv: PrivState | undefined = target === undefined ? undefined : { target, helper: undefined, dropped: false };
   // opened once, before the first attempt, and kept across SIGHUP reloads (as 2.6's management)
   const mgmt = await ManagementLink.open(first, shellLog, stats);
   const log = mgmt?.logger ?? shellLog;
   const systemd = SystemdNotifier.fromEnv(process.env, log);
   const daemonChild = process.send !== undefined && process.env['OVPN_TS_DAEMON_CHILD'] === '1';
-  const parts: ProcessParts = { stats, mgmt, observers: [...(mgmt === undefined ? [] : [mgmt]), ...(systemd === undefined ? [] : [systemd]), ...(daemonChild ? [daemonReady()] : [])] };
+  const parts: ProcessParts = { stats, mgmt, observers: [...(mgmt === undefined ? [] : [mgmt]), ...(systemd === undefined ? [] : [systemd]), ...(daemonChild ? [daemonReady()] : [])], priv };
   try {
     let o = first;
     for (;;) {
@@ -79,6 +84,7 @@ export async function runClient(first: ClientOptions, shellLog: Logger, hooks: C
   } finally {
     systemd?.close();
     await mgmt?.close();
+    priv?.helper?.close();
   }
 }
 
@@ -109,14 +115,20 @@ async function runOnce(o: ClientOptions, log: Logger, hooks: ClientHooks, parts:
     dev.name = name;
     dev.guard?.setTunDev(name).catch((e: unknown) => log.error(`kill switch: ${(e as Error).message}`));
   };
-  const tunnel: Tunnel = o.dev === 'null' ? new NullTunnel(Object.keys(o.scripts).length === 0 ? undefined : new ScriptHooks(o, { log })) : await openTunTunnel(o, log, onDevice);
+  const tunnel: Tunnel = o.dev === 'null' ? new NullTunnel(Object.keys(o.scripts).length === 0 ? undefined : new ScriptHooks(o, { log })) : await openTunTunnel(o, log, onDevice, parts.priv);
   if (o.writepid !== undefined) writePid(o.writepid);
-  const client = new Client(o, log, tunnel, parts.mgmt, parts.stats, parts.observers);
+  const drop = parts.priv === undefined ? [] : [dropObserver(parts.priv, log, (e) => onFatal(e))];
+  const client = new Client(o, log, tunnel, parts.mgmt, parts.stats, [...parts.observers, ...drop]);
   let reloaded: ClientOptions | undefined;
   const onTerm = (): void => client.requestStop('SIGTERM');
   const onInt = (): void => client.requestStop('SIGINT');
   const onHup = (): void => {
     if (hooks.reload === undefined) return client.requestRestart('SIGHUP');
+    if (parts.priv?.dropped === true) {
+      // The files a reload reads and the changes a new start makes need the privileges dropped.
+      log.warn('SIGHUP: the configuration is not re-read after the privilege drop (user/group); restarting the connection instead');
+      return client.requestRestart('SIGHUP');
+    }
     const next = reloadOptions(log, hooks.reload);
     if (next === undefined) return;
     reloaded = next;
@@ -130,7 +142,8 @@ async function runOnce(o: ClientOptions, log: Logger, hooks: ClientHooks, parts:
   };
   const status = o.status === undefined ? undefined : startStatusFile(o.status.path, o.status.seconds, client.stats, log);
   const onFatal = (err: unknown): void => {
-    log.error(`internal error: ${err instanceof Error ? err.message : String(err)} (this is a bug; tearing down)`);
+    if (err instanceof OsError) log.error(err.message);
+    else log.error(`internal error: ${err instanceof Error ? err.message : String(err)} (this is a bug; tearing down)`);
     process.exitCode = ExitCode.ERROR;
     client.requestStop('SIGTERM');
   };
@@ -157,7 +170,8 @@ async function runOnce(o: ClientOptions, log: Logger, hooks: ClientHooks, parts:
   try {
     // Before the first packet to a server; removed below on every exit path (docs/leak-protection.md).
     try {
-      guard = await setUpKillSwitch(o, log.scope('route'), dev.name);
+      const helper = parts.priv === undefined ? undefined : await helperOf(parts.priv, undefined, log);
+      guard = await setUpKillSwitch(o, log.scope('route'), dev.name, helper);
     } catch (e) {
       await tunnel.close('error');
       throw e;
@@ -171,7 +185,7 @@ async function runOnce(o: ClientOptions, log: Logger, hooks: ClientHooks, parts:
     }
     return { kind: 'exit', code: typeof process.exitCode === 'number' && process.exitCode !== 0 ? process.exitCode : code };
   } finally {
-    if (o.writepid !== undefined) rmSync(o.writepid, { force: true });
+    if (o.writepid !== undefined) removePid(o.writepid, log);
     process.off('SIGTERM', onTerm);
     process.off('SIGINT', onInt);
     process.off('SIGUSR1', onUsr1);
@@ -181,6 +195,15 @@ async function runOnce(o: ClientOptions, log: Logger, hooks: ClientHooks, parts:
     process.off('uncaughtException', onFatal);
     process.off('unhandledRejection', onFatal);
     if (!reloading) await guard?.remove().catch((e: unknown) => log.error(`kill switch: cannot remove the rules: ${(e as Error).message} (nft delete table inet ovpn_ts removes them)`));
+  }
+}
+
+/** After the privilege drop the pid file may be out of reach (as in 2.6, which leaves it). */
+function removePid(path: string, log: Logger): void {
+  try {
+    rmSync(path, { force: true });
+  } catch (e) {
+    log.warn(`cannot remove the pid file ${path}: ${(e as Error).message}`);
   }
 }
 
@@ -196,7 +219,7 @@ function writePid(path: string): void {
  * The TUN tunnel with its adapters (koffi TUN, rtnetlink, the journal files, DNS), chosen here in
  * the shell; loaded on demand so that `dev null` and --check never load them.
  */
-async function openTunTunnel(o: ClientOptions, shellLog: Logger, onDevice: (name: string) => void): Promise<Tunnel> {
+async function openTunTunnel(o: ClientOptions, shellLog: Logger, onDevice: (name: string) => void, priv: PrivState | undefined): Promise<Tunnel> {
   const log = shellLog.scope('tun');
   const [{ TunTunnelImpl }, { openLinuxTun }, { NetlinkBackend }, { FileJournalStore }, { createDnsApplier }] = await Promise.all([
     import('../tunnel/tun-tunnel.ts'),
@@ -205,10 +228,15 @@ async function openTunTunnel(o: ClientOptions, shellLog: Logger, onDevice: (name
     import('../routing/journal-store.ts'),
     import('../dns/create.ts'),
   ]);
-  const dns = await createDnsApplier(o, log);
+  // With user/group the helper writes the journals and applies DNS (it stays root after the drop).
+  let helper = priv?.helper;
+  const dns = await createDnsApplier(o, log, undefined, priv === undefined ? undefined : async (choice, local) => (helper = await helperOf(priv, choice, log)).dnsBackend(local));
+  if (priv !== undefined && helper === undefined) helper = await helperOf(priv, undefined, log);
   const net = new NetlinkBackend();
   const hooks = Object.keys(o.scripts).length === 0 ? undefined : new ScriptHooks(o, { log });
-  const t = new TunTunnelImpl(o, { openDevice: openLinuxTun, net, journals: new FileJournalStore(), log, hooks, dns, onDevice });
+  const journals = helper === undefined ? new FileJournalStore() : helper.journalStore(new FileJournalStore());
+  const openDevice = priv === undefined ? openLinuxTun : openAfterDrop(priv, openLinuxTun);
+  const t = new TunTunnelImpl(o, { openDevice, net, journals, log, hooks, dns, onDevice });
   try {
     await t.init();
   } catch (e) {

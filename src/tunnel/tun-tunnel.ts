@@ -270,7 +270,8 @@ export class TunTunnelImpl implements Tunnel {
     const hooks = this.#d.hooks;
     const known = this.#gateways?.netGateway;
     const gw = hooks === undefined || !hooks.any ? undefined : (known ?? (await this.#lookup.defaultGateway4(false)));
-    return { options: p, remote, peerChain: peerChain(info?.peerCert), dev, devType: 'tun', tunMtu, netGateway: gw?.gateway };
+    const gw6 = hooks === undefined || !hooks.any ? undefined : (this.#gateways?.netGateway6 ?? (await this.#d.net.bestRoute(remote.family === 6 ? remote.address : '::').catch(() => undefined)));
+    return { options: p, remote, peerChain: peerChain(info?.peerCert), dev, devType: 'tun', tunMtu, netGateway: gw?.gateway, netGateway6: gw6?.gateway };
   }
 
   #closeDevice(): void {

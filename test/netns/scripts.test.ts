@@ -56,26 +56,46 @@ function comparable(env: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(env).filter(([k]) => !DIFFERING.has(k)).sort(([a], [b]) => a.localeCompare(b)));
 }
 
+/** Both clients' dumps against one server; the argv and env of every hook must match. */
+async function compareWithStock(lab: NetnsPair): Promise<Record<string, Dump>> {
+  const server = await startServer(lab, 'udp-gcm-tlscrypt');
+  const stock = await runWithDump(lab, server, 'stock');
+  const ours = await runWithDump(lab, server, 'ovpn-ts');
+  for (const hook of HOOKS) {
+    const s = stock[hook];
+    const o = ours[hook];
+    assert.ok(s !== undefined && o !== undefined);
+    assert.equal(o.argv.replace(/dump-ovpn-ts/, 'dump-stock'), s.argv, `${hook} argv`);
+    assert.deepEqual(comparable(o.env), comparable(s.env), `${hook} env`);
+    for (const k of ['daemon_pid', 'daemon_start_time', 'config']) assert.ok(o.env[k] !== undefined && o.env[k] !== '', `${hook}: ${k} set`);
+  }
+  return ours;
+}
+
 test('scripts: ovpn-ts gives up/route-up/route-pre-down/down the argv and env the stock client gives', async () => {
   await withLab(async (lab) => {
-    // A default route as on a real host, so route_net_gateway is a real gateway for both.
+    // Default routes as on a real host, so route_net_gateway and net_gateway_ipv6 are real gateways for both.
     await lab.client.exec('ip', ['route', 'add', 'default', 'via', lab.serverAddr4]);
-    const server = await startServer(lab, 'udp-gcm-tlscrypt');
-    const stock = await runWithDump(lab, server, 'stock');
-    const ours = await runWithDump(lab, server, 'ovpn-ts');
-    for (const hook of HOOKS) {
-      const s = stock[hook];
-      const o = ours[hook];
-      assert.ok(s !== undefined && o !== undefined);
-      assert.equal(o.argv.replace(/dump-ovpn-ts/, 'dump-stock'), s.argv, `${hook} argv`);
-      assert.deepEqual(comparable(o.env), comparable(s.env), `${hook} env`);
-      for (const k of ['daemon_pid', 'daemon_start_time', 'config']) assert.ok(o.env[k] !== undefined && o.env[k] !== '', `${hook}: ${k} set`);
-    }
+    await lab.client.exec('ip', ['-6', 'route', 'add', 'default', 'via', lab.serverAddr6]);
+    const ours = await compareWithStock(lab);
     // what update-resolv-conf reads, and the positional arguments
     const up = ours['up'];
     assert.match(up?.env['foreign_option_2'] ?? '', /^dhcp-option DNS 10\.8\.\d+\.1$/);
     assert.match(up?.argv ?? '', /^first arg tun\d+ 1500 0 10\.8\.\d+\.\d+ 255\.255\.255\.0 init$/);
+    assert.equal(up?.env['route_net_gateway'], lab.serverAddr4);
+    assert.equal(up?.env['net_gateway_ipv6'], lab.serverAddr6);
     assert.equal(ours['down']?.env['signal'], 'sigterm');
+  });
+});
+
+test('scripts: without a default route the env is still the stock client\'s (route_net_gateway as 2.6 exports it)', async () => {
+  await withLab(async (lab) => {
+    const routes = (await lab.client.exec('ip', ['-4', 'route', 'show', 'default'])).stdout.trim();
+    assert.equal(routes, '', 'the lab namespace has no IPv4 default route');
+    const ours = await compareWithStock(lab);
+    // 2.6 on Linux: the rtnetlink lookup succeeds with no gateway, and 0.0.0.0 is exported.
+    assert.equal(ours['up']?.env['route_net_gateway'], '0.0.0.0');
+    assert.equal(ours['up']?.env['net_gateway_ipv6'], undefined, 'no IPv6 gateway: not set');
   });
 });
 

@@ -26,7 +26,8 @@ test('the table covers the OpenVPN 2.6 client essentials with the right decision
     assert.equal(status(n), 'supported', n);
   }
   // checked and kept, with a warning that ovpn-ts does not act on them yet
-  for (const n of ['ipchange', 'user']) assert.equal(status(n), 'parsed', n);
+  for (const n of ['ipchange']) assert.equal(status(n), 'parsed', n);
+  for (const n of ['user', 'group']) assert.equal(status(n), 'supported', n);
   for (const n of ['block-outside-dns', 'register-dns']) assert.equal(status(n), 'ignored', n);
   for (const n of ['server', 'push', 'client-config-dir', 'secret']) assert.equal(status(n), 'rejected', n);
   for (const n of ['ca', 'cert', 'key', 'extra-certs', 'tls-auth', 'tls-crypt', 'tls-crypt-v2', 'pkcs12', 'crl-verify', 'auth-user-pass', 'http-proxy-user-pass', 'dh']) {
