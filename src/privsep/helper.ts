@@ -104,5 +104,6 @@ export function runHelper(): void {
   send({ ready: true });
 }
 
+// Run only as the forked helper: from dist/src/privsep/helper.js, or as the bundle's dist/bin/helper.js.
 const entry = process.argv[1] ?? '';
-if (entry.endsWith('/privsep/helper.js')) runHelper();
+if (entry.endsWith('/privsep/helper.js') || (entry.endsWith('/bin/helper.js') && process.send !== undefined)) runHelper();

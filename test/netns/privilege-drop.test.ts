@@ -64,7 +64,7 @@ function assertDropped(pid: number, tag: string): void {
 /** The privileged helper: the client's child process (it stays root). */
 function helperPid(pid: number): number {
   const kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter((x) => x !== '').map(Number);
-  const helper = kids.find((k) => readFileSync(`/proc/${k}/cmdline`, 'utf8').includes('privsep/helper.js'));
+  const helper = kids.find((k) => /(privsep|bin)\/helper\.js/.test(readFileSync(`/proc/${k}/cmdline`, 'utf8')));
   assert.ok(helper !== undefined, `the privileged helper runs beside ${pid}`);
   return helper;
 }
