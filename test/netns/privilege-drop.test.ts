@@ -222,6 +222,9 @@ test('privilege drop: after SIGKILL the next start, as root, repairs routes, DNS
     process.kill(next.pid, 'SIGTERM');
     await clientExited(next, EXIT_TIMEOUT_MS);
     assert.deepEqual(await state(lab), before);
-    assert.deepEqual(journals(inode), []);
+    const left = journals(inode);
+    // what is left, and the run that should have removed it, so a failure says why
+    const detail = left.map((f) => `${f}: ${readFileSync(f, 'utf8')}`).join('\n');
+    assert.deepEqual(left, [], `journals left after a clean exit:\n${detail}\n--- client log ---\n${next.log()}`);
   });
 });
