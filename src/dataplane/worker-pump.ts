@@ -8,7 +8,8 @@
  *                                                          ping: (counted) │ occ-exit: event
  *                                           control: copy ─▶ main thread
  *     tun      read ≤ slots packets ─▶ loop guard ─▶ block-ipv6 ─▶ mssfix ─▶ seal into tx slot
- *              ─▶ sendmmsg; what EAGAIN leaves stays queued, and the TUN is not read until it left
+ *              ─▶ sendmmsg, runs of equal-size datagrams as one UDP GSO send each (UDP_SEGMENT);
+ *              what EAGAIN leaves stays queued, and the TUN is not read until it left
  *   then the counters go to the SharedArrayBuffer (worker-shared.ts), one `now` per wake-up.
  *
  * Buffers: the rx and tx rings (platform/batch-io.ts) and one TUN buffer and one plaintext
@@ -17,7 +18,7 @@
  * thrown. Never: log, or post a message per data packet.
  */
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import { batchIo, EAGAIN, EINTR, MmsgRing, MSG_DONTWAIT, POLLERR, POLLFD, POLLIN, POLLOUT, type BatchIo } from '../platform/batch-io.ts';
+import { batchIo, EAGAIN, EINTR, EINVAL, EIO, MmsgRing, MSG_DONTWAIT, POLLERR, POLLFD, POLLIN, POLLOUT, type BatchIo } from '../platform/batch-io.ts';
 import { decodeSockaddr, encodeSockaddr, sameSockaddr } from '../base/sockaddr.ts';
 import { createDataCrypto } from './create-data-crypto.ts';
 import { DataChannel, P_DATA_V1, P_DATA_V2, P_OPCODE_SHIFT } from './data-channel.ts';
@@ -66,6 +67,8 @@ export class WorkerPump {
   #wakePostedAt = -1;
   readonly #reported = new Set<number>();
   #stopping = false;
+  /** Runs of equal-size datagrams go out as one GSO send; off when asked, or once the kernel refuses one. */
+  #gso: boolean;
 
   constructor(init: WorkerInit, port: MessagePort) {
     this.#init = init;
@@ -74,6 +77,7 @@ export class WorkerPump {
     this.#rx = new MmsgRing(init.slots, init.slotSize);
     this.#tx = new MmsgRing(init.slots, init.slotSize);
     this.#clockSkew = performance.timeOrigin - init.timeOrigin;
+    this.#gso = init.gso;
     this.#pollfds = new Uint8Array(3 * POLLFD);
     this.#pv = new DataView(this.#pollfds.buffer);
     this.#pv.setInt32(0, init.eventFd, true);
@@ -323,19 +327,37 @@ export class WorkerPump {
     this.#flush();
   }
 
-  /** Sends tx slots [#txHead, #txCount); stops at EAGAIN (poll asks for POLLOUT), skips a datagram the kernel refuses. */
+  /**
+   * Sends tx slots [#txHead, #txCount); stops at EAGAIN (poll asks for POLLOUT), skips what the
+   * kernel refuses. With GSO a header is a run of slots; a GSO send the kernel cannot do (EIO: no
+   * checksum offload on the route's device; EINVAL: a segment above the path MTU) turns GSO off
+   * and the same slots go again one by one.
+   */
   #flush(): void {
     const tx = this.#tx;
     while (this.#txHead < this.#txCount) {
-      const r = this.#io.sendmmsg(this.#udpFd, tx.hdrsFrom[this.#txHead] as Uint8Array, this.#txCount - this.#txHead, MSG_DONTWAIT);
+      const runs = this.#gso && this.#txCount - this.#txHead > 1;
+      const n = runs ? tx.packRuns(this.#txHead, this.#txCount) : this.#txCount - this.#txHead;
+      const r = this.#io.sendmmsg(this.#udpFd, runs ? tx.runHdrs : (tx.hdrsFrom[this.#txHead] as Uint8Array), n, MSG_DONTWAIT);
       if (r > 0) {
-        this.#txHead += r;
+        if (!runs) this.#txHead += r;
+        for (let q = 0; runs && q < r; q++) {
+          const end = tx.runEnd(q);
+          if (end - this.#txHead > 1) this.#add(Counter.GSO_PKTS, end - this.#txHead);
+          this.#txHead = end;
+        }
         continue;
       }
       const errno = this.#io.errno();
       if (errno === EAGAIN || errno === EINTR) return;
-      this.#add(Counter.SEND_DROPS, 1);
-      this.#txHead++;
+      if (runs && tx.runEnd(0) - this.#txHead > 1 && (errno === EIO || errno === EINVAL)) {
+        this.#gso = false;
+        this.#post({ kind: 'event', event: 'gso-off', errno });
+        continue;
+      }
+      const skip = runs ? tx.runEnd(0) - this.#txHead : 1;
+      this.#add(Counter.SEND_DROPS, skip);
+      this.#txHead += skip;
       this.#linkError(errno);
     }
     this.#txHead = 0;

@@ -45,7 +45,9 @@ export const Counter = {
   OVERSIZE_DROPS: 17,
   /** poll() wake-ups and the batches they moved (for the benchmark). */
   WAKEUPS: 18,
-  END: 19,
+  /** Datagrams that left in a UDP GSO send of two or more. */
+  GSO_PKTS: 19,
+  END: 20,
 } as const;
 
 /** DataChannel drops: counters[DROPS_BASE - reason] (reasons are negative). */
@@ -69,6 +71,8 @@ export interface WorkerInit {
   readonly slotSize: number;
   /** 'evp' unless a test asks for node:crypto. */
   readonly backend: 'evp' | 'node';
+  /** UDP GSO sends (UDP_SEGMENT) of runs of equal-size datagrams. */
+  readonly gso: boolean;
 }
 
 /** The DataChannel's options (made on the first key install, as on the main thread). */
@@ -115,5 +119,7 @@ export type FromWorker =
   | { readonly kind: 'peer-moved'; readonly from: Endpoint }
   /** occ-exit from the server; packet-id-exhausted; wake: a NOTIFY_* total was reached; compressed: a compressed packet was dropped. */
   | { readonly kind: 'event'; readonly event: 'occ-exit' | 'packet-id-exhausted' | 'wake' | 'compressed' }
+  /** The kernel refused a GSO send (errno): datagrams go one by one from now on. */
+  | { readonly kind: 'event'; readonly event: 'gso-off'; readonly errno: number }
   | { readonly kind: 'link-error'; readonly code: string; readonly message: string }
   | { readonly kind: 'fatal'; readonly message: string };

@@ -7,6 +7,8 @@
  *     hdrs   slots × struct mmsghdr      iov → slot i, msg_name → names[i], msg_len out
  *     iovs   slots × struct iovec
  *     names  slots × sockaddr_in6        source (recv) or destination (send, unconnected)
+ *     runs   slots × struct mmsghdr      send only: a run of equal-size datagrams as one
+ *            + slots × cmsg UDP_SEGMENT  GSO send (iov → the run's slots, UDP_SEGMENT = size)
  *
  * The pointers inside the headers are written once, at construction; a batch only sets
  * lengths. Everything lives in memory koffi allocated, so the kernel and JS see the same bytes
@@ -21,10 +23,22 @@ const MSG_NAME = 0;
 const MSG_NAMELEN = 8;
 const MSG_IOV = 16;
 const MSG_IOVLEN = 24;
+const MSG_CONTROL = 32;
+const MSG_CONTROLLEN = 40;
 const MSG_FLAGS = 48;
 const MSG_LEN = 56;
 /** sizeof(struct iovec). */
 const IOVEC = 16;
+/** CMSG_LEN(sizeof(uint16_t)) and CMSG_SPACE of it: a cmsghdr (16 bytes) and the u16 segment size. */
+const CMSG_GSO_LEN = 18;
+const CMSG_GSO = 24;
+const CMSG_GSO_SPACE = 24n;
+const SOL_UDP = 17;
+const UDP_SEGMENT = 103;
+/** Segments per GSO send: UDP_MAX_SEGMENTS (64 until Linux 6.12 raised it to 128). */
+const GSO_MAX_SEGMENTS = 64;
+/** Bytes per GSO send: the largest UDP payload an IPv4 datagram carries. */
+const GSO_MAX_BYTES = 65507;
 /** sizeof(struct sockaddr_in6), large enough for either family. */
 export const SOCKADDR_MAX = 28;
 /** sizeof(struct pollfd). */
@@ -38,6 +52,8 @@ export const MSG_DONTWAIT = 0x40;
 export const MSG_TRUNC = 0x20;
 export const EAGAIN = 11;
 export const EINTR = 4;
+export const EIO = 5;
+export const EINVAL = 22;
 
 export interface BatchIo {
   poll(fds: Uint8Array, n: number, timeoutMs: number): number;
@@ -80,6 +96,10 @@ function nativeBytes(size: number): { readonly ptr: unknown; readonly bytes: Uin
   return { ptr, bytes, address: koffi.address(ptr) };
 }
 
+function dataView(b: Uint8Array): DataView {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength);
+}
+
 export class MmsgRing {
   readonly slots: number;
   readonly slotSize: number;
@@ -89,8 +109,19 @@ export class MmsgRing {
   readonly names: readonly Uint8Array[];
   /** hdrsFrom[i]: the header array from slot i on, for a send that resumes at i. */
   readonly hdrsFrom: readonly Uint8Array[];
+  /** The run headers (after packRuns) for sendmmsg. */
+  readonly runHdrs: Uint8Array;
   readonly #h: DataView;
   readonly #iov: DataView;
+  readonly #runs: DataView;
+  readonly #cmsgs: DataView;
+  /** Addresses made once (a run header points into the rings without a BigInt per send). */
+  readonly #iovAt: bigint[] = [];
+  readonly #nameAt: bigint[] = [];
+  readonly #cmsgAt: bigint[] = [];
+  readonly #count: bigint[] = [0n];
+  /** #runEnd[r]: the slot after run r of the last packRuns. */
+  readonly #runEnd: Int32Array;
   readonly #ptrs: unknown[];
   #freed = false;
 
@@ -101,9 +132,15 @@ export class MmsgRing {
     const hdrs = nativeBytes(slots * MMSGHDR);
     const iovs = nativeBytes(slots * IOVEC);
     const names = nativeBytes(slots * SOCKADDR_MAX);
-    this.#ptrs = [data.ptr, hdrs.ptr, iovs.ptr, names.ptr];
-    this.#h = new DataView(hdrs.bytes.buffer, hdrs.bytes.byteOffset, hdrs.bytes.byteLength);
-    this.#iov = new DataView(iovs.bytes.buffer, iovs.bytes.byteOffset, iovs.bytes.byteLength);
+    const runs = nativeBytes(slots * MMSGHDR);
+    const cmsgs = nativeBytes(slots * CMSG_GSO);
+    this.#ptrs = [data.ptr, hdrs.ptr, iovs.ptr, names.ptr, runs.ptr, cmsgs.ptr];
+    this.#h = dataView(hdrs.bytes);
+    this.#iov = dataView(iovs.bytes);
+    this.#runs = dataView(runs.bytes);
+    this.#cmsgs = dataView(cmsgs.bytes);
+    this.runHdrs = runs.bytes;
+    this.#runEnd = new Int32Array(slots);
     const views: Uint8Array[] = [];
     const nameViews: Uint8Array[] = [];
     const from: Uint8Array[] = [];
@@ -118,6 +155,13 @@ export class MmsgRing {
       this.#h.setUint32(h + MSG_NAMELEN, SOCKADDR_MAX, true);
       this.#h.setBigUint64(h + MSG_IOV, iovs.address + BigInt(i * IOVEC), true);
       this.#h.setBigUint64(h + MSG_IOVLEN, 1n, true);
+      this.#iovAt.push(iovs.address + BigInt(i * IOVEC));
+      this.#nameAt.push(names.address + BigInt(i * SOCKADDR_MAX));
+      this.#cmsgAt.push(cmsgs.address + BigInt(i * CMSG_GSO));
+      this.#count.push(BigInt(i + 1));
+      this.#cmsgs.setBigUint64(i * CMSG_GSO, BigInt(CMSG_GSO_LEN), true);
+      this.#cmsgs.setInt32(i * CMSG_GSO + 8, SOL_UDP, true);
+      this.#cmsgs.setInt32(i * CMSG_GSO + 12, UDP_SEGMENT, true);
     }
     this.views = views;
     this.names = nameViews;
@@ -146,6 +190,48 @@ export class MmsgRing {
   setSend(i: number, len: number, nameLen: number): void {
     this.#iov.setUint32(i * IOVEC + 8, len, true);
     this.#h.setUint32(i * MMSGHDR + MSG_NAMELEN, nameLen, true); // 0: the kernel ignores msg_name
+  }
+
+  /**
+   * Groups the sealed slots [from, to) into runs for a GSO send: a run is consecutive datagrams
+   * of one size, the last may be shorter, within the kernel's segment and byte limits; a run of
+   * one is a plain datagram (no cmsg). Writes a header per run into runHdrs; returns how many.
+   */
+  packRuns(from: number, to: number): number {
+    const iov = this.#iov;
+    const runs = this.#runs;
+    let r = 0;
+    for (let i = from; i < to; r++) {
+      const size = iov.getUint32(i * IOVEC + 8, true);
+      const most = Math.min(GSO_MAX_SEGMENTS, Math.floor(GSO_MAX_BYTES / size));
+      let end = i + 1;
+      while (end < to && end - i < most) {
+        const len = iov.getUint32(end * IOVEC + 8, true);
+        if (len > size) break;
+        end++;
+        if (len < size) break;
+      }
+      const h = r * MMSGHDR;
+      runs.setBigUint64(h + MSG_NAME, this.#nameAt[i] as bigint, true);
+      runs.setUint32(h + MSG_NAMELEN, this.#h.getUint32(i * MMSGHDR + MSG_NAMELEN, true), true);
+      runs.setBigUint64(h + MSG_IOV, this.#iovAt[i] as bigint, true);
+      runs.setBigUint64(h + MSG_IOVLEN, this.#count[end - i] as bigint, true);
+      if (end - i > 1) {
+        this.#cmsgs.setUint16(r * CMSG_GSO + 16, size, true);
+        runs.setBigUint64(h + MSG_CONTROL, this.#cmsgAt[r] as bigint, true);
+        runs.setBigUint64(h + MSG_CONTROLLEN, CMSG_GSO_SPACE, true);
+      } else {
+        runs.setBigUint64(h + MSG_CONTROLLEN, 0n, true);
+      }
+      this.#runEnd[r] = end;
+      i = end;
+    }
+    return r;
+  }
+
+  /** The slot after run r of the last packRuns. */
+  runEnd(r: number): number {
+    return this.#runEnd[r] as number;
   }
 
   free(): void {

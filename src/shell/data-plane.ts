@@ -7,7 +7,8 @@
  *   TCP and SOCKS UDP attempts ─▶ main thread (one stream, proxies: docs/architecture.md)
  *   exit ─▶ stop the worker
  *
- * OVPN_TS_DATA_PLANE=main in the environment keeps everything on the main thread.
+ * OVPN_TS_DATA_PLANE=main in the environment keeps everything on the main thread; OVPN_TS_GSO=off
+ * sends the worker's datagrams one by one instead of as UDP GSO runs (for comparison).
  */
 import type { ClientOptions } from '../config/index.ts';
 import type { Logger } from '../log/logger.ts';
@@ -28,7 +29,7 @@ export class DataPlane {
     if (!wanted) return;
     const mtu = Math.max(...o.connections.map((c) => c.tunMtu));
     const slotSize = Math.min(65536 + 512, Math.max(2048, Math.ceil((mtu + 512) / 64) * 64));
-    this.#starting = start({ slots: SLOTS, slotSize }).catch((e: unknown) => {
+    this.#starting = start({ slots: SLOTS, slotSize, gso: env['OVPN_TS_GSO'] !== 'off' }).catch((e: unknown) => {
       this.#log.warn(`data plane: the worker thread cannot run (${(e as Error).message}); packets stay on the main thread`);
       this.#announced = true;
       return undefined;

@@ -145,6 +145,8 @@ export class WorkerDataPath implements DataPath {
         if (m.event === 'compressed') {
           if (!this.#compressedLogged) h.log.error(COMPRESSED_MESSAGE);
           this.#compressedLogged = true;
+        } else if (m.event === 'gso-off') {
+          h.log.info(`data plane: the kernel refused a UDP GSO send (errno ${m.errno}); datagrams are sent one by one`);
         } else if (m.event === 'wake') h.feed({ kind: 'timer' });
         else h.feed({ kind: m.event });
         return;

@@ -68,8 +68,8 @@ interface Rig {
   close(): Promise<void>;
 }
 
-async function rig(cipher = 'AES-256-GCM', auth: string | undefined = undefined): Promise<Rig> {
-  const worker = await DataPlaneWorker.start({ slots: 32, slotSize: 2048 });
+async function rig(cipher = 'AES-256-GCM', auth: string | undefined = undefined, gso = true): Promise<Rig> {
+  const worker = await DataPlaneWorker.start({ slots: 32, slotSize: 2048, gso });
   const events: FromWorker[] = [];
   worker.events = { message: (m) => events.push(m), exit: () => undefined };
   const server = dgram.createSocket('udp4');
@@ -144,6 +144,33 @@ for (const [cipher, auth] of [['AES-256-GCM', undefined], ['CHACHA20-POLY1305', 
       assert.equal(counters[Counter.DATA_TX_PKTS], 100);
       assert.equal(counters[Counter.AUTH_RX_PKTS], 50);
       assert.equal(counters[Counter.TUN_TX_PKTS], 50);
+    } finally {
+      await r.close();
+    }
+  });
+}
+
+for (const gso of [true, false]) {
+  test(`runs of equal-size packets ${gso ? 'leave as UDP GSO sends' : 'leave one by one (GSO off)'}: every datagram arrives separately, in order, the same bytes`, async () => {
+    const r = await rig('AES-256-GCM', undefined, gso);
+    try {
+      const reference = peerChannel('client');
+      // full-size runs (as a TCP stream makes), a shorter one closing a run, a run longer than
+      // a batch of slots, and small packets between them
+      const sizes = [...Array<number>(20).fill(1400), 900, ...Array<number>(45).fill(1400), 60, 60, 1200, 1200, 1201, ...Array<number>(3).fill(1400)];
+      const packets = sizes.map((n, i) => ipPacket(n, i));
+      for (const p of packets) assert.equal(lib().write(r.testEnd, p, p.byteLength), p.byteLength);
+      assert.ok(await until(() => r.serverGot.length === packets.length, 5000), `all datagrams at the server: ${r.serverGot.length} of ${packets.length}`);
+      const wire = new Uint8Array(2048);
+      packets.forEach((p, i) => {
+        const n = reference.sealPacket(p, p.byteLength, wire);
+        assert.deepEqual(r.serverGot[i], wire.subarray(0, n), `datagram ${i} (${p.byteLength} bytes)`);
+      });
+      const viaGso = r.worker.counters[Counter.GSO_PKTS] as number;
+      if (gso) assert.ok(viaGso >= 40, `most datagrams left in GSO runs: ${viaGso}`);
+      else assert.equal(viaGso, 0);
+      assert.equal(r.worker.counters[Counter.SEND_DROPS], 0);
+      assert.equal(r.events.filter((e) => e.kind === 'event' && e.event === 'gso-off').length, 0, 'loopback takes GSO sends');
     } finally {
       await r.close();
     }

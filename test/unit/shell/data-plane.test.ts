@@ -14,14 +14,14 @@ const options = (ce: Partial<ConnectionEntry>): ClientOptions => ({ ...(defaultO
 
 test('a worker that cannot start: the packets stay on the main thread, and the log says why, once', async () => {
   const log = new MemoryLogger();
-  const starts: { slots: number; slotSize: number }[] = [];
+  const starts: { slots: number; slotSize: number; gso?: boolean }[] = [];
   const plane = new DataPlane(options({ proto: 'udp', tunMtu: 1500 }), log, {}, async (o) => {
     starts.push(o);
     throw new Error('koffi did not load');
   });
   assert.equal(await plane.worker(), undefined);
   assert.equal(await plane.worker(), undefined);
-  assert.deepEqual(starts, [{ slots: 64, slotSize: 2048 }]);
+  assert.deepEqual(starts, [{ slots: 64, slotSize: 2048, gso: true }]);
   const warnings = log.records.filter((r) => r.kind === 'warn').map((r) => r.msg);
   assert.deepEqual(warnings, ['data plane: the worker thread cannot run (koffi did not load); packets stay on the main thread']);
   await plane.stop();
@@ -41,10 +41,15 @@ test('no worker for TCP or SOCKS UDP, or with OVPN_TS_DATA_PLANE=main; a worker 
   assert.equal(started, 0);
   const log = new MemoryLogger();
   const plane = new DataPlane(options({ proto: 'udp', tunMtu: 9000 }), log, {}, async (o) => {
-    assert.deepEqual(o, { slots: 64, slotSize: 9536 });
+    assert.deepEqual(o, { slots: 64, slotSize: 9536, gso: true });
     return start();
   });
   assert.equal(await plane.worker(), fake);
   assert.equal(started, 1);
   assert.match(log.text(), /data plane: worker thread/);
+  const unbatched = new DataPlane(options({ proto: 'udp' }), new MemoryLogger(), { OVPN_TS_GSO: 'off' }, async (o) => {
+    assert.equal(o.gso, false);
+    return start();
+  });
+  assert.equal(await unbatched.worker(), fake);
 });
