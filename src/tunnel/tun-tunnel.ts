@@ -83,6 +83,10 @@ export class TunTunnelImpl implements Tunnel {
   #closed = false;
   /** The open in progress, if any (settled, never rejects). */
   #opening: Promise<void> | undefined;
+  /** The bypass re-point in progress, if any (settled, never rejects): a teardown waits for it. */
+  #repointing: Promise<void> | undefined;
+  /** Detaches and closes so far: a re-point asked for before one does nothing. */
+  #detaches = 0;
   /** What the scripts of the current device configuration see; set once `up` ran (or would have). */
   #facts: TunnelFacts | undefined;
   /** Counters (status output, tests). */
@@ -198,8 +202,18 @@ export class TunTunnelImpl implements Tunnel {
    * hard-kill repair remove it; the old route is deleted if the kernel has not flushed it yet.
    * The gateways kept for persist-tun follow, so a reconnect keeps the device.
    */
-  async repointBypass(remote: Endpoint, path: ServerPath): Promise<void> {
-    await this.#opening;
+  repointBypass(remote: Endpoint, path: ServerPath): Promise<void> {
+    const detaches = this.#detaches;
+    const p = (this.#repointing ?? Promise.resolve()).then(async () => {
+      await this.#opening;
+      // a detach or close since the call: its undo owns the journal now
+      if (detaches === this.#detaches) await this.#repoint(remote, path);
+    });
+    this.#repointing = p.catch(() => undefined);
+    return p;
+  }
+
+  async #repoint(remote: Endpoint, path: ServerPath): Promise<void> {
     const j = this.#journal;
     const tun = this.#dev?.name;
     const host = canonicalAddr(remote.address) ?? remote.address;
@@ -232,6 +246,8 @@ export class TunTunnelImpl implements Tunnel {
   async detach(signal = 'sigusr1'): Promise<void> {
     await this.#opening;
     this.#gen++;
+    this.#detaches++;
+    await this.#repointing;
     this.#send = undefined;
     if (this.#o.persistTun) {
       const f = this.#facts;
@@ -246,6 +262,8 @@ export class TunTunnelImpl implements Tunnel {
     this.#closed = true;
     await this.#opening;
     this.#gen++;
+    this.#detaches++;
+    await this.#repointing;
     this.#send = undefined;
     await this.#teardown(signal, true);
     this.#d.net.close();

@@ -168,6 +168,43 @@ describe('TunTunnelImpl roaming (serverPath, repointBypass)', () => {
   });
 });
 
+describe('TunTunnelImpl: a re-point and a teardown at the same time', () => {
+  it('close() while a re-point waits on the kernel: the re-point finishes first, then everything is undone and no journal is left', async () => {
+    const o = options();
+    const dir = mkdtempSync(join(tmpdir(), 'ovts-roaming-'));
+    try {
+      const net = hostNet();
+      const { tunnel } = tunnelOf(o, net, new FileJournalStore(dir, 'net:[4026530002]', process.pid));
+      await tunnel.init();
+      await tunnel.open(pushed(o), SERVER, () => {});
+      net.removeLink('eth0');
+      await roam(net);
+      const withoutTunnel = (await routes(net)).filter((r) => !r.includes('tun0'));
+      // the kernel answers the bypass route's add only when the test says so
+      let release = (): void => undefined;
+      const gate = new Promise<void>((r) => (release = r));
+      const addRoute = net.addRoute.bind(net);
+      net.addRoute = async (r: RouteSpec) => {
+        if (r.dst === SERVER.address) await gate;
+        return addRoute(r);
+      };
+      const repointing = tunnel.repointBypass(SERVER, WLAN);
+      await settle();
+      const closing = tunnel.close();
+      await settle();
+      release();
+      await Promise.all([repointing, closing]);
+      assert.deepEqual(await routes(net), withoutTunnel, 'the re-pointed route is undone with the rest');
+      assert.deepEqual(readdirSync(dir), [], 'no journal is written after the teardown removed it');
+      await tunnel.repointBypass(SERVER, WLAN); // after close: nothing
+      assert.deepEqual(await routes(net), withoutTunnel);
+      assert.deepEqual(readdirSync(dir), []);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 /** Lets promise chains and immediates run (look-ups and re-points are async). */
 async function settle(): Promise<void> {
   for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
