@@ -12,7 +12,8 @@
  * loop (the poll runs on a libuv worker, in slices of at most 250 ms), leak an fd on failure.
  */
 import { AF_INET, AF_INET6, errno as lastErrno, lib, O_CLOEXEC, O_NONBLOCK, SOCK_DGRAM, SOCK_STREAM } from '../platform/libc.ts';
-import { encodeSockaddr } from '../base/sockaddr.ts';
+import { decodeSockaddr, encodeSockaddr, SOCKADDR_IN, SOCKADDR_IN6 } from '../base/sockaddr.ts';
+import { batchIo } from '../platform/batch-io.ts';
 import { OsError } from '../base/errors.ts';
 import type { Endpoint } from './link.ts';
 
@@ -123,6 +124,36 @@ function openWith(type: number, family: 4 | 6, o: SocketOptions, local: Local): 
 /** A UDP socket with the options set and bound (to `local`, or any address and an ephemeral port), for dgram's bind({ fd }). */
 export function openUdpSocket(family: 4 | 6, o: SocketOptions, local: Local): number {
   return openWith(SOCK_DGRAM, family, o, local ?? {});
+}
+
+/** The local port of a socket (0 while it has none). */
+function localPort(fd: number): number {
+  const addr = new Uint8Array(SOCKADDR_IN6);
+  const len = new Uint8Array(4);
+  new DataView(len.buffer).setUint32(0, addr.byteLength, true);
+  return batchIo().getsockname(fd, addr, len) < 0 ? 0 : (decodeSockaddr(addr)?.port ?? 0);
+}
+
+/**
+ * Connects a connected UDP socket anew, so the kernel picks the source address of the route the
+ * remote has now (roaming). Dissolving the association (AF_UNSPEC) also makes the kernel let go
+ * of SO_BINDTODEVICE and of an ephemeral port: both are taken back, so the server sees the same
+ * port (bound explicitly now, the port survives the next time too). Returns the port when it
+ * could not be kept (another socket took it; the kernel picks a new one).
+ */
+export function reconnectUdpSocket(fd: number, remote: Uint8Array, family: 4 | 6, o: SocketOptions): number | undefined {
+  const c = lib();
+  const port = localPort(fd);
+  const unspec = new Uint8Array(SOCKADDR_IN);
+  c.connect(fd, unspec, unspec.byteLength);
+  if (o.bindDev !== undefined) applySocketOptions(fd, family, { bindDev: o.bindDev });
+  let lost: number | undefined;
+  if (port !== 0 && localPort(fd) === 0) {
+    const any = encodeSockaddr(family === 4 ? '0.0.0.0' : '::', port, family);
+    if (c.bind(fd, any, any.byteLength) < 0) lost = port;
+  }
+  if (c.connect(fd, remote, remote.byteLength) < 0) throw sysError('cannot reconnect the UDP socket', lastErrno());
+  return lost;
 }
 
 /** A connected TCP socket with the options set before the SYN, for new net.Socket({ fd }). */

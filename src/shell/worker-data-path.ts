@@ -13,10 +13,10 @@
  * Never: close an fd before the worker let go of it, or keep key bytes on this thread.
  */
 import { OsError } from '../base/errors.ts';
-import { SOCKADDR_IN, decodeSockaddr, encodeSockaddr } from '../base/sockaddr.ts';
+import { decodeSockaddr, encodeSockaddr } from '../base/sockaddr.ts';
 import type { DataParams } from '../core/negotiate.ts';
 import type { Endpoint, Link, LinkEvents } from '../link/link.ts';
-import { applySocketOptions, openUdpSocket } from '../link/socket-options.ts';
+import { applySocketOptions, openUdpSocket, reconnectUdpSocket } from '../link/socket-options.ts';
 import { batchIo, EAGAIN, MSG_DONTWAIT } from '../platform/batch-io.ts';
 import { lib } from '../platform/libc.ts';
 import { splitKey2, wipeDataKeys } from '../dataplane/data-crypto.ts';
@@ -122,9 +122,8 @@ export class WorkerDataPath implements DataPath {
       refreshSource: async () => {
         // Unconnected (float) sockets choose per datagram; one bound to an address cannot move.
         if (this.#float || o.local?.address !== undefined || this.#closing !== undefined) return;
-        const unspec = new Uint8Array(SOCKADDR_IN); // AF_UNSPEC: dissolve the association
-        lib().connect(this.#fd, unspec, unspec.byteLength);
-        if (lib().connect(this.#fd, this.#remote, this.#remote.byteLength) < 0) throw new OsError('SOCKET', `cannot reconnect the UDP socket: errno ${batchIo().errno()}`);
+        const taken = reconnectUdpSocket(this.#fd, this.#remote, o.remote.family, o.via?.socket ?? {});
+        if (taken !== undefined) this.#h.log.verb(3, `roaming: local port ${taken} is taken now: a new one, the server follows it`);
       },
       close: () => void this.close(),
     };
