@@ -74,14 +74,21 @@ function errnoName(err: unknown): string {
 
 export class NetlinkBackend implements NetBackend {
   readonly #sock: RtNetlinkSocket;
+  #queue: Promise<unknown> = Promise.resolve();
 
   constructor(sock: RtNetlinkSocket = createRtNetlink()) {
     this.#sock = sock;
   }
 
+  /**
+   * One request at a time on the socket: the kernel runs one dump per netlink socket and refuses
+   * a second meanwhile (EBUSY), e.g. a roaming route look-up while a teardown lists the links.
+   */
   async #call<T>(code: OsCode, what: string, fn: () => Promise<T>): Promise<T> {
+    const turn = this.#queue.then(fn);
+    this.#queue = turn.catch(() => undefined);
     try {
-      return await fn();
+      return await turn;
     } catch (err) {
       throw netError(code, what, errnoName(err), err instanceof Error ? err.message : String(err));
     }

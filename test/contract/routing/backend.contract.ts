@@ -19,6 +19,8 @@ export interface BackendScenarioResult {
   };
   readonly duplicate: { readonly code: string; readonly errno: string | undefined; readonly message: string };
   readonly missingDelete: { readonly errno: string | undefined; readonly message: string };
+  /** Look-ups and the undo at the same time (roaming reads routes while a teardown undoes): every error. */
+  readonly concurrentErrors: string[];
   readonly undo: UndoReport;
   readonly after: { readonly routes: RouteSpec[]; readonly addrs: AddrSpec[]; readonly link: { readonly up: boolean; readonly mtu: number } };
   readonly linkBefore: { readonly up: boolean; readonly mtu: number };
@@ -63,7 +65,10 @@ export async function backendScenario(net: NetBackend, dev: string): Promise<Bac
   };
   const dup = await caught(net.addRoute({ family: 4, dst: '10.99.0.0', prefixLen: 16, gateway: '10.77.0.1', dev }));
   const missing = await caught(net.delRoute({ family: 4, dst: '10.123.0.0', prefixLen: 16, dev }));
-  const undo = await journal.undo(net);
+  // the undo lists links for each delete while look-ups list routes and addresses: one socket
+  const errors: string[] = [];
+  const lookups = Array.from({ length: 6 }, (_, i) => (i % 3 === 0 ? net.listRoutes({ dev }) : i % 3 === 1 ? net.listAddresses(dev) : net.bestRoute('10.99.3.4')));
+  const [undo] = await Promise.all([journal.undo(net), ...lookups.map((p) => p.catch((e: unknown) => void errors.push((e as Error).message)))]);
   const l2 = await net.getLink(dev);
   return {
     linkBefore: { up: l0.up, mtu: l0.mtu },
@@ -71,6 +76,7 @@ export async function backendScenario(net: NetBackend, dev: string): Promise<Bac
     during,
     duplicate: { code: dup.code, errno: errnoOf(dup), message: dup.message },
     missingDelete: { errno: errnoOf(missing), message: missing.message },
+    concurrentErrors: errors,
     undo,
     after: { ...(await state(net, dev)), link: { up: l2.up, mtu: l2.mtu } },
   };

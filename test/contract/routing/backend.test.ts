@@ -28,6 +28,7 @@ function check(r: BackendScenarioResult, dev: string): void {
   });
   assert.equal(r.missingDelete.errno, 'ESRCH');
   assert.equal(r.missingDelete.message, `route 10.123.0.0/16 dev ${dev} does not exist`);
+  assert.deepEqual(r.concurrentErrors, [], 'look-ups beside the undo');
   assert.deepEqual(r.undo, { undone: 6, failures: [] });
   assert.deepEqual(r.after.routes, r.before.routes);
   assert.deepEqual(r.after.addrs, r.before.addrs);
