@@ -108,9 +108,13 @@ export class NetJournal {
     if (index >= 0 && index < this.#entries.length) this.#entries[index] = entry;
   }
 
-  /** Reverts everything, newest first; keeps going past failures and reports them. */
+  /**
+   * Reverts everything, newest first; keeps going past failures and reports them. What failed
+   * stays in the journal (in its order), so a journal saved afterwards lets the next start retry it.
+   */
   async undo(net: NetBackend, ignoreMissing = false): Promise<UndoReport> {
     const failures: UndoFailure[] = [];
+    const kept: JournalEntry[] = [];
     let undone = 0;
     while (this.#entries.length > 0) {
       const e = this.#entries.pop()!;
@@ -120,8 +124,10 @@ export class NetJournal {
       } catch (err) {
         if (ignoreMissing && isMissing(err)) continue;
         failures.push({ op: e.undo, error: err instanceof Error ? err : new Error(String(err)) });
+        kept.unshift(e);
       }
     }
+    this.#entries.push(...kept);
     return { undone, failures };
   }
 

@@ -116,4 +116,10 @@ test('undo: failures are reported, the rest still reverted', async () => {
   assert.equal(report.undone, plan.ops.length - 1);
   assert.equal(report.failures.length, 1);
   assert.match(report.failures[0]?.error.message ?? '', /failed \(EBUSY\)/);
+  // what failed stays in the journal: saved, the next start retries exactly that
+  const left = NetJournal.fromJSON(JSON.parse(JSON.stringify(journal.toJSON())));
+  assert.deepEqual(left.entries.map((e) => e.undo), [report.failures[0]?.op]);
+  const retry = await left.undo(net);
+  assert.deepEqual(retry, { undone: 1, failures: [] });
+  assert.deepEqual(left.entries, []);
 });
