@@ -5,7 +5,9 @@
  *
  *   event ─▶ debounce (quiet for DEBOUNCE, at most MAX_DELAY after the first) ─▶ resolve
  *   resolved(undefined)            no usable uplink: wait (tunnel traffic stays in the tunnel)
- *   resolved(same path, not lost)  nothing (our own route changes, another interface...)
+ *   resolved(same path, not lost)  ensure: the bypass route is put back if the kernel flushed it
+ *                                  (a link that went down and up between two look-ups); nothing
+ *                                  else (our own route changes, another interface...)
  *   resolved(new path)             repoint the bypass route, then
  *       UDP, or TCP from the same source   probe (keepalive ping at once): a 2.6 server with
  *                                          peer-id floats the session to the new address;
@@ -44,6 +46,8 @@ export type PathAction =
   | { readonly kind: 'resolve' }
   /** Point the bypass host route to the server at `path` (journaled; teardown removes it). */
   | { readonly kind: 'repoint'; readonly path: ServerPath; readonly previous: ServerPath | undefined }
+  /** The path is unchanged: put the bypass route back if it is gone, quietly otherwise. */
+  | { readonly kind: 'ensure'; readonly path: ServerPath }
   /** Send a keepalive ping now, from the new address. */
   | { readonly kind: 'probe' }
   /** The session cannot follow: restart the connection now (SIGUSR1-style). */
@@ -144,7 +148,7 @@ export class PathMonitor {
       this.#probeAt = undefined;
       return out;
     }
-    if (!this.#lost && samePath(path, this.#current)) return out;
+    if (!this.#lost && samePath(path, this.#current)) return [{ kind: 'ensure', path }];
     const previous = this.#current;
     this.#current = path;
     this.#lost = false;

@@ -5,6 +5,7 @@
  *   NetWatcher ─change─▶ PathMonitor.event          timer ─▶ PathMonitor.timer(now, last rx)
  *   resolve  ─▶ tunnel.serverPath(remote) ─▶ PathMonitor.resolved
  *   repoint  ─▶ tunnel.repointBypass, then link.refreshSource when the source address changed
+ *   ensure   ─▶ tunnel.repointBypass (the same route: added again only if the kernel flushed it)
  *   probe    ─▶ a keepalive ping now (after the repoint: it must leave by the new path)
  *   reconnect ─▶ the attempt ends with restart reason network-change (no pause)
  *
@@ -133,6 +134,9 @@ export class Roaming {
             await d.tunnel.repointBypass?.(d.remote, a.path);
             if (a.previous?.source !== a.path.source) await d.refreshSource();
           });
+          break;
+        case 'ensure':
+          this.#then(async () => d.tunnel.repointBypass?.(d.remote, a.path));
           break;
         case 'probe':
           this.#then(async () => d.probe());

@@ -224,11 +224,19 @@ export class TunTunnelImpl implements Tunnel {
     if (j === undefined || old === undefined || !isBypass(old)) return;
     const { gateway: _g, ...rest } = old.route;
     const route: RouteSpec = { ...rest, dev: path.dev, ...(path.gateway === undefined ? {} : { gateway: path.gateway }) };
+    if (old.route.dev === route.dev && old.route.gateway === route.gateway) {
+      // the journal has it already: put it back only if the kernel flushed it (a link down and up)
+      try {
+        await this.#d.net.addRoute(route);
+        this.#log.info(`roaming: bypass ${describeRoute(route)} restored`);
+      } catch (e) {
+        if (errnoOf(e) !== 'EEXIST') this.#log.error(`roaming: cannot restore the bypass route: ${(e as Error).message}`);
+      }
+      return;
+    }
     const entry: JournalEntry = { done: { op: 'route-add', route }, undo: { op: 'route-del', route } };
     this.#d.journals.save(new NetJournal(j.dev, [...j.entries, entry]));
-    if (old.route.dev !== route.dev || old.route.gateway !== route.gateway) {
-      await this.#d.net.delRoute(old.route).catch((e: unknown) => this.#log.verb(3, `roaming: old ${describeRoute(old.route)}: ${(e as Error).message}`));
-    }
+    await this.#d.net.delRoute(old.route).catch((e: unknown) => this.#log.verb(3, `roaming: old ${describeRoute(old.route)}: ${(e as Error).message}`));
     try {
       await this.#d.net.addRoute(route);
     } catch (e) {

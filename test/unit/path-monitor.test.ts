@@ -82,7 +82,7 @@ test('path monitor: a burst of events is looked at once, after the debounce', ()
   assert.equal(w.lookups, 0);
   w.until(400);
   assert.equal(w.lookups, 1);
-  assert.deepEqual(w.kinds(), ['resolve']);
+  assert.deepEqual(w.kinds(), ['resolve', 'ensure']);
 });
 
 test('path monitor: a steady stream of events still gets a look-up after maxDelay', () => {
@@ -96,13 +96,14 @@ test('path monitor: a steady stream of events still gets a look-up after maxDela
   assert.ok(w.lookups <= 3);
 });
 
-test('path monitor: changes that leave the path alone do nothing', () => {
+test('path monitor: changes that leave the path alone only make sure the bypass route is there (no probe, no reconnect)', () => {
   const w = new World('udp', WIFI);
   w.event(4); // e.g. our own routes on tun0, an address on another interface
   w.until(1000);
-  w.event();
+  w.event(); // or the uplink went down and up between two look-ups: its routes are gone
   w.until(2000);
-  assert.deepEqual(w.kinds(), ['resolve', 'resolve']);
+  assert.deepEqual(w.kinds(), ['resolve', 'ensure', 'resolve', 'ensure']);
+  assert.deepEqual(w.actions[1], { kind: 'ensure', path: WIFI });
   assert.equal(w.monitor.done, false);
 });
 
@@ -212,5 +213,5 @@ test('path monitor: a look-up answered after further events is followed by anoth
   w.until(253);
   w.path = LTE;
   w.until(2000);
-  assert.deepEqual(w.kinds(), ['resolve', 'resolve', 'repoint', 'probe']);
+  assert.deepEqual(w.kinds(), ['resolve', 'ensure', 'resolve', 'repoint', 'probe']);
 });

@@ -123,6 +123,33 @@ describe('TunTunnelImpl roaming (serverPath, repointBypass)', () => {
     await tunnel.close();
   });
 
+  it('the same uplink down and up between two look-ups: the bypass route the kernel flushed is put back, once', async () => {
+    const o = options();
+    const net = hostNet();
+    const { tunnel, log } = tunnelOf(o, net);
+    await tunnel.init();
+    await tunnel.open(pushed(o), SERVER, () => {});
+    const before = await routes(net);
+    net.removeLink('eth0'); // down: the kernel flushes its routes, the bypass route with them
+    net.addLink('eth0');
+    await net.setLink('eth0', { up: true, mtu: 1500 });
+    await net.addAddress({ dev: 'eth0', family: 4, local: '192.168.1.10', prefixLen: 24 });
+    await net.addRoute({ family: 4, dst: '192.168.1.0', prefixLen: 24, dev: 'eth0' });
+    await net.addRoute({ family: 4, dst: '0.0.0.0', prefixLen: 0, gateway: '192.168.1.1', dev: 'eth0', metric: 100 });
+    assert.ok(!(await routes(net)).includes('198.51.100.7/32 via 192.168.1.1 dev eth0'), 'flushed');
+    const path = await tunnel.serverPath(SERVER);
+    assert.deepEqual(path, { dev: 'eth0', gateway: '192.168.1.1', source: '192.168.1.10' });
+    await tunnel.repointBypass(SERVER, path!);
+    assert.deepEqual(await routes(net), before, 'the bypass route is back, nothing else changed');
+    assert.equal((log.text().match(/roaming: bypass route 198\.51\.100\.7\/32 via 192\.168\.1\.1 dev eth0 restored/g) ?? []).length, 1);
+    await tunnel.repointBypass(SERVER, path!); // still there: nothing, quietly
+    assert.deepEqual(await routes(net), before);
+    assert.equal((log.text().match(/restored/g) ?? []).length, 1);
+    assert.deepEqual(log.records.filter((r) => r.kind === 'error' || r.kind === 'warn'), []);
+    await tunnel.close();
+    assert.ok(!(await routes(net)).some((r) => r.includes('tun0') || r.startsWith('198.51.100.7')));
+  });
+
   it('with persist-tun, a reconnect after roaming keeps the device and the re-pointed route', async () => {
     const o = options('persist-tun\n');
     const net = hostNet();
