@@ -62,7 +62,7 @@ async function run(mode: 'seal' | 'open', worker: DataPlaneWorker): Promise<Resu
   await worker.request({ kind: 'link', fd, remote: { address: '127.0.0.1', port: peerPort, family: 4 }, float: false });
   const k = pipelineKeys('client');
   worker.post({ kind: 'keys', keyId: 0, cipher: PIPELINE_CIPHER, auth: PIPELINE_AUTH, peerId: 1, send: k.send, recv: k.recv, channel: PIPELINE_CHANNEL });
-  await worker.request({ kind: 'tun', fd: tun, mss: 0, tunMtu: 1500, block6: undefined });
+  await worker.request({ kind: 'tun', fd: tun, mss: 0, tunMtu: 1500, block6: undefined, vnetHdr: false });
   const counter = mode === 'seal' ? Counter.DATA_TX_PKTS : Counter.AUTH_RX_PKTS;
   const peer = spawn(process.execPath, [fileURLToPath(new URL('./pipeline-peer.js', import.meta.url)), mode, String(seconds + 1)], {
     stdio: ['ignore', 'inherit', 'inherit', peerEnd, pfd],

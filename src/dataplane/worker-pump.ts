@@ -4,7 +4,9 @@
  *
  *   poll([tun POLLIN (unless a send is pending), udp POLLIN (+POLLOUT while one is), eventfd])
  *     eventfd  messages from the main thread (keys, tun, ping, stop): taken synchronously
- *     udp      recvmmsg ≤ slots datagrams ─▶ data: open ─▶ ip: mssfix ─▶ write(tun)
+ *     udp      recvmmsg ≤ slots datagrams ─▶ data: open ─▶ ip: mssfix ─▶ write(tun), or with a
+ *                                                          vnet header: TCP segments of one flow
+ *                                                          joined first (tcp-coalesce.ts)
  *                                                          ping: (counted) │ occ-exit: event
  *                                           control: copy ─▶ main thread
  *     tun      read ≤ slots packets ─▶ loop guard ─▶ block-ipv6 ─▶ mssfix ─▶ seal into tx slot
@@ -28,6 +30,7 @@ import { classifyPayload, PING_STRING, writeOcc, OccOpcode } from './framing.ts'
 import { clampMss } from './mss.ts';
 import { icmp6NoRoute, ICMP6_REPLY_MAX, isIpv6 } from './icmp6.ts';
 import { LoopGuard } from './loop-guard.ts';
+import { TcpCoalescer, VNET_HDR_LEN } from './tcp-coalesce.ts';
 import type { Endpoint } from '../link/link.ts';
 import { Counter, DROPS_BASE, Shared, type FromWorker, type ToWorker, type WorkerInit } from './worker-shared.ts';
 
@@ -43,9 +46,14 @@ export class WorkerPump {
   readonly #c: Float64Array;
   readonly #rx: MmsgRing;
   readonly #tx: MmsgRing;
-  readonly #tunBuf = new Uint8Array(PACKET_MAX);
-  readonly #plain = new Uint8Array(PACKET_MAX + 256);
-  readonly #reply6 = new Uint8Array(ICMP6_REPLY_MAX);
+  /** TUN reads and writes: the packet at VNET_HDR_LEN, behind a header that stays zero. */
+  readonly #tunFrame = new Uint8Array(VNET_HDR_LEN + PACKET_MAX);
+  readonly #tunBuf = this.#tunFrame.subarray(VNET_HDR_LEN);
+  readonly #plainFrame = new Uint8Array(VNET_HDR_LEN + PACKET_MAX + 256);
+  readonly #plain = this.#plainFrame.subarray(VNET_HDR_LEN);
+  readonly #reply6Frame = new Uint8Array(VNET_HDR_LEN + ICMP6_REPLY_MAX);
+  readonly #reply6 = this.#reply6Frame.subarray(VNET_HDR_LEN);
+  readonly #gro = new TcpCoalescer((buf, len, segments) => this.#writeTun(buf, len, segments));
   readonly #pollfds: Uint8Array;
   readonly #pv: DataView;
   readonly #efdBuf = new Uint8Array(8);
@@ -56,6 +64,8 @@ export class WorkerPump {
   #remote: Uint8Array = new Uint8Array(0);
   #channel: DataChannel | undefined;
   #tunFd = -1;
+  /** The TUN fd's packets carry a virtio_net_hdr (IFF_VNET_HDR): TCP segments are joined. */
+  #vnet = false;
   #mss = 0;
   #tunMtu = 1500;
   #block6: Uint8Array | undefined;
@@ -166,6 +176,7 @@ export class WorkerPump {
         return;
       case 'tun':
         this.#tunFd = m.fd;
+        this.#vnet = m.vnetHdr;
         this.#mss = m.mss;
         this.#tunMtu = m.tunMtu;
         this.#block6 = m.block6;
@@ -208,6 +219,7 @@ export class WorkerPump {
         return;
       }
       for (let i = 0; i < got; i++) this.#datagram(i, now, nowSeconds);
+      this.#gro.flush();
       if (got < rx.slots) return;
     }
   }
@@ -254,19 +266,27 @@ export class WorkerPump {
     else if (kind === 'occ-exit') this.#post({ kind: 'event', event: 'occ-exit' });
   }
 
+  /** p is #plain (a packet behind VNET_HDR_LEN free bytes in #plainFrame). */
   #toTun(p: Uint8Array, len: number, now: number): void {
     if (this.#tunFd < 0) {
       this.#add(Counter.TUN_WRITE_DROPS, 1);
       return;
     }
     clampMss(p, len, this.#mss);
-    if (this.#io.write(this.#tunFd, p, len) !== len) {
-      this.#add(Counter.TUN_WRITE_DROPS, 1);
+    this.#c[Counter.LAST_TUN_AT] = now;
+    if (this.#vnet) this.#gro.push(this.#plainFrame, len);
+    else this.#writeTun(p, len, 1);
+  }
+
+  /** One write to the TUN: a packet, or (vnet) a header and a packet of `segments` TCP segments. */
+  #writeTun(buf: Uint8Array, len: number, segments: number): void {
+    if (this.#tunFd < 0 || this.#io.write(this.#tunFd, buf, len) !== len) {
+      this.#add(Counter.TUN_WRITE_DROPS, segments);
       return;
     }
-    this.#add(Counter.TUN_TX_PKTS, 1);
-    this.#add(Counter.TUN_TX_BYTES, len);
-    this.#c[Counter.LAST_TUN_AT] = now;
+    this.#add(Counter.TUN_TX_PKTS, segments);
+    if (segments > 1) this.#add(Counter.GRO_PKTS, segments);
+    this.#add(Counter.TUN_TX_BYTES, this.#vnet ? len - VNET_HDR_LEN : len);
   }
 
   /** Reads up to a batch from the TUN, seals each packet into a tx slot, and sends the batch. */
@@ -275,8 +295,9 @@ export class WorkerPump {
     const buf = this.#tunBuf;
     let k = 0;
     while (k < this.#tx.slots) {
-      const len = this.#io.read(this.#tunFd, buf, buf.byteLength);
-      if (len <= 0) break;
+      const n = this.#vnet ? this.#io.read(this.#tunFd, this.#tunFrame, this.#tunFrame.byteLength) - VNET_HDR_LEN : this.#io.read(this.#tunFd, buf, buf.byteLength);
+      if (n <= 0) break;
+      const len = n;
       this.#add(Counter.TUN_RX_PKTS, 1);
       this.#add(Counter.TUN_RX_BYTES, len);
       this.#c[Counter.LAST_TUN_AT] = now;
@@ -287,7 +308,8 @@ export class WorkerPump {
       if (this.#block6 !== undefined && isIpv6(buf, len)) {
         this.#add(Counter.BLOCKED_IPV6, 1);
         const r = icmp6NoRoute(buf, len, this.#block6, this.#tunMtu, this.#reply6);
-        if (r > 0 && this.#io.write(this.#tunFd, this.#reply6, r) !== r) this.#add(Counter.TUN_WRITE_DROPS, 1);
+        const n = this.#vnet ? VNET_HDR_LEN + r : r;
+        if (r > 0 && this.#io.write(this.#tunFd, this.#vnet ? this.#reply6Frame : this.#reply6, n) !== n) this.#add(Counter.TUN_WRITE_DROPS, 1);
         continue;
       }
       if (channel === undefined) continue;

@@ -47,7 +47,9 @@ export const Counter = {
   WAKEUPS: 18,
   /** Datagrams that left in a UDP GSO send of two or more. */
   GSO_PKTS: 19,
-  END: 20,
+  /** TCP segments that reached the TUN joined into a super-packet of two or more. */
+  GRO_PKTS: 20,
+  END: 21,
 } as const;
 
 /** DataChannel drops: counters[DROPS_BASE - reason] (reasons are negative). */
@@ -105,7 +107,8 @@ export type ToWorker =
       readonly channel: ChannelOptions;
     }
   | { readonly kind: 'retire'; readonly keyId: number }
-  | { readonly kind: 'tun'; readonly fd: number; readonly mss: number; readonly tunMtu: number; readonly block6: Uint8Array | undefined; readonly seq: number }
+  /** vnetHdr: the fd's packets carry a virtio_net_hdr (TCP segments are coalesced on the way in). */
+  | { readonly kind: 'tun'; readonly fd: number; readonly mss: number; readonly tunMtu: number; readonly block6: Uint8Array | undefined; readonly vnetHdr: boolean; readonly seq: number }
   | { readonly kind: 'untun'; readonly seq: number }
   | { readonly kind: 'payload'; readonly payload: 'ping' | 'occ-exit' }
   | { readonly kind: 'remote'; readonly remote: Endpoint }

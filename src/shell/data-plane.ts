@@ -17,6 +17,11 @@ import { DataPlaneWorker } from '../dataplane/worker-host.ts';
 /** Datagrams per recvmmsg/sendmmsg batch. */
 const SLOTS = 64;
 
+/** Whether the worker is used at all: some plain UDP connection, and not turned off. */
+export function workerWanted(o: ClientOptions, env: NodeJS.ProcessEnv): boolean {
+  return env['OVPN_TS_DATA_PLANE'] !== 'main' && o.connections.some((c) => c.proto === 'udp' && c.socksProxy === undefined);
+}
+
 export class DataPlane {
   readonly #log: Logger;
   readonly #starting: Promise<DataPlaneWorker | undefined> | undefined;
@@ -25,8 +30,7 @@ export class DataPlane {
   /** `start` is the worker's own unless a test passes a twin. */
   constructor(o: ClientOptions, log: Logger, env: NodeJS.ProcessEnv = process.env, start: typeof DataPlaneWorker.start = (w) => DataPlaneWorker.start(w)) {
     this.#log = log;
-    const wanted = env['OVPN_TS_DATA_PLANE'] !== 'main' && o.connections.some((c) => c.proto === 'udp' && c.socksProxy === undefined);
-    if (!wanted) return;
+    if (!workerWanted(o, env)) return;
     const mtu = Math.max(...o.connections.map((c) => c.tunMtu));
     const slotSize = Math.min(65536 + 512, Math.max(2048, Math.ceil((mtu + 512) / 64) * 64));
     this.#starting = start({ slots: SLOTS, slotSize, gso: env['OVPN_TS_GSO'] !== 'off' }).catch((e: unknown) => {

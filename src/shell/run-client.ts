@@ -24,6 +24,9 @@ import { SystemdNotifier } from './systemd-notify.ts';
 import type { ProcessObserver } from './process-observer.ts';
 import { daemonReady } from './daemon-ready.ts';
 import { Client } from './client.ts';
+import { workerWanted } from './data-plane.ts';
+import type { LinuxTunOptions } from '../tun/linux-tun.ts';
+import type { TunDevice } from '../tun/device.ts';
 import { dropObserver, helperOf, openAfterDrop, privilegeTarget, type PrivState } from './privilege-drop.ts';
 
 function banner(log: Logger): void {
@@ -235,7 +238,10 @@ async function openTunTunnel(o: ClientOptions, shellLog: Logger, onDevice: (name
   const net = new NetlinkBackend();
   const hooks = Object.keys(o.scripts).length === 0 ? undefined : new ScriptHooks(o, { log });
   const journals = helper === undefined ? new FileJournalStore() : helper.journalStore(new FileJournalStore());
-  const openDevice = priv === undefined ? openLinuxTun : openAfterDrop(priv, openLinuxTun);
+  // IFF_VNET_HDR for the worker's TCP coalescing (OVPN_TS_GRO=off: plain packets, for comparison)
+  const vnetHdr = workerWanted(o, process.env) && process.env['OVPN_TS_GRO'] !== 'off';
+  const open = (d: LinuxTunOptions): TunDevice => openLinuxTun({ ...d, vnetHdr });
+  const openDevice = priv === undefined ? open : openAfterDrop(priv, open);
   const t = new TunTunnelImpl(o, { openDevice, net, journals, log, hooks, dns, onDevice });
   try {
     await t.init();

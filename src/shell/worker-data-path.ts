@@ -49,6 +49,8 @@ export class WorkerDataPath implements DataPath {
   readonly #float: boolean;
   readonly #events: LinkEvents;
   readonly #seen = new Seen();
+  /** DATA_TX, GSO, TUN_TX and GRO packet counts when this link started (the worker outlives links). */
+  readonly #offloadBase: number[];
   readonly #reported = new Set<string>();
   #remote: Uint8Array;
   #channel: ChannelOptions | undefined;
@@ -73,6 +75,7 @@ export class WorkerDataPath implements DataPath {
     s.linkRxBytes = c[Counter.LINK_RX_BYTES] ?? 0;
     s.tunRxBytes = c[Counter.TUN_RX_BYTES] ?? 0;
     s.tunTxBytes = c[Counter.TUN_TX_BYTES] ?? 0;
+    this.#offloadBase = [c[Counter.DATA_TX_PKTS] ?? 0, c[Counter.GSO_PKTS] ?? 0, c[Counter.TUN_TX_PKTS] ?? 0, c[Counter.GRO_PKTS] ?? 0];
     this.link = this.#makeLink(o, local);
   }
 
@@ -189,7 +192,7 @@ export class WorkerDataPath implements DataPath {
   async tunnelOpened(): Promise<void> {
     const src = this.#h.tunnel.packetSource?.();
     if (src === undefined || this.#closing !== undefined) return;
-    await this.#w.request({ kind: 'tun', fd: src.fd, mss: src.mss, tunMtu: src.tunMtu, block6: src.block6 });
+    await this.#w.request({ kind: 'tun', fd: src.fd, mss: src.mss, tunMtu: src.tunMtu, block6: src.block6, vnetHdr: src.vnetHdr });
   }
 
   onData(): void {
@@ -239,10 +242,18 @@ export class WorkerDataPath implements DataPath {
     this.#closing ??= (async () => {
       await this.#w.request({ kind: 'unlink' });
       this.sync();
+      this.#logOffloads();
       this.#w.events = undefined;
       lib().close(this.#fd);
     })();
     return this.#closing;
+  }
+
+  /** At --verb 3: how much of this link's traffic the kernel took in batches (GSO out, coalesced TCP in). */
+  #logOffloads(): void {
+    const c = this.#w.counters;
+    const [tx, gso, tun, gro] = [Counter.DATA_TX_PKTS, Counter.GSO_PKTS, Counter.TUN_TX_PKTS, Counter.GRO_PKTS].map((k, i) => (c[k] ?? 0) - (this.#offloadBase[i] ?? 0));
+    this.#h.log.verb(3, `data plane: ${gso} of ${tx} datagrams left in UDP GSO sends; ${gro} of ${tun} packets reached the TUN in coalesced TCP writes`);
   }
 
   drops(): Record<string, number> {

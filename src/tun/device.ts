@@ -16,6 +16,8 @@ export interface TunDevice {
   readonly mtu: number;
   /** The device's file descriptor, for a pump on another thread (undefined for in-memory twins). */
   readonly fd?: number | undefined;
+  /** Packets on `fd` carry a virtio_net_hdr first (IFF_VNET_HDR); readInto and write hide it. */
+  readonly vnetHdr?: boolean;
   /** Copies one pending packet into `buf`; returns its length, or 0 when none is pending. */
   readInto(buf: Uint8Array): number;
   /** Writes the first `len` bytes of `buf` as one packet; returns bytes written, 0 if dropped. */

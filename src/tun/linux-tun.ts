@@ -1,10 +1,14 @@
 /**
- * Linux TUN adapter through koffi: open /dev/net/tun, TUNSETIFF(IFF_TUN | IFF_NO_PI), then
+ * Linux TUN adapter through koffi: open /dev/net/tun, TUNSETIFF(IFF_TUN | IFF_NO_PI [| IFF_VNET_HDR]), then
  *
  *   waitReadable(cb): koffi async poll([tun fd, eventfd], POLL_TIMEOUT_MS) on a libuv worker
  *                     -> tun readable: cb()   | timeout: poll again   | eventfd: closing, stop
  *   readInto(buf):    non-blocking read(2) straight into the caller's buffer; EAGAIN -> 0
  *   write(buf, len):  write(2) of one packet
+ *   vnetHdr:          every packet on the fd has a virtio_net_hdr first (the data-plane worker
+ *                     writes TCP super-packets through it: dataplane/tcp-coalesce.ts); readInto
+ *                     and write go through a buffer of their own then and hide it (no offload is
+ *                     turned on, so what the kernel hands over is one plain packet each time)
  *   close():          signals the eventfd so a pending poll returns at once, then closes the fds
  *                     (only after the poll has returned, so the fd number is never reused under it)
  *
@@ -23,6 +27,10 @@ const TUNSETIFF = 0x400454ca; // _IOW('T', 202, int)
 const SIOCSIFTXQLEN = 0x8943;
 const IFF_TUN = 0x0001;
 const IFF_NO_PI = 0x1000;
+const IFF_VNET_HDR = 0x4000;
+/** sizeof(struct virtio_net_hdr). */
+const VNET_HDR_LEN = 10;
+const PACKET_MAX = 65536;
 // asm-generic/fcntl.h, sys/eventfd.h, poll.h
 const O_RDWR = 0o2;
 const EFD_NONBLOCK = O_NONBLOCK;
@@ -66,6 +74,8 @@ export interface LinuxTunOptions {
   readonly mtu: number;
   /** `txqueuelen`: the device's transmit queue length; the kernel default when undefined. */
   readonly txqueuelen?: number | undefined;
+  /** Open with IFF_VNET_HDR (for the data-plane worker's TCP coalescing). */
+  readonly vnetHdr?: boolean;
 }
 
 /** Opens (creates) the TUN device. Throws OsError('TUN_OPEN') with the fix in the message. */
@@ -77,7 +87,7 @@ export function openLinuxTun(opts: LinuxTunOptions): LinuxTun {
   if (fd < 0) throw openError(`open ${TUN_PATH}`, lastErrno(), req.name);
   const ifr = new Uint8Array(IFREQ_SIZE);
   ifr.set(new TextEncoder().encode(req.name).subarray(0, IFNAMSIZ - 1));
-  new DataView(ifr.buffer).setUint16(IFNAMSIZ, IFF_TUN | IFF_NO_PI, true);
+  new DataView(ifr.buffer).setUint16(IFNAMSIZ, IFF_TUN | IFF_NO_PI | (opts.vnetHdr === true ? IFF_VNET_HDR : 0), true);
   if (c.ioctl(fd, TUNSETIFF, ifr) < 0) {
     const errno = lastErrno();
     c.close(fd);
@@ -92,7 +102,7 @@ export function openLinuxTun(opts: LinuxTunOptions): LinuxTun {
     c.close(fd);
     throw openError('eventfd', errno, name);
   }
-  return new LinuxTun(c, fd, efd, name, opts.mtu);
+  return new LinuxTun(c, fd, efd, name, opts.mtu, opts.vnetHdr === true);
 }
 
 /** tun.c open_tun (Linux): SIOCSIFTXQLEN through any socket; on failure the tun fd is closed too. */
@@ -124,8 +134,13 @@ export class LinuxTun implements TunDevice {
   #closed = false;
   #fdsClosed = false;
   #errors = 0;
+  readonly vnetHdr: boolean;
+  /** With vnetHdr: a packet behind its (zero) header, for readInto and write. */
+  readonly #framed: Uint8Array | undefined;
 
-  constructor(c: Libc, fd: number, efd: number, name: string, mtu: number) {
+  constructor(c: Libc, fd: number, efd: number, name: string, mtu: number, vnetHdr = false) {
+    this.vnetHdr = vnetHdr;
+    this.#framed = vnetHdr ? new Uint8Array(VNET_HDR_LEN + PACKET_MAX) : undefined;
     this.#c = c;
     this.#fd = fd;
     this.#efd = efd;
@@ -149,8 +164,18 @@ export class LinuxTun implements TunDevice {
 
   readInto(buf: Uint8Array): number {
     if (this.#closed) return 0;
-    const n = this.#c.read(this.#fd, buf, buf.length);
-    if (n >= 0) return n;
+    const f = this.#framed;
+    if (f !== undefined) {
+      const n = this.#c.read(this.#fd, f, Math.min(f.length, VNET_HDR_LEN + buf.length));
+      if (n >= VNET_HDR_LEN) {
+        buf.set(f.subarray(VNET_HDR_LEN, n));
+        return n - VNET_HDR_LEN;
+      }
+      if (n >= 0) return 0;
+    } else {
+      const n = this.#c.read(this.#fd, buf, buf.length);
+      if (n >= 0) return n;
+    }
     const errno = lastErrno();
     if (errno !== EAGAIN && errno !== EINTR) this.#errors++;
     return 0;
@@ -158,6 +183,17 @@ export class LinuxTun implements TunDevice {
 
   write(buf: Uint8Array, len: number): number {
     if (this.#closed || len > buf.length || len <= 0) {
+      this.#errors++;
+      return 0;
+    }
+    const f = this.#framed;
+    if (f !== undefined) {
+      if (len > PACKET_MAX) {
+        this.#errors++;
+        return 0;
+      }
+      f.set(buf.subarray(0, len), VNET_HDR_LEN); // the header stays zero: a plain packet
+      if (this.#c.write(this.#fd, f, VNET_HDR_LEN + len) === VNET_HDR_LEN + len) return len;
       this.#errors++;
       return 0;
     }

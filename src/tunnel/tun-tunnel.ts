@@ -176,7 +176,7 @@ export class TunTunnelImpl implements Tunnel {
 
   packetSource(): TunPacketSource | undefined {
     const fd = this.#dev?.fd;
-    return fd === undefined ? undefined : { fd, mss: this.#mss, tunMtu: this.#tunMtu, block6: this.#block6 };
+    return fd === undefined ? undefined : { fd, mss: this.#mss, tunMtu: this.#tunMtu, block6: this.#block6, vnetHdr: this.#dev?.vnetHdr === true };
   }
 
   write(packet: Uint8Array, len: number): void {

@@ -29,6 +29,8 @@ export interface TunPacketSource {
   readonly tunMtu: number;
   /** block-ipv6: the ICMPv6 no-route source, or undefined when IPv6 passes. */
   readonly block6: Uint8Array | undefined;
+  /** Every packet on fd has a virtio_net_hdr first (IFF_VNET_HDR). */
+  readonly vnetHdr: boolean;
 }
 
 /** What the connection knows that scripts see (ssl_verify.c: the server's certificate chain). */

@@ -71,6 +71,12 @@ for (const c of CASES) {
       const side = stock === undefined ? '' : `   stock openvpn: up ${stock.up.toFixed(0)} down ${stock.down.toFixed(0)} Mbit/s`;
       console.log(`# ${c.name}: ovpn-ts up ${up.mbps.toFixed(0)} down ${down.mbps.toFixed(0)} Mbit/s${side}`);
       await client.stop();
+      if (c.profile !== 'tcp') {
+        // the upload's full-size datagrams left in GSO runs, the download's segments reached the TUN joined
+        const offloads = /data plane: (\d+) of \d+ datagrams left in UDP GSO sends; (\d+) of \d+ packets reached the TUN in coalesced TCP writes/.exec(client.log());
+        assert.ok(offloads !== null && Number(offloads[1]) > 0 && Number(offloads[2]) > 0, `GSO and coalescing at work: ${offloads?.[0] ?? client.log()}`);
+        console.log(`# ${c.name}: ${offloads[0]}`);
+      }
     });
   });
 }

@@ -87,7 +87,7 @@ async function rig(cipher = 'AES-256-GCM', auth: string | undefined = undefined,
   const copy = (b: Uint8Array): Uint8Array => b.slice();
   worker.post({ kind: 'keys', keyId: 0, cipher, auth, peerId: 7, send: { cipher: copy(k.send.cipher), hmac: copy(k.send.hmac) }, recv: { cipher: copy(k.recv.cipher), hmac: copy(k.recv.hmac) }, channel: CHANNEL });
   const [tun, testEnd] = tunPair();
-  await worker.request({ kind: 'tun', fd: tun, mss: 0, tunMtu: 1500, block6: undefined });
+  await worker.request({ kind: 'tun', fd: tun, mss: 0, tunMtu: 1500, block6: undefined, vnetHdr: false });
   return {
     worker,
     server,

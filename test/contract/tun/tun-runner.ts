@@ -9,7 +9,8 @@ import { openLinuxTun } from '../../../src/tun/linux-tun.ts';
 import { NetlinkBackend } from '../../../src/routing/netlink-backend.ts';
 import { TUN_LOCAL, TUN_PEER, UDP_PORT, tunScenario } from './tun.contract.ts';
 
-const tun = openLinuxTun({ dev: 'tun', mtu: 1400 });
+// `vnet`: with IFF_VNET_HDR, which readInto and write must hide
+const tun = openLinuxTun({ dev: 'tun', mtu: 1400, vnetHdr: process.argv[2] === 'vnet' });
 const net = new NetlinkBackend();
 const sock = createSocket('udp4');
 try {

@@ -34,10 +34,11 @@ test('TunDevice contract: MemoryTun', async () => {
   assert.deepEqual(tun.written, [icmpEchoRequest(TUN_PEER, TUN_LOCAL, 0x4242, 7, new TextEncoder().encode('ovpn-ts ping'))]);
 });
 
-test('TunDevice contract: LinuxTun in a network namespace (kernel routes UDP in, answers our ping)', async () => {
+for (const vnet of [false, true]) {
+test(`TunDevice contract: LinuxTun${vnet ? ' with IFF_VNET_HDR' : ''} in a network namespace (kernel routes UDP in, answers our ping)`, async () => {
   const runner = fileURLToPath(new URL('./tun-runner.js', import.meta.url));
   const t0 = performance.now();
-  const r = JSON.parse(await runInNetns('tun', [runner])) as TunScenarioResult;
+  const r = JSON.parse(await runInNetns('tun', vnet ? [runner, 'vnet'] : [runner])) as TunScenarioResult;
   check(r);
   assert.match(r.name, /^tun\d+$/);
   assert.equal(r.replies.length, 1);
@@ -47,6 +48,7 @@ test('TunDevice contract: LinuxTun in a network namespace (kernel routes UDP in,
   });
   assert.ok(performance.now() - t0 < 10_000, 'the runner process exits promptly after close()');
 });
+}
 
 test('tunRequestName: dev / dev-type resolution', () => {
   assert.deepEqual(tunRequestName('tun'), { name: '' });
