@@ -29,8 +29,11 @@ const TCP_PSH = 0x08;
 const MAX_BYTES = 65535;
 const MAX_SEGMENTS = 64;
 
-/** Where the packet is written: (buffer with the vnet header first, bytes including it). */
-export type TunWrite = (buf: Uint8Array, len: number, segments: number) => void;
+/**
+ * Where the packet is written: buf[0, len) is the vnet header and the packet; `bytes` is what
+ * the segments it holds add up to, headers included (what the TUN would have seen one by one).
+ */
+export type TunWrite = (buf: Uint8Array, len: number, segments: number, bytes: number) => void;
 
 export class TcpCoalescer {
   /** The super-packet: the vnet header, then the packet. */
@@ -63,7 +66,7 @@ export class TcpCoalescer {
     if (this.#len > 0 && start && this.#joins(p, len)) return this.#append(p, len);
     this.flush();
     if (start) return this.#begin(p, len);
-    this.#write(p, VNET_HDR_LEN + len, 1);
+    this.#write(p, VNET_HDR_LEN + len, 1, len);
   }
 
   /** Writes what is pending (at the end of a batch). */
@@ -98,7 +101,7 @@ export class TcpCoalescer {
     const segments = this.#segments;
     this.#len = 0;
     this.#segments = 0;
-    this.#write(out, VNET_HDR_LEN + n, segments);
+    this.#write(out, VNET_HDR_LEN + n, segments, n + (segments - 1) * (this.#ipHl + this.#tcpHl));
   }
 
   /** A TCP segment with payload, flags ACK (+PSH), no IP options, fragments or extension headers. */

@@ -53,7 +53,7 @@ export class WorkerPump {
   readonly #plain = this.#plainFrame.subarray(VNET_HDR_LEN);
   readonly #reply6Frame = new Uint8Array(VNET_HDR_LEN + ICMP6_REPLY_MAX);
   readonly #reply6 = this.#reply6Frame.subarray(VNET_HDR_LEN);
-  readonly #gro = new TcpCoalescer((buf, len, segments) => this.#writeTun(buf, len, segments));
+  readonly #gro = new TcpCoalescer((buf, len, segments, bytes) => this.#writeTun(buf, len, segments, bytes));
   readonly #pollfds: Uint8Array;
   readonly #pv: DataView;
   readonly #efdBuf = new Uint8Array(8);
@@ -275,18 +275,18 @@ export class WorkerPump {
     clampMss(p, len, this.#mss);
     this.#c[Counter.LAST_TUN_AT] = now;
     if (this.#vnet) this.#gro.push(this.#plainFrame, len);
-    else this.#writeTun(p, len, 1);
+    else this.#writeTun(p, len, 1, len);
   }
 
-  /** One write to the TUN: a packet, or (vnet) a header and a packet of `segments` TCP segments. */
-  #writeTun(buf: Uint8Array, len: number, segments: number): void {
+  /** One write to the TUN: a packet, or (vnet) a header and a packet of `segments` TCP segments, `bytes` as packets. */
+  #writeTun(buf: Uint8Array, len: number, segments: number, bytes: number): void {
     if (this.#tunFd < 0 || this.#io.write(this.#tunFd, buf, len) !== len) {
       this.#add(Counter.TUN_WRITE_DROPS, segments);
       return;
     }
     this.#add(Counter.TUN_TX_PKTS, segments);
     if (segments > 1) this.#add(Counter.GRO_PKTS, segments);
-    this.#add(Counter.TUN_TX_BYTES, this.#vnet ? len - VNET_HDR_LEN : len);
+    this.#add(Counter.TUN_TX_BYTES, bytes);
   }
 
   /** Reads up to a batch from the TUN, seals each packet into a tx slot, and sends the batch. */

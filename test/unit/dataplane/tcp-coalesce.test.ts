@@ -110,11 +110,12 @@ function resegment(frame: Uint8Array): Uint8Array[] {
 interface Written {
   readonly frame: Uint8Array;
   readonly segments: number;
+  readonly bytes: number;
 }
 
 function run(packets: readonly Uint8Array[]): Written[] {
   const got: Written[] = [];
-  const c = new TcpCoalescer((buf, len, segments) => got.push({ frame: buf.slice(0, len), segments }));
+  const c = new TcpCoalescer((buf, len, segments, bytes) => got.push({ frame: buf.slice(0, len), segments, bytes }));
   const frame = new Uint8Array(VNET_HDR_LEN + 65536);
   for (const p of packets) {
     frame.fill(0, 0, VNET_HDR_LEN);
@@ -146,6 +147,7 @@ test('one IPv4 flow: one super-packet (GSO_TCPV4, NEEDS_CSUM) that TSO cuts back
   assert.equal(fold(sum16(pkt, 0, 20, 0)), 0xffff, 'IPv4 header checksum');
   assert.equal(~fold(sum16(pkt, 20, pkt.byteLength, 0)) & 0xffff, tcpChecksum(pkt, 20), 'pseudo-header sum + the rest = the full checksum');
   assert.deepEqual(unpack(w), packets);
+  assert.equal(w[0]?.bytes, packets.reduce((n, p) => n + p.byteLength, 0), 'bytes as the packets add up');
 });
 
 test('one IPv6 flow: GSO_TCPV6, and the same packets back', () => {
@@ -176,6 +178,7 @@ test('what may not be joined is written as it came, in order: another flow, a ga
   const w = run(input);
   assert.deepEqual(w.map((x) => x.segments), [2, 1, 2, 1, 1, 2, 1, 1]);
   assert.deepEqual(unpack(w), input);
+  assert.equal(w.reduce((n, x) => n + x.bytes, 0), input.reduce((n, p) => n + p.byteLength, 0));
 });
 
 test('at most 64 KiB: a long flow is cut into several super-packets', () => {
