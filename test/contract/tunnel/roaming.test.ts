@@ -48,14 +48,19 @@ function hostNet(): MemoryNetBackend {
   });
 }
 
+/** An uplink comes up as DHCP leaves it: its /24 address, the on-link route and a default route. */
+async function uplinkUp(net: MemoryNetBackend, dev: string, local: string, gateway: string, metric: number): Promise<void> {
+  net.addLink(dev);
+  await net.setLink(dev, { up: true, mtu: 1500 });
+  await net.addAddress({ dev, family: 4, local, prefixLen: 24 });
+  await net.addRoute({ family: 4, dst: local.replace(/\.\d+$/, '.0'), prefixLen: 24, dev });
+  await net.addRoute({ family: 4, dst: '0.0.0.0', prefixLen: 0, gateway, dev, metric });
+}
+
 /** eth0 goes away (the kernel flushes its routes); wlan0 comes up with DHCP's address and default route. */
 async function roam(net: MemoryNetBackend): Promise<void> {
   net.removeLink('eth0');
-  net.addLink('wlan0');
-  await net.setLink('wlan0', { up: true, mtu: 1500 });
-  await net.addAddress({ dev: 'wlan0', family: 4, local: '172.20.0.9', prefixLen: 24 });
-  await net.addRoute({ family: 4, dst: '172.20.0.0', prefixLen: 24, dev: 'wlan0' });
-  await net.addRoute({ family: 4, dst: '0.0.0.0', prefixLen: 0, gateway: '172.20.0.1', dev: 'wlan0', metric: 600 });
+  await uplinkUp(net, 'wlan0', '172.20.0.9', '172.20.0.1', 600);
 }
 
 function tunnelOf(o: ClientOptions, net: MemoryNetBackend, journals: JournalStore = new MemoryJournalStore()): { tunnel: TunTunnelImpl; log: MemoryLogger } {
@@ -131,11 +136,7 @@ describe('TunTunnelImpl roaming (serverPath, repointBypass)', () => {
     await tunnel.open(pushed(o), SERVER, () => {});
     const before = await routes(net);
     net.removeLink('eth0'); // down: the kernel flushes its routes, the bypass route with them
-    net.addLink('eth0');
-    await net.setLink('eth0', { up: true, mtu: 1500 });
-    await net.addAddress({ dev: 'eth0', family: 4, local: '192.168.1.10', prefixLen: 24 });
-    await net.addRoute({ family: 4, dst: '192.168.1.0', prefixLen: 24, dev: 'eth0' });
-    await net.addRoute({ family: 4, dst: '0.0.0.0', prefixLen: 0, gateway: '192.168.1.1', dev: 'eth0', metric: 100 });
+    await uplinkUp(net, 'eth0', '192.168.1.10', '192.168.1.1', 100);
     assert.ok(!(await routes(net)).includes('198.51.100.7/32 via 192.168.1.1 dev eth0'), 'flushed');
     const path = await tunnel.serverPath(SERVER);
     assert.deepEqual(path, { dev: 'eth0', gateway: '192.168.1.1', source: '192.168.1.10' });
