@@ -14,10 +14,11 @@
  *              what EAGAIN leaves stays queued, and the TUN is not read until it left
  *   then the counters go to the SharedArrayBuffer (worker-shared.ts), one `now` per wake-up.
  *
- * Buffers: the rx and tx rings (platform/batch-io.ts) and one TUN buffer and one plaintext
- * buffer, all made at start; no allocation per packet. A slot handed to sendmmsg is not written
- * again until the kernel took it. Malformed or forged packets are dropped and counted, never
- * thrown. Never: log, or post a message per data packet.
+ * Buffers: the rx and tx rings (platform/batch-io.ts), one TUN buffer and one plaintext buffer
+ * (each with room for a vnet header in front) and the coalescer's, all made at start; no
+ * allocation per packet. A slot handed to sendmmsg is not written again until the kernel took it.
+ * Malformed or forged packets are dropped and counted, never thrown. Never: log, or post a
+ * message per data packet.
  */
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { batchIo, EAGAIN, EINTR, EINVAL, EIO, MmsgRing, MSG_DONTWAIT, POLLERR, POLLFD, POLLIN, POLLOUT, type BatchIo } from '../platform/batch-io.ts';
@@ -295,9 +296,9 @@ export class WorkerPump {
     const buf = this.#tunBuf;
     let k = 0;
     while (k < this.#tx.slots) {
-      const n = this.#vnet ? this.#io.read(this.#tunFd, this.#tunFrame, this.#tunFrame.byteLength) - VNET_HDR_LEN : this.#io.read(this.#tunFd, buf, buf.byteLength);
-      if (n <= 0) break;
-      const len = n;
+      // with a vnet header the packet lands at #tunBuf behind it (no offload is on: nothing to read in it)
+      const len = this.#vnet ? this.#io.read(this.#tunFd, this.#tunFrame, this.#tunFrame.byteLength) - VNET_HDR_LEN : this.#io.read(this.#tunFd, buf, buf.byteLength);
+      if (len <= 0) break;
       this.#add(Counter.TUN_RX_PKTS, 1);
       this.#add(Counter.TUN_RX_BYTES, len);
       this.#c[Counter.LAST_TUN_AT] = now;
@@ -308,8 +309,8 @@ export class WorkerPump {
       if (this.#block6 !== undefined && isIpv6(buf, len)) {
         this.#add(Counter.BLOCKED_IPV6, 1);
         const r = icmp6NoRoute(buf, len, this.#block6, this.#tunMtu, this.#reply6);
-        const n = this.#vnet ? VNET_HDR_LEN + r : r;
-        if (r > 0 && this.#io.write(this.#tunFd, this.#vnet ? this.#reply6Frame : this.#reply6, n) !== n) this.#add(Counter.TUN_WRITE_DROPS, 1);
+        const w = this.#vnet ? VNET_HDR_LEN + r : r;
+        if (r > 0 && this.#io.write(this.#tunFd, this.#vnet ? this.#reply6Frame : this.#reply6, w) !== w) this.#add(Counter.TUN_WRITE_DROPS, 1);
         continue;
       }
       if (channel === undefined) continue;
