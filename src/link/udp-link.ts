@@ -23,6 +23,8 @@
 import dgram from 'node:dgram';
 import { OsError } from '../base/errors.ts';
 import type { Endpoint, Link, LinkEvents } from './link.ts';
+import { encodeSockaddr } from '../base/sockaddr.ts';
+import { reconnectUdpSocket } from './socket-options.ts';
 
 export interface UdpLinkOptions {
   readonly remote: Endpoint;
@@ -33,6 +35,8 @@ export interface UdpLinkOptions {
   readonly rcvbuf?: number | undefined;
   /** A socket already made and bound, with options Node cannot set (socket-options.ts); `local` is then unused. */
   readonly fd?: number | undefined;
+  /** `bind-dev` of that socket: set again after a roaming refresh (the kernel drops it with the association). */
+  readonly bindDev?: string | undefined;
 }
 
 /** What the adapter dropped or saw fail on the send side, since it was opened. */
@@ -127,8 +131,10 @@ export async function openUdpLink(opts: UdpLinkOptions, on: LinkEvents): Promise
     async refreshSource() {
       // Unconnected (float) sockets choose per datagram; one bound to an address cannot move.
       if (closed || opts.float || opts.local?.address !== undefined) return;
-      sock.disconnect();
-      await new Promise<void>((resolve, reject) => sock.connect(remote.port, remote.address, (err?: Error) => (err ? reject(err) : resolve())));
+      // on the descriptor, so the port is kept (dgram's disconnect + connect would get a new one)
+      const fd = (sock as unknown as { _handle?: { fd?: number } })._handle?.fd;
+      if (fd === undefined || fd < 0) throw new OsError('SOCKET', 'the UDP socket has no file descriptor');
+      reconnectUdpSocket(fd, encodeSockaddr(remote.address, remote.port, remote.family), remote.family, { bindDev: opts.bindDev });
     },
     setBufferSizes({ sndbuf, rcvbuf }) {
       if (closed) return;

@@ -47,7 +47,7 @@ export async function openLink(opts: OpenLinkOptions, events: LinkEvents): Promi
   }
   if (via.proxy !== undefined) throw new ProxyError('protocol', 'http-proxy needs proto tcp');
   const fd = hasSocketOptions(via.socket) ? openUdpSocket(opts.remote.family, via.socket ?? {}, opts.local) : undefined;
-  return openUdpLink({ remote: opts.remote, float: opts.float, local: opts.local, fd }, events);
+  return openUdpLink({ remote: opts.remote, float: opts.float, local: opts.local, fd, bindDev: via.socket?.bindDev }, events);
 }
 
 /** What a link that could not be opened means for the process. */

@@ -1,6 +1,7 @@
 /**
  * reconnectUdpSocket (roaming's source refresh) on real loopback sockets: the socket is connected
- * again and keeps its ephemeral port, so the server sees the same peer; twice in a row too.
+ * again and keeps its ephemeral port, so the server sees the same peer; twice in a row too. The
+ * same through the node:dgram link (the main thread's path), which also still receives.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,6 +9,7 @@ import dgram from 'node:dgram';
 import { once } from 'node:events';
 import { encodeSockaddr } from '../../../src/base/sockaddr.ts';
 import { openUdpSocket, reconnectUdpSocket } from '../../../src/link/socket-options.ts';
+import { openUdpLink } from '../../../src/link/udp-link.ts';
 import { lib } from '../../../src/platform/libc.ts';
 import { until } from '../../netns/helpers/until.ts';
 
@@ -34,6 +36,32 @@ test('a reconnected UDP socket keeps its ephemeral port and still reaches the se
     assert.ok(from[0] !== 0 && from.every((p) => p === from[0]), `the same source port every time: ${from.join(', ')}`);
   } finally {
     lib().close(fd);
+    server.close();
+  }
+});
+
+test('the node:dgram link: refreshSource keeps the port, and what the server sends to it still arrives', async () => {
+  const server = dgram.createSocket('udp4');
+  const from: number[] = [];
+  server.on('message', (_m, rinfo) => from.push(rinfo.port));
+  server.bind(0, '127.0.0.1');
+  await once(server, 'listening');
+  const got: string[] = [];
+  const errors: Error[] = [];
+  const link = await openUdpLink({ remote: { address: '127.0.0.1', port: server.address().port, family: 4 }, float: false }, { packet: (b) => got.push(new TextDecoder().decode(b)), error: (e) => errors.push(e) });
+  try {
+    const hello = new TextEncoder().encode('hello');
+    link.send(hello);
+    assert.ok(await until(() => from.length === 1, 2000), 'first datagram at the server');
+    await link.refreshSource?.();
+    link.send(hello);
+    assert.ok(await until(() => from.length === 2, 2000), 'second datagram at the server');
+    assert.equal(from[1], from[0], `the same source port: ${from.join(', ')}`);
+    server.send('back', from[0] as number, '127.0.0.1');
+    assert.ok(await until(() => got.includes('back'), 2000), 'the server reaches the link at its port');
+    assert.deepEqual(errors, []);
+  } finally {
+    link.close();
     server.close();
   }
 });
