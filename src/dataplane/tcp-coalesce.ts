@@ -16,9 +16,8 @@
  * Anything else is written as it came. A packet of one segment goes out with a zero header.
  * Never: allocate, throw, or change a byte of a packet that is not joined.
  */
+import { VNET_HDR_LEN } from '../tun/device.ts';
 
-/** sizeof(struct virtio_net_hdr): flags, gso_type, hdr_len, gso_size, csum_start, csum_offset. */
-export const VNET_HDR_LEN = 10;
 const VIRTIO_NET_HDR_F_NEEDS_CSUM = 1;
 const VIRTIO_NET_HDR_GSO_TCPV4 = 1;
 const VIRTIO_NET_HDR_GSO_TCPV6 = 4;

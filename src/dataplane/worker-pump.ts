@@ -31,7 +31,8 @@ import { classifyPayload, PING_STRING, writeOcc, OccOpcode } from './framing.ts'
 import { clampMss } from './mss.ts';
 import { icmp6NoRoute, ICMP6_REPLY_MAX, isIpv6 } from './icmp6.ts';
 import { LoopGuard } from './loop-guard.ts';
-import { TcpCoalescer, VNET_HDR_LEN } from './tcp-coalesce.ts';
+import { TcpCoalescer } from './tcp-coalesce.ts';
+import { VNET_HDR_LEN } from '../tun/device.ts';
 import type { Endpoint } from '../link/link.ts';
 import { Counter, DROPS_BASE, Shared, type FromWorker, type ToWorker, type WorkerInit } from './worker-shared.ts';
 

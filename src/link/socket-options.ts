@@ -126,12 +126,18 @@ export function openUdpSocket(family: 4 | 6, o: SocketOptions, local: Local): nu
   return openWith(SOCK_DGRAM, family, o, local ?? {});
 }
 
-/** The local port of a socket (0 while it has none). */
-function localPort(fd: number): number {
+/** The address and port a socket is bound to (getsockname); port 0 while it has none. */
+export function localEndpoint(fd: number): Endpoint | undefined {
   const addr = new Uint8Array(SOCKADDR_IN6);
   const len = new Uint8Array(4);
   new DataView(len.buffer).setUint32(0, addr.byteLength, true);
-  return batchIo().getsockname(fd, addr, len) < 0 ? 0 : (decodeSockaddr(addr)?.port ?? 0);
+  return batchIo().getsockname(fd, addr, len) < 0 ? undefined : decodeSockaddr(addr);
+}
+
+/** The descriptor under a node:net or node:dgram socket (Node keeps it on its internal handle). */
+export function descriptorOf(sock: object): number | undefined {
+  const fd = (sock as { _handle?: { fd?: number } })._handle?.fd;
+  return fd === undefined || fd < 0 ? undefined : fd;
 }
 
 /**
@@ -143,12 +149,12 @@ function localPort(fd: number): number {
  */
 export function reconnectUdpSocket(fd: number, remote: Uint8Array, family: 4 | 6, o: SocketOptions): number | undefined {
   const c = lib();
-  const port = localPort(fd);
+  const port = localEndpoint(fd)?.port ?? 0;
   const unspec = new Uint8Array(SOCKADDR_IN);
   c.connect(fd, unspec, unspec.byteLength);
   if (o.bindDev !== undefined) applySocketOptions(fd, family, { bindDev: o.bindDev });
   let lost: number | undefined;
-  if (port !== 0 && localPort(fd) === 0) {
+  if (port !== 0 && (localEndpoint(fd)?.port ?? 0) === 0) {
     const any = encodeSockaddr(family === 4 ? '0.0.0.0' : '::', port, family);
     if (c.bind(fd, any, any.byteLength) < 0) lost = port;
   }

@@ -9,7 +9,7 @@ import type net from 'node:net';
 import { OsError } from '../base/errors.ts';
 import { frameTcp, TcpFramer } from '../tls/packet.ts';
 import type { Endpoint, Link, LinkEvents, ProxySpec } from './link.ts';
-import { applySocketOptions, type SocketOptions } from './socket-options.ts';
+import { applySocketOptions, descriptorOf, type SocketOptions } from './socket-options.ts';
 import { openStream } from './stream.ts';
 
 export interface TcpLinkOptions {
@@ -70,8 +70,8 @@ export async function openTcpLink(opts: TcpLinkOptions, on: LinkEvents): Promise
       if (closed) return;
       try {
         // node:net has no buffer-size API: set them on the descriptor, as before the SYN.
-        const fd = (sock as unknown as { _handle?: { fd?: number } })._handle?.fd;
-        if (fd === undefined || fd < 0) throw new Error('the TCP socket has no file descriptor');
+        const fd = descriptorOf(sock);
+        if (fd === undefined) throw new Error('the TCP socket has no file descriptor');
         applySocketOptions(fd, from.family, { sndbuf, rcvbuf });
       } catch (e) {
         on.error(new OsError('SOCKET', `cannot resize the socket buffers: ${(e as Error).message}`, { cause: e }));

@@ -24,7 +24,7 @@ import dgram from 'node:dgram';
 import { OsError } from '../base/errors.ts';
 import type { Endpoint, Link, LinkEvents } from './link.ts';
 import { encodeSockaddr } from '../base/sockaddr.ts';
-import { reconnectUdpSocket } from './socket-options.ts';
+import { descriptorOf, reconnectUdpSocket } from './socket-options.ts';
 
 export interface UdpLinkOptions {
   readonly remote: Endpoint;
@@ -132,8 +132,8 @@ export async function openUdpLink(opts: UdpLinkOptions, on: LinkEvents): Promise
       // Unconnected (float) sockets choose per datagram; one bound to an address cannot move.
       if (closed || opts.float || opts.local?.address !== undefined) return;
       // on the descriptor, so the port is kept (dgram's disconnect + connect would get a new one)
-      const fd = (sock as unknown as { _handle?: { fd?: number } })._handle?.fd;
-      if (fd === undefined || fd < 0) throw new OsError('SOCKET', 'the UDP socket has no file descriptor');
+      const fd = descriptorOf(sock);
+      if (fd === undefined) throw new OsError('SOCKET', 'the UDP socket has no file descriptor');
       reconnectUdpSocket(fd, encodeSockaddr(remote.address, remote.port, remote.family), remote.family, { bindDev: opts.bindDev });
     },
     setBufferSizes({ sndbuf, rcvbuf }) {

@@ -13,10 +13,10 @@
  * Never: close an fd before the worker let go of it, or keep key bytes on this thread.
  */
 import { OsError } from '../base/errors.ts';
-import { decodeSockaddr, encodeSockaddr } from '../base/sockaddr.ts';
+import { encodeSockaddr } from '../base/sockaddr.ts';
 import type { DataParams } from '../core/negotiate.ts';
 import type { Endpoint, Link, LinkEvents } from '../link/link.ts';
-import { applySocketOptions, openUdpSocket, reconnectUdpSocket } from '../link/socket-options.ts';
+import { applySocketOptions, localEndpoint, openUdpSocket, reconnectUdpSocket } from '../link/socket-options.ts';
 import { batchIo, EAGAIN, MSG_DONTWAIT } from '../platform/batch-io.ts';
 import { lib } from '../platform/libc.ts';
 import { splitKey2, wipeDataKeys } from '../dataplane/data-crypto.ts';
@@ -88,7 +88,7 @@ export class WorkerDataPath implements DataPath {
         const addr = encodeSockaddr(remote.address, remote.port, remote.family);
         if (lib().connect(fd, addr, addr.byteLength) < 0) throw new OsError('SOCKET', `cannot connect the UDP socket to ${remote.address}:${remote.port}: errno ${batchIo().errno()}`);
       }
-      const path = new WorkerDataPath(worker, host, fd, o, events, o.local?.address === undefined ? undefined : localOf(fd));
+      const path = new WorkerDataPath(worker, host, fd, o, events, o.local?.address === undefined ? undefined : localEndpoint(fd));
       worker.events = { message: (m) => path.#onWorker(m), exit: (reason) => events.error(Object.assign(new Error(reason), { code: 'EWORKER' })) };
       await worker.request({ kind: 'link', fd, remote, float: o.float });
       return path;
@@ -265,13 +265,4 @@ export class WorkerDataPath implements DataPath {
     if (oversize > 0) out['OVERSIZE'] = oversize;
     return out;
   }
-}
-
-/** The socket's bound address (getsockname), for status reports of a UDP socket bound with `local`. */
-function localOf(fd: number): Endpoint | undefined {
-  const addr = new Uint8Array(28);
-  const len = new Uint8Array(4);
-  new DataView(len.buffer).setUint32(0, addr.byteLength, true);
-  if (batchIo().getsockname(fd, addr, len) < 0) return undefined;
-  return decodeSockaddr(addr);
 }

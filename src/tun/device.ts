@@ -10,6 +10,9 @@
  * only opening the device throws (OsError 'TUN_OPEN').
  */
 
+/** sizeof(struct virtio_net_hdr): what each packet on a TUN fd opened with IFF_VNET_HDR starts with. */
+export const VNET_HDR_LEN = 10;
+
 export interface TunDevice {
   /** The interface name the kernel gave (`tun0`, or the configured name). */
   readonly name: string;

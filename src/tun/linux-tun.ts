@@ -19,7 +19,7 @@
  */
 import { AF_INET, errno as lastErrno, lib, O_CLOEXEC, O_NONBLOCK, SOCK_DGRAM, type Libc } from '../platform/libc.ts';
 import { OsError } from '../base/errors.ts';
-import { IFNAMSIZ, tunRequestName, type TunDevice } from './device.ts';
+import { IFNAMSIZ, tunRequestName, VNET_HDR_LEN, type TunDevice } from './device.ts';
 
 // linux/if_tun.h
 const TUNSETIFF = 0x400454ca; // _IOW('T', 202, int)
@@ -28,8 +28,6 @@ const SIOCSIFTXQLEN = 0x8943;
 const IFF_TUN = 0x0001;
 const IFF_NO_PI = 0x1000;
 const IFF_VNET_HDR = 0x4000;
-/** sizeof(struct virtio_net_hdr). */
-const VNET_HDR_LEN = 10;
 const PACKET_MAX = 65536;
 // asm-generic/fcntl.h, sys/eventfd.h, poll.h
 const O_RDWR = 0o2;

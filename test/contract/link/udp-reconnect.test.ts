@@ -13,12 +13,18 @@ import { openUdpLink } from '../../../src/link/udp-link.ts';
 import { lib } from '../../../src/platform/libc.ts';
 import { until } from '../../netns/helpers/until.ts';
 
-test('a reconnected UDP socket keeps its ephemeral port and still reaches the server', async () => {
+/** A UDP server on loopback that notes the source port of every datagram. */
+async function portServer(): Promise<{ server: dgram.Socket; from: number[] }> {
   const server = dgram.createSocket('udp4');
   const from: number[] = [];
   server.on('message', (_m, rinfo) => from.push(rinfo.port));
   server.bind(0, '127.0.0.1');
   await once(server, 'listening');
+  return { server, from };
+}
+
+test('a reconnected UDP socket keeps its ephemeral port and still reaches the server', async () => {
+  const { server, from } = await portServer();
   const remote = encodeSockaddr('127.0.0.1', server.address().port, 4);
   const fd = openUdpSocket(4, {}, undefined);
   try {
@@ -41,11 +47,7 @@ test('a reconnected UDP socket keeps its ephemeral port and still reaches the se
 });
 
 test('the node:dgram link: refreshSource keeps the port, and what the server sends to it still arrives', async () => {
-  const server = dgram.createSocket('udp4');
-  const from: number[] = [];
-  server.on('message', (_m, rinfo) => from.push(rinfo.port));
-  server.bind(0, '127.0.0.1');
-  await once(server, 'listening');
+  const { server, from } = await portServer();
   const got: string[] = [];
   const errors: Error[] = [];
   const link = await openUdpLink({ remote: { address: '127.0.0.1', port: server.address().port, family: 4 }, float: false }, { packet: (b) => got.push(new TextDecoder().decode(b)), error: (e) => errors.push(e) });

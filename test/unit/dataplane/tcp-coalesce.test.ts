@@ -6,7 +6,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fold, sum16, TcpCoalescer, VNET_HDR_LEN } from '../../../src/dataplane/tcp-coalesce.ts';
+import { fold, sum16, TcpCoalescer } from '../../../src/dataplane/tcp-coalesce.ts';
+import { VNET_HDR_LEN } from '../../../src/tun/device.ts';
 
 const TS_OPTION = [1, 1, 8, 10, 0, 0, 0x12, 0x34, 0, 0, 0x56, 0x78]; // NOP NOP timestamps
 const SRC4 = [10, 8, 0, 1];
