@@ -59,7 +59,7 @@ async function run(mode: 'seal' | 'open', worker: DataPlaneWorker): Promise<Resu
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0) throw new Error('socketpair failed');
   const [tun, peerEnd] = sv as [number, number];
   if (mode === 'seal') fcntl(peerEnd, F_SETFL, 0); // the peer blocks on a full pair instead of spinning
-  await worker.request({ kind: 'link', fd, remote: { address: '127.0.0.1', port: peerPort, family: 4 }, float: false });
+  await worker.request({ kind: 'link', proto: 'udp', early: undefined, fd, remote: { address: '127.0.0.1', port: peerPort, family: 4 }, float: false });
   const k = pipelineKeys('client');
   worker.post({ kind: 'keys', keyId: 0, cipher: PIPELINE_CIPHER, auth: PIPELINE_AUTH, peerId: 1, send: k.send, recv: k.recv, channel: PIPELINE_CHANNEL });
   await worker.request({ kind: 'tun', fd: tun, mss: 0, tunMtu: 1500, block6: undefined, vnetHdr: false });

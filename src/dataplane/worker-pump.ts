@@ -1,27 +1,30 @@
 /**
- * The data-plane worker's loop: it owns the hot path of a UDP connection while the main thread
- * keeps the control channel.
+ * The data-plane worker's loop: it owns the hot path of a UDP or TCP connection while the main
+ * thread keeps the control channel.
  *
- *   poll([tun POLLIN (unless a send is pending), udp POLLIN (+POLLOUT while one is), eventfd])
- *     eventfd  messages from the main thread (keys, tun, ping, stop): taken synchronously
- *     udp      recvmmsg ≤ slots datagrams ─▶ data: open ─▶ ip: mssfix ─▶ write(tun), or with a
- *                                                          vnet header: TCP segments of one flow
- *                                                          joined first (tcp-coalesce.ts)
- *                                                          ping: (counted) │ occ-exit: event
- *                                           control: copy ─▶ main thread
+ *   poll([tun POLLIN (unless a send is pending), link POLLIN (+POLLOUT while one is), eventfd])
+ *     eventfd  messages from the main thread (keys, tun, ping, TCP control packets, stop)
+ *     udp      recvmmsg ≤ slots datagrams ─┐
+ *     tcp      read ≤ 256 KiB of stream ─▶ frames (u16 length) ─┤
+ *                 data: open ─▶ ip: mssfix ─▶ write(tun), or with a vnet header: TCP segments
+ *                                             of one flow joined first (tcp-coalesce.ts)
+ *                                             ping: (counted) │ occ-exit: event
+ *                 control: copy ─▶ main thread
  *     tun      read ≤ slots packets ─▶ loop guard ─▶ block-ipv6 ─▶ mssfix ─▶ seal into tx slot
- *              ─▶ sendmmsg, runs of equal-size datagrams as one UDP GSO send each (UDP_SEGMENT);
+ *              ─▶ udp: sendmmsg, runs of equal-size datagrams as one UDP GSO send each
+ *                 tcp: one sendmsg over the slots' frames (a short write resumes mid-frame)
  *              what EAGAIN leaves stays queued, and the TUN is not read until it left
  *   then the counters go to the SharedArrayBuffer (worker-shared.ts), one `now` per wake-up.
  *
  * Buffers: the rx and tx rings (platform/batch-io.ts), one TUN buffer and one plaintext buffer
- * (each with room for a vnet header in front) and the coalescer's, all made at start; no
- * allocation per packet. A slot handed to sendmmsg is not written again until the kernel took it.
+ * (each with room for a vnet header in front), the coalescer's, and for TCP one stream buffer
+ * (made with the first TCP link); no allocation per packet. A slot handed to the kernel is not
+ * written again until it took all of it; over TCP a frame is never cut or dropped once begun.
  * Malformed or forged packets are dropped and counted, never thrown. Never: log, or post a
  * message per data packet.
  */
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import { batchIo, EAGAIN, EINTR, EINVAL, EIO, MmsgRing, MSG_DONTWAIT, POLLERR, POLLFD, POLLIN, POLLOUT, type BatchIo } from '../platform/batch-io.ts';
+import { batchIo, EAGAIN, EINTR, EINVAL, EIO, MmsgRing, MSG_DONTWAIT, MSG_NOSIGNAL, POLLERR, POLLFD, POLLHUP, POLLIN, POLLOUT, type BatchIo } from '../platform/batch-io.ts';
 import { decodeSockaddr, encodeSockaddr, sameSockaddr } from '../base/sockaddr.ts';
 import { createDataCrypto } from './create-data-crypto.ts';
 import { DataChannel, P_DATA_V1, P_DATA_V2, P_OPCODE_SHIFT } from './data-channel.ts';
@@ -38,8 +41,20 @@ import { Counter, DROPS_BASE, Shared, type FromWorker, type ToWorker, type Worke
 
 /** The TUN and plaintext buffers: any packet a tun fd or a reassembly can hand over. */
 const PACKET_MAX = 65536;
+/** TCP: the stream bytes one read may take (a frame is at most 2 + 65535). */
+const STREAM_READ = 262144;
 const ECONNREFUSED = 111;
-const ERRNO_NAMES: Readonly<Record<number, string>> = { 1: 'EPERM', 90: 'EMSGSIZE', 101: 'ENETUNREACH', 105: 'ENOBUFS', 111: 'ECONNREFUSED', 113: 'EHOSTUNREACH' };
+const ERRNO_NAMES: Readonly<Record<number, string>> = {
+  1: 'EPERM',
+  32: 'EPIPE',
+  90: 'EMSGSIZE',
+  101: 'ENETUNREACH',
+  104: 'ECONNRESET',
+  105: 'ENOBUFS',
+  110: 'ETIMEDOUT',
+  111: 'ECONNREFUSED',
+  113: 'EHOSTUNREACH',
+};
 
 export class WorkerPump {
   readonly #io: BatchIo = batchIo();
@@ -61,8 +76,22 @@ export class WorkerPump {
   readonly #efdBuf = new Uint8Array(8);
   readonly #clockSkew: number;
   #loopGuard: LoopGuard | undefined;
-  #udpFd = -1;
+  #linkFd = -1;
+  #tcp = false;
   #float = false;
+  /**
+   * TCP: [0, PACKET_MAX) the frame being handled (a packet is moved here from the stream, as a
+   * datagram sits in its slot), then the stream bytes read and not yet handled (#inLen of them).
+   */
+  #in: Uint8Array | undefined;
+  #inLen = 0;
+  /** TCP: the frame view of each tx slot (the packet behind its u16 length). */
+  #txFramed: readonly Uint8Array[] = [];
+  /** TCP: control packets that found the tx ring full, sent once it drains. */
+  readonly #ctlQueue: Uint8Array[] = [];
+  /** TCP: stream bytes that came with the proxy's answer, handled after our first control packet. */
+  #early: Uint8Array | undefined;
+  #dataErrorPosted = false;
   #remote: Uint8Array = new Uint8Array(0);
   #channel: DataChannel | undefined;
   #tunFd = -1;
@@ -112,9 +141,12 @@ export class WorkerPump {
         const now = performance.now() + this.#clockSkew;
         this.#add(Counter.WAKEUPS, 1);
         if ((this.#pv.getInt16(6, true) & POLLIN) !== 0) this.#messages(now);
-        const udp = this.#pv.getInt16(POLLFD + 6, true);
-        if ((udp & POLLOUT) !== 0) this.#flush();
-        if ((udp & (POLLIN | POLLERR)) !== 0) this.#receive(now);
+        const link = this.#pv.getInt16(POLLFD + 6, true);
+        if ((link & POLLOUT) !== 0) this.#flush();
+        if ((link & (POLLIN | POLLERR | POLLHUP)) !== 0) {
+          if (this.#tcp) this.#receiveStream(now);
+          else this.#receive(now);
+        }
         if (this.#txCount === 0 && (this.#pv.getInt16(2 * POLLFD + 6, true) & POLLIN) !== 0) this.#fromTun(now);
         this.#publish();
       }
@@ -127,9 +159,9 @@ export class WorkerPump {
 
   #arm(): void {
     const pending = this.#txCount > 0;
-    this.#pv.setInt32(POLLFD, this.#udpFd, true);
+    this.#pv.setInt32(POLLFD, this.#linkFd, true);
     this.#pv.setInt16(POLLFD + 4, pending ? POLLIN | POLLOUT : POLLIN, true);
-    this.#pv.setInt32(2 * POLLFD, pending ? -1 : this.#tunFd, true);
+    this.#pv.setInt32(2 * POLLFD, pending || this.#linkFd < 0 ? -1 : this.#tunFd, true);
     this.#pv.setInt16(2 * POLLFD + 4, POLLIN, true);
     for (let i = 0; i < 3; i++) this.#pv.setInt16(i * POLLFD + 6, 0, true);
   }
@@ -144,17 +176,23 @@ export class WorkerPump {
   #apply(m: ToWorker, now: number): void {
     switch (m.kind) {
       case 'link':
-        this.#udpFd = m.fd;
+        this.#linkFd = m.fd;
+        this.#tcp = m.proto === 'tcp';
         this.#float = m.float;
         this.#setRemote(m.remote);
-        this.#loopGuard = new LoopGuard(m.remote, 'udp');
+        this.#loopGuard = new LoopGuard(m.remote, m.proto);
+        if (this.#tcp) this.#startStream(m.early);
         this.#c.fill(0, DROPS_BASE, DROPS_BASE + DROP_REASON_SLOTS); // the drops of this attempt's channel
         this.#post({ kind: 'ack', seq: m.seq });
         return;
       case 'unlink':
-        this.#udpFd = -1;
+        this.#linkFd = -1;
         this.#tunFd = -1;
         this.#txHead = this.#txCount = 0;
+        this.#ctlQueue.length = 0;
+        this.#inLen = 0;
+        this.#early = undefined;
+        this.#dataErrorPosted = false;
         this.#channel?.close();
         this.#channel = undefined;
         this.#compressedPosted = false;
@@ -191,6 +229,9 @@ export class WorkerPump {
       case 'payload':
         this.#sendPayload(m.payload, now);
         return;
+      case 'send':
+        this.#sendControl(m.bytes);
+        return;
       case 'remote':
         this.#setRemote(m.remote);
         return;
@@ -214,7 +255,7 @@ export class WorkerPump {
     const nowSeconds = Math.floor((this.#init.timeOrigin + now) / 1000);
     for (let round = 0; round < 4; round++) {
       rx.armReceive(rx.slots);
-      const got = this.#io.recvmmsg(this.#udpFd, rx.hdrsFrom[0] as Uint8Array, rx.slots, MSG_DONTWAIT, null);
+      const got = this.#io.recvmmsg(this.#linkFd, rx.hdrsFrom[0] as Uint8Array, rx.slots, MSG_DONTWAIT, null);
       if (got < 0) {
         const errno = this.#io.errno();
         if (errno !== EAGAIN && errno !== EINTR) this.#linkError(errno);
@@ -237,10 +278,14 @@ export class WorkerPump {
       this.#add(Counter.OVERSIZE_DROPS, 1);
       return;
     }
-    const name = rx.names[i] as Uint8Array;
+    this.#packet(view, len, rx.names[i] as Uint8Array, now, nowSeconds);
+  }
+
+  /** One packet from the link: view[0, len), from `name` (a UDP source; undefined over TCP). */
+  #packet(view: Uint8Array, len: number, name: Uint8Array | undefined, now: number, nowSeconds: number): void {
     const op = (view[0] ?? 0) >> P_OPCODE_SHIFT;
     if (op !== P_DATA_V1 && op !== P_DATA_V2) {
-      const from = this.#float ? decodeSockaddr(name) : undefined;
+      const from = this.#float && name !== undefined ? decodeSockaddr(name) : undefined;
       if (this.#float && from === undefined) return;
       this.#post({ kind: 'control', bytes: view.slice(0, len), from });
       return;
@@ -253,12 +298,17 @@ export class WorkerPump {
         this.#compressedPosted = true;
         this.#post({ kind: 'event', event: 'compressed' });
       }
+      const broken = got === DropReason.AUTH || got === DropReason.DECRYPT || got === DropReason.REPLAY || got === DropReason.REPLAY_OLD;
+      if (this.#tcp && broken && !this.#dataErrorPosted) {
+        this.#dataErrorPosted = true;
+        this.#post({ kind: 'event', event: 'data-error' });
+      }
       return;
     }
     this.#add(Counter.AUTH_RX_PKTS, 1);
     this.#add(Counter.AUTH_RX_BYTES, len);
     this.#c[Counter.LAST_AUTH_RX_AT] = now;
-    if (this.#float && !sameSockaddr(name, this.#remote)) {
+    if (this.#float && name !== undefined && !sameSockaddr(name, this.#remote)) {
       const from = decodeSockaddr(name);
       if (from !== undefined) this.#post({ kind: 'peer-moved', from });
     }
@@ -325,8 +375,14 @@ export class WorkerPump {
   #seal(channel: DataChannel, p: Uint8Array, len: number, k: number): number {
     const tx = this.#tx;
     const nameLen = this.#float ? this.#remote.byteLength : 0;
-    for (let w = channel.sealPacket(p, len, tx.views[k] as Uint8Array); w > 0; w = channel.sealNextFragment(tx.views[k] as Uint8Array)) {
-      tx.setSend(k, w, nameLen);
+    const dst = this.#tcp ? this.#txFramed : tx.views;
+    for (let w = channel.sealPacket(p, len, dst[k] as Uint8Array); w > 0; w = channel.sealNextFragment(dst[k] as Uint8Array)) {
+      if (!this.#tcp) tx.setSend(k, w, nameLen);
+      else if (w <= 0xffff) this.#frame(k, w);
+      else {
+        this.#add(Counter.SEND_DROPS, 1); // a u16 length cannot carry it (tun-mtu near 64 KiB)
+        continue;
+      }
       this.#add(Counter.DATA_TX_BYTES, w);
       this.#add(Counter.DATA_TX_PKTS, 1);
       if (++k === tx.slots) {
@@ -358,11 +414,15 @@ export class WorkerPump {
    * and the same slots go again one by one.
    */
   #flush(): void {
+    if (this.#tcp) {
+      this.#flushStream();
+      return;
+    }
     const tx = this.#tx;
     while (this.#txHead < this.#txCount) {
       const runs = this.#gso && this.#txCount - this.#txHead > 1;
       const n = runs ? tx.packRuns(this.#txHead, this.#txCount) : this.#txCount - this.#txHead;
-      const r = this.#io.sendmmsg(this.#udpFd, runs ? tx.runHdrs : (tx.hdrsFrom[this.#txHead] as Uint8Array), n, MSG_DONTWAIT);
+      const r = this.#io.sendmmsg(this.#linkFd, runs ? tx.runHdrs : (tx.hdrsFrom[this.#txHead] as Uint8Array), n, MSG_DONTWAIT);
       if (r > 0) {
         if (!runs) this.#txHead += r;
         for (let q = 0; runs && q < r; q++) {
@@ -373,7 +433,10 @@ export class WorkerPump {
         continue;
       }
       const errno = this.#io.errno();
-      if (errno === EAGAIN || errno === EINTR) return;
+      if (errno === EAGAIN || errno === EINTR) {
+        this.#add(Counter.SEND_WAITS, 1);
+        return;
+      }
       if (runs && tx.runEnd(0) - this.#txHead > 1 && (errno === EIO || errno === EINVAL)) {
         this.#gso = false;
         this.#post({ kind: 'event', event: 'gso-off', errno });
@@ -394,7 +457,7 @@ export class WorkerPump {
    */
   #sendPayload(payload: 'ping' | 'occ-exit', now: number): void {
     const channel = this.#channel;
-    if (channel === undefined || this.#udpFd < 0) return;
+    if (channel === undefined || this.#linkFd < 0) return;
     if (this.#txCount === this.#tx.slots) {
       this.#add(Counter.SEND_DROPS, 1);
       return;
@@ -409,6 +472,144 @@ export class WorkerPump {
     const k = this.#seal(channel, src, len, queued);
     if (queued > 0) this.#txCount = k; // sent with the queue when the socket has room
     else this.#sendSealed(k, now);
+  }
+
+  /** TCP: the stream buffer (made once), the slots' frame views, and the proxy's extra bytes. */
+  #startStream(early: Uint8Array | undefined): void {
+    this.#in ??= new Uint8Array(PACKET_MAX + STREAM_READ);
+    if (this.#txFramed.length === 0) this.#txFramed = this.#tx.views.map((v) => v.subarray(2));
+    this.#inLen = 0;
+    this.#early = early !== undefined && early.byteLength > 0 ? early : undefined;
+  }
+
+  /** TCP: slot k holds a sealed packet of `len` bytes behind its u16 length. */
+  #frame(k: number, len: number): void {
+    const v = this.#tx.views[k] as Uint8Array;
+    v[0] = len >> 8;
+    v[1] = len & 0xff;
+    this.#tx.setFrame(k, len + 2);
+  }
+
+  /** TCP: reads what the stream holds (a bounded number of reads per wake-up) and handles its frames. */
+  #receiveStream(now: number): void {
+    const area = this.#in as Uint8Array;
+    for (let round = 0; round < 4 && this.#linkFd >= 0; round++) {
+      const room = STREAM_READ - this.#inLen;
+      const n = this.#io.read(this.#linkFd, area.subarray(PACKET_MAX + this.#inLen), room);
+      if (n < 0) {
+        const errno = this.#io.errno();
+        if (errno !== EAGAIN && errno !== EINTR) this.#streamBroken(ERRNO_NAMES[errno] ?? `errno ${errno}`, `${ERRNO_NAMES[errno] ?? `errno ${errno}`} on the TCP connection`);
+        return;
+      }
+      if (n === 0) {
+        this.#streamBroken('ECONNRESET', 'the server closed the TCP connection');
+        return;
+      }
+      this.#inLen += n;
+      this.#frames(now);
+      if (n < room) return;
+    }
+  }
+
+  /** TCP: handles every whole frame in the stream buffer; what is left of the last waits for more. */
+  #frames(now: number): void {
+    const area = this.#in as Uint8Array;
+    const nowSeconds = Math.floor((this.#init.timeOrigin + now) / 1000);
+    const end = PACKET_MAX + this.#inLen;
+    let off = PACKET_MAX;
+    while (end - off >= 2 && this.#linkFd >= 0) {
+      const len = ((area[off] as number) << 8) | (area[off + 1] as number);
+      if (len === 0) {
+        this.#streamBroken('EPROTO', 'bad TCP framing from the server: BAD_FRAME_LENGTH');
+        return;
+      }
+      if (end - off - 2 < len) break;
+      area.copyWithin(0, off + 2, off + 2 + len); // to the frame at [0, len), as a datagram in its slot
+      off += 2 + len;
+      this.#add(Counter.LINK_RX_PKTS, 1);
+      this.#add(Counter.LINK_RX_BYTES, len);
+      this.#packet(area, len, undefined, now, nowSeconds);
+    }
+    this.#gro.flush();
+    area.copyWithin(PACKET_MAX, off, end);
+    this.#inLen = end - off;
+  }
+
+  /** TCP: a control packet from the main thread, framed behind what is queued (or queued itself while the ring is full). */
+  #sendControl(bytes: Uint8Array): void {
+    if (this.#linkFd < 0 || !this.#tcp) return;
+    const tx = this.#tx;
+    if (bytes.byteLength + 2 > tx.slotSize) {
+      this.#add(Counter.SEND_DROPS, 1);
+      return;
+    }
+    if (this.#txCount === tx.slots || this.#ctlQueue.length > 0) {
+      this.#ctlQueue.push(bytes);
+      return;
+    }
+    const k = this.#txCount;
+    (tx.views[k] as Uint8Array).set(bytes, 2);
+    this.#frame(k, bytes.byteLength);
+    if (k > 0) this.#txCount = k + 1; // sent with the queue when the socket has room
+    else this.#sendSealed(1, -1);
+    if (this.#early !== undefined) {
+      // the server answers our first packet: what the proxy read ahead is handled now
+      const early = this.#early;
+      this.#early = undefined;
+      (this.#in as Uint8Array).set(early, PACKET_MAX + this.#inLen);
+      this.#inLen += early.byteLength;
+      this.#frames(performance.now() + this.#clockSkew);
+    }
+  }
+
+  /**
+   * TCP: sends tx slots [#txHead, #txCount) as one message; a short write leaves the rest of a
+   * frame at the head (the next send resumes inside it). Stops at EAGAIN (poll asks for
+   * POLLOUT); any other error breaks the stream.
+   */
+  #flushStream(): void {
+    const tx = this.#tx;
+    while (this.#txHead < this.#txCount && this.#linkFd >= 0) {
+      tx.packStream(this.#txHead, this.#txCount);
+      if (this.#io.sendmmsg(this.#linkFd, tx.runHdrs, 1, MSG_DONTWAIT | MSG_NOSIGNAL) !== 1) {
+        const errno = this.#io.errno();
+        if (errno === EAGAIN || errno === EINTR) {
+          this.#add(Counter.SEND_WAITS, 1);
+          return;
+        }
+        this.#streamBroken(ERRNO_NAMES[errno] ?? `errno ${errno}`, `${ERRNO_NAMES[errno] ?? `errno ${errno}`} on the TCP connection`);
+        return;
+      }
+      let sent = tx.streamSent();
+      while (sent > 0) {
+        const left = tx.pending(this.#txHead);
+        if (sent < left) {
+          tx.consumed(this.#txHead, sent);
+          this.#add(Counter.SEND_WAITS, 1);
+          break;
+        }
+        sent -= left;
+        this.#txHead++;
+      }
+    }
+    this.#txHead = 0;
+    this.#txCount = 0;
+    // control packets that waited for room: framed now, in the order they came
+    while (this.#ctlQueue.length > 0 && this.#txCount < tx.slots) {
+      const b = this.#ctlQueue.shift() as Uint8Array;
+      (tx.views[this.#txCount] as Uint8Array).set(b, 2);
+      this.#frame(this.#txCount, b.byteLength);
+      this.#txCount++;
+    }
+    if (this.#txCount > 0) this.#flushStream();
+  }
+
+  /** TCP: the stream is unusable (closed, reset, bad framing): tell the main thread once and stop using it. */
+  #streamBroken(code: string, message: string): void {
+    this.#linkFd = -1;
+    this.#txHead = this.#txCount = 0;
+    this.#ctlQueue.length = 0;
+    this.#post({ kind: 'link-error', code, message });
   }
 
   /** The first of each errno goes to the main thread (ECONNREFUSED every time: the core counts them). */

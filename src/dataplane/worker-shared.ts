@@ -49,7 +49,9 @@ export const Counter = {
   GSO_PKTS: 19,
   /** TCP segments that reached the TUN joined into a super-packet of two or more. */
   GRO_PKTS: 20,
-  END: 21,
+  /** Sends the kernel made wait (EAGAIN, or a short TCP write): the queue waited for POLLOUT. */
+  SEND_WAITS: 21,
+  END: 22,
 } as const;
 
 /** DataChannel drops: counters[DROPS_BASE - reason] (reasons are negative). */
@@ -92,8 +94,14 @@ export interface DirectionKeyMessage {
 
 /** Main thread -> worker; each is followed by a write to the eventfd. `seq` asks for an `ack`. */
 export type ToWorker =
-  /** An attempt's connected (or, with float, unconnected) UDP socket; the remote is also the loop guard's. */
-  | { readonly kind: 'link'; readonly fd: number; readonly remote: Endpoint; readonly float: boolean; readonly seq: number }
+  /**
+   * An attempt's socket: a connected (or, with float, unconnected) UDP socket, or a connected TCP
+   * stream (`early`: bytes of it the proxy handshake read past its answer). The remote is also the
+   * loop guard's.
+   */
+  | { readonly kind: 'link'; readonly proto: 'udp' | 'tcp'; readonly fd: number; readonly remote: Endpoint; readonly float: boolean; readonly early: Uint8Array | undefined; readonly seq: number }
+  /** TCP: a control packet to send, behind whatever the stream still holds (UDP control packets leave from the main thread). */
+  | { readonly kind: 'send'; readonly bytes: Uint8Array }
   /** The attempt ended: forget its socket, TUN and keys. */
   | { readonly kind: 'unlink'; readonly seq: number }
   | {
@@ -120,8 +128,12 @@ export type FromWorker =
   | { readonly kind: 'ack'; readonly seq: number }
   | { readonly kind: 'control'; readonly bytes: Uint8Array; readonly from: Endpoint | undefined }
   | { readonly kind: 'peer-moved'; readonly from: Endpoint }
-  /** occ-exit from the server; packet-id-exhausted; wake: a NOTIFY_* total was reached; compressed: a compressed packet was dropped. */
-  | { readonly kind: 'event'; readonly event: 'occ-exit' | 'packet-id-exhausted' | 'wake' | 'compressed' }
+  /**
+   * occ-exit from the server; packet-id-exhausted; wake: a NOTIFY_* total was reached; compressed: a
+   * compressed packet was dropped; data-error: over TCP, a data packet failed authentication or
+   * the replay check (the stream is broken: forward.c).
+   */
+  | { readonly kind: 'event'; readonly event: 'occ-exit' | 'packet-id-exhausted' | 'wake' | 'compressed' | 'data-error' }
   /** The kernel refused a GSO send (errno): datagrams go one by one from now on. */
   | { readonly kind: 'event'; readonly event: 'gso-off'; readonly errno: number }
   | { readonly kind: 'link-error'; readonly code: string; readonly message: string }

@@ -141,6 +141,25 @@ export function descriptorOf(sock: object): number | undefined {
 }
 
 /**
+ * Takes a connected node:net socket's connection away from Node: its reading stops, the bytes
+ * Node already read are returned, a close-on-exec duplicate of its descriptor is made, and the
+ * socket is destroyed (libuv closes its own descriptor, without shutdown: the connection lives on
+ * in the duplicate). The caller owns the returned fd. Call it synchronously after the socket's
+ * last event, so nothing arrives in between.
+ */
+export function detachDescriptor(sock: { pause(): unknown; read(): unknown; destroy(): unknown; _handle?: unknown }): { fd: number; buffered: Uint8Array } {
+  const fd = descriptorOf(sock);
+  if (fd === undefined) throw new OsError('SOCKET', 'the TCP socket has no file descriptor');
+  sock.pause();
+  (sock._handle as { readStop?: () => number } | undefined)?.readStop?.();
+  const chunk = sock.read() as Uint8Array | null;
+  const own = lib().dupCloexec(fd);
+  if (own < 0) throw new OsError('SOCKET', `cannot take over the TCP socket: errno ${lastErrno()}`);
+  sock.destroy();
+  return { fd: own, buffered: chunk === null ? new Uint8Array(0) : new Uint8Array(chunk) };
+}
+
+/**
  * Connects a connected UDP socket anew, so the kernel picks the source address of the route the
  * remote has now (roaming). Dissolving the association (AF_UNSPEC) also makes the kernel let go
  * of SO_BINDTODEVICE and of an ephemeral port: both are taken back, so the server sees the same

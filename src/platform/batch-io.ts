@@ -8,7 +8,9 @@
  *     iovs   slots × struct iovec
  *     names  slots × sockaddr_in6        source (recv) or destination (send, unconnected)
  *     runs   slots × struct mmsghdr      send only: a run of equal-size datagrams as one
- *            + slots × cmsg UDP_SEGMENT  GSO send (iov → the run's slots, UDP_SEGMENT = size)
+ *            + slots × cmsg UDP_SEGMENT  GSO send (iov → the run's slots, UDP_SEGMENT = size);
+ *                                        over TCP, header 0 is one message over the queued
+ *                                        slots: the byte stream, frame after frame
  *
  * The pointers inside the headers are written once, at construction; a batch only sets
  * lengths. Everything lives in memory koffi allocated, so the kernel and JS see the same bytes
@@ -48,7 +50,9 @@ export const POLLFD = 8;
 export const POLLIN = 0x1;
 export const POLLOUT = 0x4;
 export const POLLERR = 0x8;
+export const POLLHUP = 0x10;
 export const MSG_DONTWAIT = 0x40;
+export const MSG_NOSIGNAL = 0x4000;
 export const MSG_TRUNC = 0x20;
 export const EAGAIN = 11;
 export const EINTR = 4;
@@ -118,6 +122,7 @@ export class MmsgRing {
   /** Addresses made once (a run header points into the rings without a BigInt per send). */
   readonly #iovAt: bigint[] = [];
   readonly #nameAt: bigint[] = [];
+  readonly #slotAt: bigint[] = [];
   readonly #cmsgAt: bigint[] = [];
   readonly #count: bigint[] = [0n];
   /** #runEnd[r]: the slot after run r of the last packRuns. */
@@ -157,6 +162,7 @@ export class MmsgRing {
       this.#h.setBigUint64(h + MSG_IOVLEN, 1n, true);
       this.#iovAt.push(iovs.address + BigInt(i * IOVEC));
       this.#nameAt.push(names.address + BigInt(i * SOCKADDR_MAX));
+      this.#slotAt.push(data.address + BigInt(i * slotSize));
       this.#cmsgAt.push(cmsgs.address + BigInt(i * CMSG_GSO));
       this.#count.push(BigInt(i + 1));
       this.#cmsgs.setBigUint64(i * CMSG_GSO, BigInt(CMSG_GSO_LEN), true);
@@ -227,6 +233,39 @@ export class MmsgRing {
       i = end;
     }
     return r;
+  }
+
+  /** TCP: slot i holds a frame of `len` bytes from its start (the u16 length, then the packet). */
+  setFrame(i: number, len: number): void {
+    this.#iov.setBigUint64(i * IOVEC, this.#slotAt[i] as bigint, true);
+    this.#iov.setUint32(i * IOVEC + 8, len, true);
+  }
+
+  /** Bytes slot i still has to send (its iovec's length). */
+  pending(i: number): number {
+    return this.#iov.getUint32(i * IOVEC + 8, true);
+  }
+
+  /** TCP: the kernel took the first `n` bytes of what slot i still has to send (a short write). */
+  consumed(i: number, n: number): void {
+    const at = i * IOVEC;
+    this.#iov.setBigUint64(at, this.#iov.getBigUint64(at, true) + BigInt(n), true);
+    this.#iov.setUint32(at + 8, this.#iov.getUint32(at + 8, true) - n, true);
+  }
+
+  /** TCP: runHdrs[0] becomes one message over slots [from, to), for a sendmmsg of one header. */
+  packStream(from: number, to: number): void {
+    const runs = this.#runs;
+    runs.setBigUint64(MSG_NAME, 0n, true);
+    runs.setUint32(MSG_NAMELEN, 0, true);
+    runs.setBigUint64(MSG_IOV, this.#iovAt[from] as bigint, true);
+    runs.setBigUint64(MSG_IOVLEN, this.#count[to - from] as bigint, true);
+    runs.setBigUint64(MSG_CONTROLLEN, 0n, true);
+  }
+
+  /** Bytes the kernel took of the packStream message (its msg_len). */
+  streamSent(): number {
+    return this.#runs.getUint32(MSG_LEN, true);
   }
 
   /** The slot after run r of the last packRuns. */

@@ -11,6 +11,8 @@ export interface Libc {
   read(fd: number, buf: Uint8Array, n: number): number;
   write(fd: number, buf: Uint8Array, n: number): number;
   close(fd: number): number;
+  /** A second descriptor for fd's open file, close-on-exec (fcntl F_DUPFD_CLOEXEC). */
+  dupCloexec(fd: number): number;
   eventfd(init: number, flags: number): number;
   socket(domain: number, type: number, proto: number): number;
   setsockopt(fd: number, level: number, name: number, val: Uint8Array, len: number): number;
@@ -30,6 +32,9 @@ export const SOCK_DGRAM = 2;
 export const O_NONBLOCK = 0o4000;
 export const O_CLOEXEC = 0o2000000;
 
+/** fcntl.h */
+const F_DUPFD_CLOEXEC = 1030;
+
 let libc: Libc | undefined;
 
 export function lib(): Libc {
@@ -41,6 +46,10 @@ export function lib(): Libc {
     read: c.func('long read(int fd, void *buf, size_t n)'),
     write: c.func('long write(int fd, const void *buf, size_t n)'),
     close: c.func('int close(int fd)'),
+    dupCloexec: (() => {
+      const fcntl = c.func('int fcntl(int fd, int cmd, ...)');
+      return (fd: number): number => fcntl(fd, F_DUPFD_CLOEXEC, 'int', 0) as number;
+    })(),
     eventfd: c.func('int eventfd(unsigned int init, int flags)'),
     socket: c.func('int socket(int domain, int type, int protocol)'),
     setsockopt: c.func('int setsockopt(int fd, int level, int name, const void *val, uint32_t len)'),

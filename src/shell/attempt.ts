@@ -8,8 +8,9 @@
  *   TLS engine (async) ─ciphertext/plaintext/secure─▶ ClientCore.handle (tagged by engine id)
  *   tunnel ──▶ DataPath (seal ──▶ link)             timer ──▶ ClientCore.handle({timer})
  *
- * The DataPath (data-path.ts) is the main thread's, or, for plain UDP, the data-plane worker's
- * (worker-data-path.ts), which then also is the link and hands control packets back here.
+ * The DataPath (data-path.ts) is the main thread's, or, for TCP and for UDP without a SOCKS relay,
+ * the data-plane worker's (worker-data-path.ts), which then also is the link and hands control
+ * packets back here.
  *
  * Inputs are queued so the core never runs re-entrantly, even when Node's TLS calls back
  * synchronously from inside an action. Teardown is one path (#teardown) that always
@@ -71,7 +72,7 @@ export interface AttemptDeps {
   /** OpenVPN state changes and the tunnel's options, for the management interface (management-link.ts). */
   readonly onState?: ((state: ClientState, info: { readonly remote: Endpoint; readonly local: Endpoint | undefined }) => void) | undefined;
   readonly onTunnel?: ((pushed: ClientOptions) => void) | undefined;
-  /** The data-plane worker for a plain UDP link (data-plane.ts); the main thread's data path when absent or undefined. */
+  /** The data-plane worker for a TCP link or a UDP one without a SOCKS relay (data-plane.ts); the main thread's data path when absent or undefined. */
   readonly dataWorker?: (() => Promise<DataPlaneWorker | undefined>) | undefined;
 }
 
@@ -145,8 +146,9 @@ export class Attempt {
     };
     const events: LinkEvents = { packet: (bytes, from) => this.#onPacket(bytes, from), error: (err) => this.#onLinkError(err) };
     try {
-      const plainUdp = connection.proto === 'udp' && this.#d.via?.proxy === undefined && this.#d.openLink === undefined;
-      const worker = plainUdp ? await this.#d.dataWorker?.() : undefined;
+      // the worker takes TCP (directly or through a proxy) and UDP without a SOCKS relay
+      const workerLink = this.#d.openLink === undefined && (connection.proto === 'tcp' || this.#d.via?.proxy === undefined);
+      const worker = workerLink ? await this.#d.dataWorker?.() : undefined;
       if (worker !== undefined) {
         const path = await WorkerDataPath.open(worker, this.#pathHost(), opts, events);
         this.#path = path;

@@ -3,8 +3,9 @@
  * (src/dataplane/worker-*.ts) when it can run, the main thread otherwise, named in the log.
  *
  *   Client start ─▶ start the worker (in parallel with loading keys and resolving the remote)
- *   each UDP attempt without a SOCKS proxy ─▶ await it ─▶ worker, or main thread if it failed
- *   TCP and SOCKS UDP attempts ─▶ main thread (one stream, proxies: docs/architecture.md)
+ *   each TCP attempt, and each UDP one without a SOCKS proxy ─▶ await it ─▶ worker, or main
+ *                                                               thread if it failed
+ *   SOCKS UDP attempts ─▶ main thread (the relay's framing: docs/architecture.md)
  *   exit ─▶ stop the worker
  *
  * OVPN_TS_DATA_PLANE=main in the environment keeps everything on the main thread; OVPN_TS_GSO=off
@@ -17,9 +18,9 @@ import { DataPlaneWorker } from '../dataplane/worker-host.ts';
 /** Datagrams per recvmmsg/sendmmsg batch. */
 const SLOTS = 64;
 
-/** Whether the worker is used at all: some plain UDP connection, and not turned off. */
+/** Whether the worker is used at all: some TCP connection or UDP one without a SOCKS relay, and not turned off. */
 export function workerWanted(o: ClientOptions, env: NodeJS.ProcessEnv): boolean {
-  return env['OVPN_TS_DATA_PLANE'] !== 'main' && o.connections.some((c) => c.proto === 'udp' && c.socksProxy === undefined);
+  return env['OVPN_TS_DATA_PLANE'] !== 'main' && o.connections.some((c) => c.proto === 'tcp' || c.socksProxy === undefined);
 }
 
 export class DataPlane {
@@ -40,7 +41,7 @@ export class DataPlane {
     });
   }
 
-  /** The worker for a plain UDP attempt, or undefined: use the main thread. */
+  /** The worker for an attempt it can take, or undefined: use the main thread. */
   async worker(): Promise<DataPlaneWorker | undefined> {
     const w = await this.#starting;
     if (w !== undefined && !w.alive) return undefined;

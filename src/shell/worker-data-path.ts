@@ -1,10 +1,12 @@
 /**
- * The data path in the data-plane worker thread (src/dataplane/worker-pump.ts), for a plain UDP
- * attempt. It also is the attempt's Link: the socket is made here with koffi, the worker
- * receives everything on it and hands control packets back; control packets go out from this
- * thread with one send(2) each.
+ * The data path in the data-plane worker thread (src/dataplane/worker-pump.ts), for a UDP attempt
+ * without a SOCKS proxy and for a TCP attempt. It also is the attempt's Link: the worker receives
+ * everything on the socket and hands control packets back. UDP control packets go out from this
+ * thread with one send(2) each; TCP ones go to the worker, which frames them into its stream.
  *
- *   open   socket (socket options, bind) ─▶ connect (unless float) ─▶ worker 'link'
+ *   open   udp: socket (socket options, bind) ─▶ connect (unless float) ─▶ worker 'link'
+ *          tcp: stream.ts connects (directly or through the proxy) ─▶ the descriptor is taken
+ *               from node:net (detachDescriptor) ─▶ worker 'link' with the bytes read ahead
  *   keys   split ─▶ copied into fresh buffers, transferred to the worker ─▶ ours zeroed
  *   tunnel the TUN's packetSource() ─▶ worker 'tun' (the tunnel starts no pump of its own)
  *   sync   counters in the SharedArrayBuffer ─▶ deltas ─▶ core (keepalive, reneg, inactive), stats
@@ -16,7 +18,8 @@ import { OsError } from '../base/errors.ts';
 import { encodeSockaddr } from '../base/sockaddr.ts';
 import type { DataParams } from '../core/negotiate.ts';
 import type { Endpoint, Link, LinkEvents } from '../link/link.ts';
-import { applySocketOptions, localEndpoint, openUdpSocket, reconnectUdpSocket } from '../link/socket-options.ts';
+import { applySocketOptions, detachDescriptor, localEndpoint, openUdpSocket, reconnectUdpSocket } from '../link/socket-options.ts';
+import { openStream } from '../link/stream.ts';
 import { batchIo, EAGAIN, MSG_DONTWAIT } from '../platform/batch-io.ts';
 import { lib } from '../platform/libc.ts';
 import { splitKey2, wipeDataKeys } from '../dataplane/data-crypto.ts';
@@ -63,7 +66,7 @@ export class WorkerDataPath implements DataPath {
     this.#w = worker;
     this.#h = host;
     this.#fd = fd;
-    this.#float = o.float;
+    this.#float = o.float && o.proto === 'udp';
     this.#events = events;
     this.#remote = encodeSockaddr(o.remote.address, o.remote.port, o.remote.family);
     const c = worker.counters;
@@ -79,26 +82,67 @@ export class WorkerDataPath implements DataPath {
     this.link = this.#makeLink(o, local);
   }
 
-  /** Makes the socket and hands it to the worker; throws OsError('SOCKET') as the dgram link does. */
+  /** Makes the socket (or, for TCP, the connection) and hands it to the worker; throws as the node links do. */
   static async open(worker: DataPlaneWorker, host: DataPathHost, o: OpenLinkOptions, events: LinkEvents): Promise<WorkerDataPath> {
     const { remote } = o;
-    const fd = openUdpSocket(remote.family, o.via?.socket ?? {}, o.local);
+    let fd = -1;
     try {
-      if (!o.float) {
-        const addr = encodeSockaddr(remote.address, remote.port, remote.family);
-        if (lib().connect(fd, addr, addr.byteLength) < 0) throw new OsError('SOCKET', `cannot connect the UDP socket to ${remote.address}:${remote.port}: errno ${batchIo().errno()}`);
+      let local: Endpoint | undefined;
+      let early: Uint8Array | undefined;
+      if (o.proto === 'tcp') {
+        const via = o.via ?? {};
+        const opened = await openStream({ remote, local: o.local, connectTimeoutMs: o.connectTimeoutMs, socket: via.socket, proxy: via.proxy, target: via.target });
+        const { sock } = opened;
+        local = sock.localAddress === undefined || sock.localPort === undefined ? undefined : { address: sock.localAddress, port: sock.localPort, family: sock.localFamily === 'IPv6' ? 6 : 4 };
+        const taken = detachDescriptor(sock);
+        fd = taken.fd;
+        early = concat(opened.leftover, taken.buffered);
+      } else {
+        fd = openUdpSocket(remote.family, o.via?.socket ?? {}, o.local);
+        if (!o.float) {
+          const addr = encodeSockaddr(remote.address, remote.port, remote.family);
+          if (lib().connect(fd, addr, addr.byteLength) < 0) throw new OsError('SOCKET', `cannot connect the UDP socket to ${remote.address}:${remote.port}: errno ${batchIo().errno()}`);
+        }
+        if (o.local?.address !== undefined) local = localEndpoint(fd);
       }
-      const path = new WorkerDataPath(worker, host, fd, o, events, o.local?.address === undefined ? undefined : localEndpoint(fd));
+      const path = new WorkerDataPath(worker, host, fd, o, events, local);
       worker.events = { message: (m) => path.#onWorker(m), exit: (reason) => events.error(Object.assign(new Error(reason), { code: 'EWORKER' })) };
-      await worker.request({ kind: 'link', fd, remote, float: o.float });
+      await worker.request({ kind: 'link', proto: o.proto, fd, remote, float: o.float && o.proto === 'udp', early });
       return path;
     } catch (e) {
-      lib().close(fd);
+      if (fd >= 0) lib().close(fd);
       throw e;
     }
   }
 
   #makeLink(o: OpenLinkOptions, local: Endpoint | undefined): Link {
+    return o.proto === 'tcp' ? this.#tcpLink(o, local) : this.#udpLink(o, local);
+  }
+
+  /** TCP: control packets go to the worker, which frames them into the stream behind its data. */
+  #tcpLink(o: OpenLinkOptions, local: Endpoint | undefined): Link {
+    return {
+      proto: 'tcp',
+      local,
+      send: (bytes) => {
+        if (this.#closing !== undefined) return;
+        const own = bytes.slice(); // the caller may reuse `bytes`; the copy is moved, not cloned
+        this.#w.post({ kind: 'send', bytes: own }, [own.buffer as ArrayBuffer]);
+      },
+      setBufferSizes: (sizes) => this.#setBufferSizes(o, sizes),
+      close: () => void this.close(),
+    };
+  }
+
+  #setBufferSizes(o: OpenLinkOptions, sizes: { readonly sndbuf?: number | undefined; readonly rcvbuf?: number | undefined }): void {
+    try {
+      applySocketOptions(this.#fd, o.remote.family, { sndbuf: sizes.sndbuf, rcvbuf: sizes.rcvbuf });
+    } catch (e) {
+      this.#events.error(e as Error);
+    }
+  }
+
+  #udpLink(o: OpenLinkOptions, local: Endpoint | undefined): Link {
     const io = batchIo();
     return {
       proto: 'udp',
@@ -110,13 +154,7 @@ export class WorkerDataPath implements DataPath {
         const errno = io.errno();
         if (errno !== EAGAIN) this.#linkError(errno === ECONNREFUSED ? 'ECONNREFUSED' : `errno ${errno}`, `send failed (errno ${errno})`);
       },
-      setBufferSizes: (sizes) => {
-        try {
-          applySocketOptions(this.#fd, o.remote.family, { sndbuf: sizes.sndbuf, rcvbuf: sizes.rcvbuf });
-        } catch (e) {
-          this.#events.error(e as Error);
-        }
-      },
+      setBufferSizes: (sizes) => this.#setBufferSizes(o, sizes),
       setRemote: (next) => {
         if (!this.#float) return;
         this.#remote = encodeSockaddr(next.address, next.port, next.family);
@@ -249,11 +287,12 @@ export class WorkerDataPath implements DataPath {
     return this.#closing;
   }
 
-  /** At --verb 3: how much of this link's traffic the kernel took in batches (GSO out, coalesced TCP in). */
+  /** At --verb 3: how much of this link's traffic the kernel took in batches (UDP GSO out, coalesced TCP in). */
   #logOffloads(): void {
     const c = this.#w.counters;
     const [tx, gso, tun, gro] = [Counter.DATA_TX_PKTS, Counter.GSO_PKTS, Counter.TUN_TX_PKTS, Counter.GRO_PKTS].map((k, i) => (c[k] ?? 0) - (this.#offloadBase[i] ?? 0));
-    this.#h.log.verb(3, `data plane: ${gso} of ${tx} datagrams left in UDP GSO sends; ${gro} of ${tun} packets reached the TUN in coalesced TCP writes`);
+    const udp = this.link.proto === 'udp' ? `${gso} of ${tx} datagrams left in UDP GSO sends; ` : '';
+    this.#h.log.verb(3, `data plane: ${udp}${gro} of ${tun} packets reached the TUN in coalesced TCP writes`);
   }
 
   drops(): Record<string, number> {
@@ -265,4 +304,12 @@ export class WorkerDataPath implements DataPath {
     if (oversize > 0) out['OVERSIZE'] = oversize;
     return out;
   }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array | undefined {
+  if (a.byteLength + b.byteLength === 0) return undefined;
+  const out = new Uint8Array(a.byteLength + b.byteLength);
+  out.set(a, 0);
+  out.set(b, a.byteLength);
+  return out;
 }

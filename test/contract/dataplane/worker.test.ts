@@ -12,50 +12,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { once } from 'node:events';
-import koffi from 'koffi';
+import { c, installClientKeys, ipPacket, peerChannel, tunPair } from './worker-rig.ts';
 import { DataPlaneWorker } from '../../../src/dataplane/worker-host.ts';
 import { Counter, DROPS_BASE, type FromWorker } from '../../../src/dataplane/worker-shared.ts';
-import { DataChannel } from '../../../src/dataplane/data-channel.ts';
-import { createDataCrypto } from '../../../src/dataplane/create-data-crypto.ts';
-import { splitKey2 } from '../../../src/dataplane/data-crypto.ts';
 import { DropReason } from '../../../src/dataplane/drop-reason.ts';
 import { openUdpSocket, sockaddr } from '../../../src/link/socket-options.ts';
 import { lib } from '../../../src/platform/libc.ts';
 import { until } from '../../netns/helpers/until.ts';
-
-const c = koffi.load('libc.so.6');
-const socketpair = c.func('int socketpair(int domain, int type, int protocol, _Out_ int *sv)');
-const AF_UNIX = 1;
-const SOCK_SEQPACKET = 5;
-const SOCK_NONBLOCK = 0o4000;
-const SOCK_CLOEXEC = 0o2000000;
-
-function tunPair(): [number, number] {
-  const sv = [0, 0];
-  assert.equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
-  return [sv[0] as number, sv[1] as number];
-}
-
-/** An IPv4/UDP packet of `size` bytes (content varies with `seed`; no checksum needed for the tunnel). */
-function ipPacket(size: number, seed: number): Uint8Array {
-  const p = new Uint8Array(size).map((_, i) => (i * 31 + seed) & 0xff);
-  p[0] = 0x45;
-  p[2] = size >> 8;
-  p[3] = size & 0xff;
-  p[9] = 17;
-  p.set([10, 8, 0, 2, 10, 8, 0, 1], 12);
-  return p;
-}
-
-const KEY2 = new Uint8Array(256).map((_, i) => (i * 13 + 5) & 0xff);
-const CHANNEL = { compression: 'none' as const, replayWindow: 64, replaySeconds: 15, fragment: undefined };
-
-function peerChannel(role: 'client' | 'server', cipher = 'AES-256-GCM', auth: string | undefined = undefined): DataChannel {
-  const k = splitKey2(KEY2.slice(), role);
-  const ch = new DataChannel(CHANNEL);
-  ch.install(0, createDataCrypto(cipher, auth, k.send, { backend: 'node' }), createDataCrypto(cipher, auth, k.recv, { backend: 'node' }), 7);
-  return ch;
-}
 
 interface Rig {
   readonly worker: DataPlaneWorker;
@@ -82,10 +45,8 @@ async function rig(cipher = 'AES-256-GCM', auth: string | undefined = undefined,
   const addr = sockaddr('127.0.0.1', port, 4);
   assert.equal(lib().connect(udpFd, addr, addr.byteLength), 0);
   const remote = { address: '127.0.0.1', port, family: 4 as const };
-  await worker.request({ kind: 'link', fd: udpFd, remote, float: false });
-  const k = splitKey2(KEY2.slice(), 'client');
-  const copy = (b: Uint8Array): Uint8Array => b.slice();
-  worker.post({ kind: 'keys', keyId: 0, cipher, auth, peerId: 7, send: { cipher: copy(k.send.cipher), hmac: copy(k.send.hmac) }, recv: { cipher: copy(k.recv.cipher), hmac: copy(k.recv.hmac) }, channel: CHANNEL });
+  await worker.request({ kind: 'link', proto: 'udp', early: undefined, fd: udpFd, remote, float: false });
+  installClientKeys(worker, cipher, auth);
   const [tun, testEnd] = tunPair();
   await worker.request({ kind: 'tun', fd: tun, mss: 0, tunMtu: 1500, block6: undefined, vnetHdr: false });
   return {
