@@ -62,6 +62,22 @@ export function lib(): Libc {
   return libc;
 }
 
+/** malloc.h: mallopt's parameter for the most arenas glibc's malloc makes. */
+const M_ARENA_MAX = -8;
+
+/**
+ * Caps glibc's malloc arenas for threads that start from now on (the data-plane worker, V8's
+ * and libuv's helpers): each arena holds its own free memory, which adds megabytes of RSS
+ * under load for no gain here (docs/benchmarks.md, Memory). A libc without mallopt is left alone.
+ */
+export function limitMallocArenas(max: number): void {
+  try {
+    koffi.load('libc.so.6').func('int mallopt(int param, int value)')(M_ARENA_MAX, max);
+  } catch {
+    // not glibc: its allocator keeps its own defaults
+  }
+}
+
 /** errno of the last failed call on this thread. */
 export function errno(): number {
   return koffi.errno();

@@ -25,6 +25,7 @@ import type { ProcessObserver } from './process-observer.ts';
 import { daemonReady } from './daemon-ready.ts';
 import { Client } from './client.ts';
 import { workerWanted } from './data-plane.ts';
+import { limitMallocArenas } from '../platform/libc.ts';
 import type { LinuxTunOptions } from '../tun/linux-tun.ts';
 import type { TunDevice } from '../tun/device.ts';
 import { dropObserver, helperOf, openAfterDrop, privilegeTarget, type PrivState } from './privilege-drop.ts';
@@ -67,6 +68,7 @@ interface ProcessParts {
 }
 
 export async function runClient(first: ClientOptions, shellLog: Logger, hooks: ClientHooks = {}): Promise<number> {
+  limitMallocArenas(1); // before the data-plane worker and the TUN open start threads
   const stats = new TrafficStats();
   const target = privilegeTarget(first);
   const priv: PrivState | undefined = target === undefined ? undefined : { target, helper: undefined, dropped: false };

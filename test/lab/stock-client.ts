@@ -1,6 +1,6 @@
 /**
  * Runs a VPN client in the lab's client namespace: the stock `openvpn` 2.6 client, or ovpn-ts
- * (`node dist/bin/ovpn-ts.js`, the bundle bin/ovpn-ts runs), from a config text. Both are expected to print OpenVPN's
+ * (bin/ovpn-ts, the launcher of the bundle dist/bin/ovpn-ts.js), from a config text. Both are expected to print OpenVPN's
  * "Initialization Sequence Completed" once the tunnel is up.
  *
  * Test tooling. It must never run a client outside the lab namespace; it stops clients by PID.
@@ -8,7 +8,7 @@
  *   configText -> <lab.dir>/client-<n>.ovpn
  *     -> ip netns exec ovts-c-<id> openvpn --config client-<n>.ovpn     (kind 'stock')
  *     -> ip netns exec ovts-c-<id> unshare -m (bind <lab>/resolv.conf over /etc/resolv.conf)
- *          node dist/bin/ovpn-ts.js --config ...                                (kind 'ovpn-ts')
+ *          bin/ovpn-ts --config ...                                           (kind 'ovpn-ts')
  *     -> waits (bounded) for "Initialization Sequence Completed"
  *
  * ovpn-ts applies pushed DNS by default (src/dns): every ovpn-ts client therefore runs in a
@@ -39,6 +39,15 @@ export const CLIENT_FATAL = [/AUTH_FAILED/, /Exiting due to fatal error/, /Optio
  */
 export function ovpnTsCliPath(): string {
   return process.env['OVTS_CLI'] ?? fileURLToPath(new URL('../../bin/ovpn-ts.js', import.meta.url));
+}
+
+/**
+ * How a lab client runs ovpn-ts: the launcher as installed (bin/ovpn-ts, with the Node flags its
+ * first line gives), or `node $OVTS_CLI` when OVTS_CLI names another entry.
+ */
+export function ovpnTsCommand(): string[] {
+  const cli = process.env['OVTS_CLI'];
+  return cli === undefined ? [fileURLToPath(new URL('../../../bin/ovpn-ts', import.meta.url))] : [process.execPath, cli];
 }
 
 export interface LabClient {
@@ -99,14 +108,11 @@ export async function startClient(
   const configFile = `${base}.ovpn`;
   const logFile = `${base}.log`;
   writeFileSync(configFile, configText, { mode: 0o600 });
-  const [cmd, args] =
-    kind === 'stock'
-      ? ['openvpn', ['--config', configFile]]
-      : [process.execPath, [ovpnTsCliPath(), '--config', configFile]];
+  const command = kind === 'stock' ? ['openvpn'] : ovpnTsCommand();
   const pinned = kind === 'ovpn-ts' && opts.wrapper === undefined ? ['--dns-backend', 'file'] : [];
-  const argv = [cmd, ...args, ...pinned, ...(opts.args ?? [])];
+  const argv = [...command, '--config', configFile, ...pinned, ...(opts.args ?? [])];
   const wrapped = kind === 'stock' ? argv : [...(opts.wrapper ?? privateResolvConfWrapper(opts.resolvConf ?? labResolvConf(lab))), ...argv];
-  const proc = lab.client.spawn(wrapped[0] ?? cmd, wrapped.slice(1), { name: `${kind}-client-${clientCounter}`, logFile });
+  const proc = lab.client.spawn(wrapped[0] as string, wrapped.slice(1), { name: `${kind}-client-${clientCounter}`, logFile });
   const waitFor = opts.waitFor === undefined ? INIT_COMPLETE : opts.waitFor;
   if (waitFor !== null) {
     await waitForLog(proc, waitFor, {
