@@ -27,18 +27,21 @@ test('a worker that cannot start: the packets stay on the main thread, and the l
   await plane.stop();
 });
 
-test('no worker for TCP or SOCKS UDP, or with OVPN_TS_DATA_PLANE=main; a worker is used and named when it runs', async () => {
+test('no worker for SOCKS UDP, or with OVPN_TS_DATA_PLANE=main; a worker for UDP and TCP (through a SOCKS proxy too), named when it runs', async () => {
   let started = 0;
   const fake = { alive: true, stop: async () => undefined } as unknown as DataPlaneWorker;
   const start = async (): Promise<DataPlaneWorker> => {
     started++;
     return fake;
   };
-  assert.equal(await new DataPlane(options({ proto: 'tcp' }), new MemoryLogger(), {}, start).worker(), undefined);
   assert.equal(await new DataPlane(options({ proto: 'udp', socksProxy: { host: 'p', port: 1080, authFile: undefined } }), new MemoryLogger(), {}, start).worker(), undefined);
-  const forced = new MemoryLogger();
-  assert.equal(await new DataPlane(options({ proto: 'udp' }), forced, { OVPN_TS_DATA_PLANE: 'main' }, start).worker(), undefined);
+  assert.equal(await new DataPlane(options({ proto: 'udp' }), new MemoryLogger(), { OVPN_TS_DATA_PLANE: 'main' }, start).worker(), undefined);
+  assert.equal(await new DataPlane(options({ proto: 'tcp' }), new MemoryLogger(), { OVPN_TS_DATA_PLANE: 'main' }, start).worker(), undefined);
   assert.equal(started, 0);
+  assert.equal(await new DataPlane(options({ proto: 'tcp' }), new MemoryLogger(), {}, start).worker(), fake);
+  assert.equal(await new DataPlane(options({ proto: 'tcp', socksProxy: { host: 'p', port: 1080, authFile: undefined } }), new MemoryLogger(), {}, start).worker(), fake);
+  assert.equal(started, 2);
+  started = 0;
   const log = new MemoryLogger();
   const plane = new DataPlane(options({ proto: 'udp', tunMtu: 9000 }), log, {}, async (o) => {
     assert.deepEqual(o, { slots: 64, slotSize: 9536, gso: true });
