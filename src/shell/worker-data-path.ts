@@ -52,7 +52,7 @@ export class WorkerDataPath implements DataPath {
   readonly #float: boolean;
   readonly #events: LinkEvents;
   readonly #seen = new Seen();
-  /** DATA_TX, GSO, TUN_TX and GRO packet counts when this link started (the worker outlives links). */
+  /** DATA_TX, GSO, TUN_TX, GRO, LINK_RX and WAKEUPS counts when this link started (the worker outlives links). */
   readonly #offloadBase: number[];
   readonly #reported = new Set<string>();
   #remote: Uint8Array;
@@ -78,7 +78,7 @@ export class WorkerDataPath implements DataPath {
     s.linkRxBytes = c[Counter.LINK_RX_BYTES] ?? 0;
     s.tunRxBytes = c[Counter.TUN_RX_BYTES] ?? 0;
     s.tunTxBytes = c[Counter.TUN_TX_BYTES] ?? 0;
-    this.#offloadBase = [c[Counter.DATA_TX_PKTS] ?? 0, c[Counter.GSO_PKTS] ?? 0, c[Counter.TUN_TX_PKTS] ?? 0, c[Counter.GRO_PKTS] ?? 0];
+    this.#offloadBase = [Counter.DATA_TX_PKTS, Counter.GSO_PKTS, Counter.TUN_TX_PKTS, Counter.GRO_PKTS, Counter.LINK_RX_PKTS, Counter.WAKEUPS].map((k) => c[k] ?? 0);
     this.link = this.#makeLink(o, local);
   }
 
@@ -290,9 +290,9 @@ export class WorkerDataPath implements DataPath {
   /** At --verb 3: how much of this link's traffic the kernel took in batches (UDP GSO out, coalesced TCP in). */
   #logOffloads(): void {
     const c = this.#w.counters;
-    const [tx, gso, tun, gro] = [Counter.DATA_TX_PKTS, Counter.GSO_PKTS, Counter.TUN_TX_PKTS, Counter.GRO_PKTS].map((k, i) => (c[k] ?? 0) - (this.#offloadBase[i] ?? 0));
+    const [tx, gso, tun, gro, rx, wakeups] = [Counter.DATA_TX_PKTS, Counter.GSO_PKTS, Counter.TUN_TX_PKTS, Counter.GRO_PKTS, Counter.LINK_RX_PKTS, Counter.WAKEUPS].map((k, i) => (c[k] ?? 0) - (this.#offloadBase[i] ?? 0));
     const udp = this.link.proto === 'udp' ? `${gso} of ${tx} datagrams left in UDP GSO sends; ` : '';
-    this.#h.log.verb(3, `data plane: ${udp}${gro} of ${tun} packets reached the TUN in coalesced TCP writes`);
+    this.#h.log.verb(3, `data plane: ${udp}${gro} of ${tun} packets reached the TUN in coalesced TCP writes; ${rx} packets received and ${tx} sent in ${wakeups} wake-ups`);
   }
 
   drops(): Record<string, number> {
