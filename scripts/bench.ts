@@ -37,7 +37,7 @@ const connectRuns = flag('--connect-runs', 5, 1, 50);
 const soakSeconds = flag('--soak', 0, 0, 7200);
 const say = (lines: readonly string[]): void => void process.stdout.write(`${lines.join('\n')}\n\n`);
 
-say([`ovpn-ts bench: stock openvpn 2.6 client vs ovpn-ts (${process.env['OVTS_CLI'] ?? 'dist/bin/ovpn-ts.js'}), Node ${process.versions.node}, ${new Date().toISOString()}`]);
+say([`ovpn-ts bench: stock openvpn 2.6 client vs ovpn-ts (${process.env['OVTS_CLI'] ?? 'bin/ovpn-ts'}), Node ${process.versions.node}, ${new Date().toISOString()}`]);
 await withLab(async (lab) => {
   say(formatConnect(await measureConnect(lab, connectRuns)));
   const rows: { c: BenchCase; r: CaseResult }[] = [];
