@@ -6,7 +6,10 @@
  *
  *   seal (AEAD): EncryptInit(iv) -> EncryptUpdate(AD) -> EncryptUpdate(pt) -> Final -> GET_TAG
  *   open (AEAD): DecryptInit(iv) -> DecryptUpdate(AD) -> DecryptUpdate(ct) -> SET_TAG -> Final(check)
- *   CBC: HMAC() one-shot over IV||ct, CRYPTO_memcmp, then decrypt without padding, unpad in JS
+ *   CBC: HMAC over IV||ct (an HMAC_CTX keyed once, re-armed per packet: 1.4 µs for 1.4 KB
+ *        against 2.5 µs for the HMAC() one-shot, which fetches the digest and keys it per call;
+ *        the one-shot stays the fallback for an OpenSSL without the HMAC_CTX functions),
+ *        CRYPTO_memcmp, then decrypt without padding, unpad in JS
  *
  * No per-packet allocation in steady state: TypedArrays are passed straight to C (koffi does not
  * copy them), and views at fixed offsets into the caller's buffers are cached while the caller
@@ -42,6 +45,16 @@ interface Evp {
   ctrl(ctx: Ptr, type: number, arg: number, ptr: Uint8Array): number;
   setPadding(ctx: Ptr, pad: number): number;
   hmac(md: Ptr, key: Uint8Array, keyLen: number, data: Uint8Array, n: number, out: Uint8Array, outLen: Uint32Array): Ptr;
+  /** HMAC_CTX_* (deprecated in OpenSSL 3, still exported); undefined where the build lacks them. */
+  hmacCtx:
+    | {
+        create(): Ptr;
+        free(ctx: Ptr): void;
+        init(ctx: Ptr, key: Bytes, keyLen: number, md: Ptr, engine: null): number;
+        update(ctx: Ptr, data: Uint8Array, n: number): number;
+        final(ctx: Ptr, out: Uint8Array, outLen: Uint32Array): number;
+      }
+    | undefined;
   memcmp(a: Uint8Array, b: Uint8Array, n: number): number;
   randBytes(buf: Uint8Array, n: number): number;
 }
@@ -69,9 +82,25 @@ export function loadEvp(): Evp {
     setPadding: f('int EVP_CIPHER_CTX_set_padding(EVP_CIPHER_CTX *ctx, int pad)') as Evp['setPadding'],
     hmac: f('void *HMAC(const void *md, const uint8_t *key, int keyLen, const uint8_t *d, size_t n, uint8_t *md_out, uint32_t *md_len)') as Evp['hmac'],
     memcmp: f('int CRYPTO_memcmp(const uint8_t *a, const uint8_t *b, size_t len)') as Evp['memcmp'],
+    hmacCtx: optional(() => ({
+      create: f('void *HMAC_CTX_new()') as () => Ptr,
+      free: f('void HMAC_CTX_free(void *ctx)') as (ctx: Ptr) => void,
+      init: f('int HMAC_Init_ex(void *ctx, const uint8_t *key, int len, const void *md, void *impl)') as (ctx: Ptr, key: Bytes, keyLen: number, md: Ptr, engine: null) => number,
+      update: f('int HMAC_Update(void *ctx, const uint8_t *data, size_t len)') as (ctx: Ptr, data: Uint8Array, n: number) => number,
+      final: f('int HMAC_Final(void *ctx, uint8_t *md, uint32_t *len)') as (ctx: Ptr, out: Uint8Array, outLen: Uint32Array) => number,
+    })),
     randBytes: f('int RAND_bytes(uint8_t *buf, int num)') as Evp['randBytes'],
   };
   return loaded;
+}
+
+/** What `bind` returns, or undefined when a symbol is missing. */
+function optional<T>(bind: () => T): T | undefined {
+  try {
+    return bind();
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -104,6 +133,8 @@ export class EvpDataCrypto implements DataCrypto {
   #dec: Ptr;
   readonly #md: Ptr;
   readonly #hmacKey: Uint8Array;
+  /** CBC: an HMAC_CTX keyed with #hmacKey (null: the one-shot HMAC()). */
+  #hctx: Ptr = null;
   readonly #iv: Uint8Array;
   readonly #outl = new Int32Array(1);
   readonly #macLen = new Uint32Array(1);
@@ -135,7 +166,26 @@ export class EvpDataCrypto implements DataCrypto {
       this.dispose();
       throw new RangeError(`EVP init failed for ${cipher.name}`);
     }
-    if (cipher.mode === 'cbc') evp.setPadding(this.#dec, 0);
+    if (cipher.mode === 'cbc') {
+      evp.setPadding(this.#dec, 0);
+      const h = evp.hmacCtx;
+      this.#hctx = h?.create() ?? null;
+      if (h !== undefined && this.#hctx !== null && h.init(this.#hctx, this.#hmacKey, this.#hmacKey.byteLength, this.#md, null) !== 1) {
+        h.free(this.#hctx);
+        this.#hctx = null;
+      }
+    }
+  }
+
+  /** HMAC of data[0, n) into out (digest length bytes). */
+  #hmac(data: Uint8Array, n: number, out: Uint8Array): void {
+    const h = this.#evp.hmacCtx;
+    if (h !== undefined && this.#hctx !== null && h.init(this.#hctx, null, 0, null, null) === 1) {
+      h.update(this.#hctx, data, n);
+      h.final(this.#hctx, out, this.#macLen);
+      return;
+    }
+    this.#evp.hmac(this.#md, this.#hmacKey, this.#hmacKey.byteLength, data, n, out, this.#macLen);
   }
 
   seal(header: Uint8Array, packetId: number, src: Uint8Array, srcLen: number, dst: Uint8Array, dstOff: number): number {
@@ -154,6 +204,8 @@ export class EvpDataCrypto implements DataCrypto {
     if (this.#dec !== null) this.#evp.ctxFree(this.#dec);
     this.#enc = null;
     this.#dec = null;
+    if (this.#hctx !== null) this.#evp.hmacCtx?.free(this.#hctx); // HMAC_CTX_free cleanses the keyed state
+    this.#hctx = null;
     this.#hmacKey.fill(0);
     this.#iv.fill(0); // the implicit IV is key material too (EVP_CIPHER_CTX_free clears the key schedule)
   }
@@ -214,7 +266,7 @@ export class EvpDataCrypto implements DataCrypto {
     const tail = this.#outl[0] ?? 0;
     for (let i = 0; i < tail; i++) dst[ctOff + n + i] = this.#final[i] ?? 0;
     n += tail;
-    e.hmac(this.#md, this.#hmacKey, macLen, this.#v1.at(dst, ivOff), this.cipher.ivLength + n, this.#v3.at(dst, off), this.#macLen);
+    this.#hmac(this.#v1.at(dst, ivOff), this.cipher.ivLength + n, this.#v3.at(dst, off));
     return macLen + this.cipher.ivLength + n;
   }
 
@@ -227,7 +279,7 @@ export class EvpDataCrypto implements DataCrypto {
     if (len < ctOff + block || len > pkt.byteLength) return DropReason.TRUNCATED;
     const ctLen = len - ctOff;
     if (ctLen > dst.byteLength) return DropReason.BUFFER_TOO_SMALL;
-    e.hmac(this.#md, this.#hmacKey, macLen, this.#v1.at(pkt, ivOff), len - ivOff, this.#mac, this.#macLen);
+    this.#hmac(this.#v1.at(pkt, ivOff), len - ivOff, this.#mac);
     if (e.memcmp(this.#mac, this.#v2.at(pkt, hdrLen), macLen) !== 0) return DropReason.AUTH;
     if (ctLen % block !== 0) return DropReason.DECRYPT;
     const ctx = this.#dec;
