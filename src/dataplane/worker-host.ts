@@ -35,6 +35,8 @@ export interface WorkerOptions {
   readonly backend?: 'evp' | 'node';
   /** UDP GSO sends (default on). */
   readonly gso?: boolean;
+  /** While a stream flows, µs to wait for a batch before polling again (default 0: never). */
+  readonly batchWaitUs?: number;
   /** How long start() waits for the thread (module load, koffi, EVP) before giving up. */
   readonly startTimeoutMs?: number;
 }
@@ -62,7 +64,7 @@ export class DataPlaneWorker {
     const efd = c.eventfd(0, O_NONBLOCK | O_CLOEXEC);
     if (efd < 0) throw new Error(`eventfd failed: errno ${lastErrno()}`);
     const sab = new SharedArrayBuffer(Shared.SIZE * 8);
-    const init: WorkerInit = { eventFd: efd, counters: sab, timeOrigin: performance.timeOrigin, slots: o.slots, slotSize: o.slotSize, backend: o.backend ?? 'evp', gso: o.gso ?? true };
+    const init: WorkerInit = { eventFd: efd, counters: sab, timeOrigin: performance.timeOrigin, slots: o.slots, slotSize: o.slotSize, backend: o.backend ?? 'evp', gso: o.gso ?? true, batchWaitUs: o.batchWaitUs ?? 0 };
     const worker = new Worker(new URL('./worker-entry.js', import.meta.url), { workerData: init, stdout: false, stderr: false, resourceLimits: WORKER_HEAP });
     const host = new DataPlaneWorker(worker, efd, new Float64Array(sab));
     await new Promise<void>((resolve, reject) => {

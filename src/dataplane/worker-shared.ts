@@ -51,7 +51,9 @@ export const Counter = {
   GRO_PKTS: 20,
   /** Sends the kernel made wait (EAGAIN, or a short TCP write): the queue waited for POLLOUT. */
   SEND_WAITS: 21,
-  END: 22,
+  /** Wake-ups after which the worker waited for a batch (batchWaitUs) before polling again. */
+  BATCH_WAITS: 22,
+  END: 23,
 } as const;
 
 /** DataChannel drops: counters[DROPS_BASE - reason] (reasons are negative). */
@@ -77,6 +79,8 @@ export interface WorkerInit {
   readonly backend: 'evp' | 'node';
   /** UDP GSO sends (UDP_SEGMENT) of runs of equal-size datagrams. */
   readonly gso: boolean;
+  /** While a stream flows, microseconds to wait for a batch before polling again (0: never wait). */
+  readonly batchWaitUs: number;
 }
 
 /** The DataChannel's options (made on the first key install, as on the main thread). */

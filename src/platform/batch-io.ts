@@ -70,6 +70,8 @@ export interface BatchIo {
   /** `len` is a u32 in/out (little-endian). */
   getsockname(fd: number, addr: Uint8Array, len: Uint8Array): number;
   errno(): number;
+  nanosleep(ts: Uint8Array, rem: null): number;
+  prctl(op: number, arg: number, a3: number, a4: number, a5: number): number;
 }
 
 let io: BatchIo | undefined;
@@ -88,6 +90,8 @@ export function batchIo(): BatchIo {
     sendto: c.func('long sendto(int fd, const void *buf, size_t n, int flags, const void *addr, uint32_t len)'),
     getsockname: c.func('int getsockname(int fd, void *addr, void *len)'),
     errno: () => koffi.errno(),
+    nanosleep: c.func('int nanosleep(const void *req, void *rem)'),
+    prctl: c.func('int prctl(int op, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5)'),
   };
   return io;
 }

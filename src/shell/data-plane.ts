@@ -9,7 +9,8 @@
  *   exit ─▶ stop the worker
  *
  * OVPN_TS_DATA_PLANE=main in the environment keeps everything on the main thread; OVPN_TS_GSO=off
- * sends the worker's datagrams one by one instead of as UDP GSO runs (for comparison).
+ * sends the worker's datagrams one by one instead of as UDP GSO runs, OVPN_TS_BATCH_WAIT_US=0
+ * makes it poll again at once while a stream flows (both for comparison).
  */
 import type { ClientOptions } from '../config/index.ts';
 import type { Logger } from '../log/logger.ts';
@@ -17,6 +18,17 @@ import { DataPlaneWorker } from '../dataplane/worker-host.ts';
 
 /** Datagrams per recvmmsg/sendmmsg batch. */
 const SLOTS = 64;
+/**
+ * While a stream flows, how long the worker waits for a batch before it polls again (µs): a
+ * download's CPU per bit halves with 100 µs (docs/benchmarks.md, Batch wait).
+ */
+const BATCH_WAIT_US = 100;
+
+/** OVPN_TS_BATCH_WAIT_US=N (0 turns the wait off), else the default; at most 1 ms. */
+function batchWait(env: NodeJS.ProcessEnv): number {
+  const n = Number(env['OVPN_TS_BATCH_WAIT_US'] ?? BATCH_WAIT_US);
+  return Number.isInteger(n) && n >= 0 ? Math.min(n, 1000) : BATCH_WAIT_US;
+}
 
 /** Whether the worker is used at all: some TCP connection or UDP one without a SOCKS relay, and not turned off. */
 export function workerWanted(o: ClientOptions, env: NodeJS.ProcessEnv): boolean {
@@ -34,7 +46,7 @@ export class DataPlane {
     if (!workerWanted(o, env)) return;
     const mtu = Math.max(...o.connections.map((c) => c.tunMtu));
     const slotSize = Math.min(65536 + 512, Math.max(2048, Math.ceil((mtu + 512) / 64) * 64));
-    this.#starting = start({ slots: SLOTS, slotSize, gso: env['OVPN_TS_GSO'] !== 'off' }).catch((e: unknown) => {
+    this.#starting = start({ slots: SLOTS, slotSize, gso: env['OVPN_TS_GSO'] !== 'off', batchWaitUs: batchWait(env) }).catch((e: unknown) => {
       this.#log.warn(`data plane: the worker thread cannot run (${(e as Error).message}); packets stay on the main thread`);
       this.#announced = true;
       return undefined;

@@ -21,7 +21,7 @@ test('a worker that cannot start: the packets stay on the main thread, and the l
   });
   assert.equal(await plane.worker(), undefined);
   assert.equal(await plane.worker(), undefined);
-  assert.deepEqual(starts, [{ slots: 64, slotSize: 2048, gso: true }]);
+  assert.deepEqual(starts, [{ slots: 64, slotSize: 2048, gso: true, batchWaitUs: 100 }]);
   const warnings = log.records.filter((r) => r.kind === 'warn').map((r) => r.msg);
   assert.deepEqual(warnings, ['data plane: the worker thread cannot run (koffi did not load); packets stay on the main thread']);
   await plane.stop();
@@ -44,12 +44,15 @@ test('no worker for SOCKS UDP, or with OVPN_TS_DATA_PLANE=main; a worker for UDP
   started = 0;
   const log = new MemoryLogger();
   const plane = new DataPlane(options({ proto: 'udp', tunMtu: 9000 }), log, {}, async (o) => {
-    assert.deepEqual(o, { slots: 64, slotSize: 9536, gso: true });
+    assert.deepEqual(o, { slots: 64, slotSize: 9536, gso: true, batchWaitUs: 100 });
     return start();
   });
   assert.equal(await plane.worker(), fake);
   assert.equal(started, 1);
   assert.match(log.text(), /data plane: worker thread/);
+  const waits: (number | undefined)[] = [];
+  for (const v of ['0', '250', '5000', 'soon']) await new DataPlane(options({ proto: 'udp' }), new MemoryLogger(), { OVPN_TS_BATCH_WAIT_US: v }, async (o) => (waits.push(o.batchWaitUs), start())).worker();
+  assert.deepEqual(waits, [0, 250, 1000, 100], 'OVPN_TS_BATCH_WAIT_US: off, as given, at most 1 ms, the default when not a number');
   const unbatched = new DataPlane(options({ proto: 'udp' }), new MemoryLogger(), { OVPN_TS_GSO: 'off' }, async (o) => {
     assert.equal(o.gso, false);
     return start();
