@@ -27,6 +27,11 @@ const EVP_CTRL_AEAD_GET_TAG = 0x10;
 const EVP_CTRL_AEAD_SET_TAG = 0x11;
 /** Scratch for EVP_*Final_ex output: at most one block. */
 const FINAL_SCRATCH = 32;
+/**
+ * CBC IVs drawn from OpenSSL's RNG this many bytes at a time: RAND_bytes costs 1.3 µs per call
+ * for 16 bytes and 0.03 µs per 16 bytes of a 1 KiB call.
+ */
+const IV_POOL = 1024;
 
 type Ptr = unknown;
 type Bytes = Uint8Array | null;
@@ -135,6 +140,9 @@ export class EvpDataCrypto implements DataCrypto {
   readonly #hmacKey: Uint8Array;
   /** CBC: an HMAC_CTX keyed with #hmacKey (null: the one-shot HMAC()). */
   #hctx: Ptr = null;
+  /** CBC: random bytes for the next IVs, used from #ivAt on. */
+  readonly #ivPool = new Uint8Array(IV_POOL);
+  #ivAt = IV_POOL;
   readonly #iv: Uint8Array;
   readonly #outl = new Int32Array(1);
   readonly #macLen = new Uint32Array(1);
@@ -207,6 +215,7 @@ export class EvpDataCrypto implements DataCrypto {
     if (this.#hctx !== null) this.#evp.hmacCtx?.free(this.#hctx); // HMAC_CTX_free cleanses the keyed state
     this.#hctx = null;
     this.#hmacKey.fill(0);
+    this.#ivPool.fill(0);
     this.#iv.fill(0); // the implicit IV is key material too (EVP_CIPHER_CTX_free clears the key schedule)
   }
 
@@ -254,8 +263,17 @@ export class EvpDataCrypto implements DataCrypto {
     const macLen = this.#hmacKey.byteLength;
     const ivOff = off + macLen;
     const ctOff = ivOff + this.cipher.ivLength;
-    if (e.randBytes(this.#iv, this.#iv.byteLength) !== 1) return DropReason.BUFFER_TOO_SMALL;
-    dst.set(this.#iv, ivOff);
+    const ivLen = this.#iv.byteLength;
+    if (this.#ivAt + ivLen > IV_POOL) {
+      if (e.randBytes(this.#ivPool, IV_POOL) !== 1) return DropReason.BUFFER_TOO_SMALL;
+      this.#ivAt = 0;
+    }
+    for (let i = 0; i < ivLen; i++) {
+      const b = this.#ivPool[this.#ivAt + i] as number;
+      this.#iv[i] = b;
+      dst[ivOff + i] = b;
+    }
+    this.#ivAt += ivLen;
     putU32(this.#pid, 0, packetId);
     const ct = this.#v2.at(dst, ctOff);
     if (e.encryptInit(ctx, null, null, null, this.#iv) !== 1) return DropReason.AUTH;

@@ -221,6 +221,19 @@ export function runCryptoContract(backend: string, make: CryptoFactory): void {
           const b = seal(tx, V1_HEADER, 1, payload(50));
           assert.notEqual(hex(a.pkt.subarray(0, a.len)), hex(b.pkt.subarray(0, b.len)));
         });
+
+        it(`${label}: random IV: 300 packets in a row carry 300 different IVs, each opening`, () => {
+          const tx = make(cipher, auth, key);
+          const rx = make(cipher, auth, key);
+          const ivs = new Set<string>();
+          for (let id = 1; id <= 300; id++) {
+            const s = seal(tx, V1_HEADER, id, payload(40));
+            const ivOff = V1_HEADER.byteLength + (auth?.digestLength ?? 0);
+            ivs.add(hex(s.pkt.subarray(ivOff, ivOff + cipher.ivLength)));
+            assert.equal(rx.open(s.pkt, s.len, V1_HEADER.byteLength, new Uint8Array(4096)), 40, `packet ${id}`);
+          }
+          assert.equal(ivs.size, 300);
+        });
       }
     }
 
