@@ -10,8 +10,9 @@
  *   4. the client-only pipeline benchmark, when dist/scripts/bench-pipeline.js exists
  *   5. the data-channel crypto micro-benchmark (bench-crypto.ts, 1 s)
  *   --soak SECONDS: then traffic through ovpn-ts for that long, RSS growth after warm-up
+ *   --soak-profile tcp: the soak over TCP instead of UDP
  *
- * Usage: node dist/scripts/bench.js [--seconds N=4] [--connect-runs N=5] [--soak SECONDS]
+ * Usage: node dist/scripts/bench.js [--seconds N=4] [--connect-runs N=5] [--soak SECONDS [--soak-profile tcp]]
  * About 3 minutes without --soak. Never touches the root namespace; stops processes by PID.
  */
 import { spawnSync } from 'node:child_process';
@@ -35,6 +36,7 @@ function flag(name: string, fallback: number, min: number, max: number): number 
 const seconds = flag('--seconds', 4, 1, 60);
 const connectRuns = flag('--connect-runs', 5, 1, 50);
 const soakSeconds = flag('--soak', 0, 0, 7200);
+const soakProfile = process.argv[process.argv.indexOf('--soak-profile') + 1] === 'tcp' ? 'tcp' : 'udp-gcm-tlscrypt';
 const say = (lines: readonly string[]): void => void process.stdout.write(`${lines.join('\n')}\n\n`);
 
 say([`ovpn-ts bench: stock openvpn 2.6 client vs ovpn-ts (${process.env['OVTS_CLI'] ?? 'bin/ovpn-ts'}), Node ${process.versions.node}, ${new Date().toISOString()}`]);
@@ -49,7 +51,7 @@ await withLab(async (lab) => {
   say(formatRss(rows));
   const first = rows[0];
   if (first !== undefined) say(formatRtt(first.c, first.r, PING_COUNT, PING_INTERVAL_S));
-  if (soakSeconds > 0) say(await soak(lab, soakSeconds));
+  if (soakSeconds > 0) say(await soak(lab, soakSeconds, soakProfile));
 });
 
 const pipeline = fileURLToPath(new URL('./bench-pipeline.js', import.meta.url));
