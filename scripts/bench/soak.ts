@@ -38,7 +38,7 @@ export async function soak(lab: NetnsPair, seconds: number, profile: 'udp-gcm-tl
       const last = samples[samples.length - 1];
       const growth = (last?.mb ?? NaN) - (afterWarm?.mb ?? NaN);
       return [
-        `soak: ovpn-ts, UDP AES-256-GCM, ${seconds} s of iperf3 both ways (${moved.toFixed(1)} GB), RSS every ${SAMPLE_S} s`,
+        `soak: ovpn-ts, ${profile === 'tcp' ? 'TCP' : 'UDP'} AES-256-GCM, ${seconds} s of iperf3 both ways (${moved.toFixed(1)} GB), RSS every ${SAMPLE_S} s`,
         `RSS MB: ${samples.map((s) => s.mb.toFixed(1)).join(' ')}`,
         `after warm-up (${afterWarm?.t.toFixed(0) ?? '?'} s): ${afterWarm?.mb.toFixed(1) ?? '?'} MB, at the end (${last?.t.toFixed(0) ?? '?'} s): ${last?.mb.toFixed(1) ?? '?'} MB, growth ${growth.toFixed(1)} MB`,
       ];
