@@ -3,11 +3,12 @@
  * of one port, chosen per attempt (attempt.ts):
  *
  *   MainDataPath    (here) on the main thread: the link delivers data datagrams to onData(),
- *                   the TUN tunnel's pump calls sendFromTunnel(); node:dgram sends. TCP, SOCKS
- *                   UDP, tests with in-memory links and TUNs, and the fallback when the worker
- *                   cannot run.
- *   WorkerDataPath  (worker-data-path.ts) in the data-plane worker thread, for plain UDP: the
- *                   worker owns both fds' hot path; sync() brings its counters to the core.
+ *                   the TUN tunnel's pump calls sendFromTunnel(); node:dgram or node:net sends.
+ *                   SOCKS UDP, tests with in-memory links and TUNs, OVPN_TS_DATA_PLANE=main,
+ *                   and the fallback when the worker cannot run.
+ *   WorkerDataPath  (worker-data-path.ts) in the data-plane worker thread, for TCP and for UDP
+ *                   without a SOCKS relay: the worker owns both fds' hot path; sync() brings its
+ *                   counters to the core.
  *
  * Either way the core hears of traffic (keepalive, reneg-bytes, inactive) and the rare cases
  * (occ-exit, float, packet-id exhaustion) as CoreInputs through the host's feed().
