@@ -65,6 +65,10 @@ const ERRNO_NAMES: Readonly<Record<number, string>> = {
   113: 'EHOSTUNREACH',
 };
 
+function errnoName(errno: number): string {
+  return ERRNO_NAMES[errno] ?? `errno ${errno}`;
+}
+
 /** struct timespec of `us` microseconds. */
 function timespec(us: number): Uint8Array {
   const ts = new Uint8Array(16);
@@ -524,6 +528,12 @@ export class WorkerPump {
     this.#tx.setFrame(k, len + 2);
   }
 
+  /** TCP: slot k holds a control packet behind its u16 length. */
+  #frameControl(k: number, bytes: Uint8Array): void {
+    (this.#tx.views[k] as Uint8Array).set(bytes, 2);
+    this.#frame(k, bytes.byteLength);
+  }
+
   /** TCP: reads what the stream holds (a bounded number of reads per wake-up) and handles its frames. */
   #receiveStream(now: number): void {
     const area = this.#in as Uint8Array;
@@ -532,7 +542,7 @@ export class WorkerPump {
       const n = this.#io.read(this.#linkFd, area.subarray(PACKET_MAX + this.#inLen), room);
       if (n < 0) {
         const errno = this.#io.errno();
-        if (errno !== EAGAIN && errno !== EINTR) this.#streamBroken(ERRNO_NAMES[errno] ?? `errno ${errno}`, `${ERRNO_NAMES[errno] ?? `errno ${errno}`} on the TCP connection`);
+        if (errno !== EAGAIN && errno !== EINTR) this.#streamFailed(errno);
         return;
       }
       if (n === 0) {
@@ -582,8 +592,7 @@ export class WorkerPump {
       return;
     }
     const k = this.#txCount;
-    (tx.views[k] as Uint8Array).set(bytes, 2);
-    this.#frame(k, bytes.byteLength);
+    this.#frameControl(k, bytes);
     if (k > 0) this.#txCount = k + 1; // sent with the queue when the socket has room
     else this.#sendSealed(1, -1);
     if (this.#early !== undefined) {
@@ -611,7 +620,7 @@ export class WorkerPump {
           this.#add(Counter.SEND_WAITS, 1);
           return;
         }
-        this.#streamBroken(ERRNO_NAMES[errno] ?? `errno ${errno}`, `${ERRNO_NAMES[errno] ?? `errno ${errno}`} on the TCP connection`);
+        this.#streamFailed(errno);
         return;
       }
       let sent = tx.streamSent();
@@ -630,12 +639,15 @@ export class WorkerPump {
     this.#txCount = 0;
     // control packets that waited for room: framed now, in the order they came
     while (this.#ctlQueue.length > 0 && this.#txCount < tx.slots) {
-      const b = this.#ctlQueue.shift() as Uint8Array;
-      (tx.views[this.#txCount] as Uint8Array).set(b, 2);
-      this.#frame(this.#txCount, b.byteLength);
-      this.#txCount++;
+      this.#frameControl(this.#txCount++, this.#ctlQueue.shift() as Uint8Array);
     }
     if (this.#txCount > 0) this.#flushStream();
+  }
+
+  /** TCP: a read or send failed with errno. */
+  #streamFailed(errno: number): void {
+    const code = errnoName(errno);
+    this.#streamBroken(code, `${code} on the TCP connection`);
   }
 
   /** TCP: the stream is unusable (closed, reset, bad framing): tell the main thread once and stop using it. */
@@ -650,7 +662,7 @@ export class WorkerPump {
   #linkError(errno: number): void {
     if (errno !== ECONNREFUSED && this.#reported.has(errno)) return;
     this.#reported.add(errno);
-    const code = ERRNO_NAMES[errno] ?? `errno ${errno}`;
+    const code = errnoName(errno);
     this.#post({ kind: 'link-error', code, message: `${code} on the UDP socket` });
   }
 

@@ -140,6 +140,12 @@ export function descriptorOf(sock: object): number | undefined {
   return fd === undefined || fd < 0 ? undefined : fd;
 }
 
+/** A connected node:net socket's own address, when the OS gave it one (for status reports). */
+export function localOfSocket(sock: { localAddress?: string | undefined; localPort?: number | undefined; localFamily?: string | undefined }): Endpoint | undefined {
+  if (sock.localAddress === undefined || sock.localPort === undefined) return undefined;
+  return { address: sock.localAddress, port: sock.localPort, family: sock.localFamily === 'IPv6' ? 6 : 4 };
+}
+
 /**
  * Takes a connected node:net socket's connection away from Node: its reading stops, the bytes
  * Node already read are returned, a close-on-exec duplicate of its descriptor is made, and the

@@ -9,7 +9,7 @@ import type net from 'node:net';
 import { OsError } from '../base/errors.ts';
 import { frameTcp, TcpFramer } from '../tls/packet.ts';
 import type { Endpoint, Link, LinkEvents, ProxySpec } from './link.ts';
-import { applySocketOptions, descriptorOf, type SocketOptions } from './socket-options.ts';
+import { applySocketOptions, descriptorOf, localOfSocket, type SocketOptions } from './socket-options.ts';
 import { openStream } from './stream.ts';
 
 export interface TcpLinkOptions {
@@ -46,8 +46,7 @@ export async function openTcpLink(opts: TcpLinkOptions, on: LinkEvents): Promise
   sock.on('close', () => {
     if (!closed) on.error(Object.assign(new Error('the server closed the TCP connection'), { code: 'ECONNRESET' }));
   });
-  const local: Endpoint | undefined =
-    sock.localAddress === undefined || sock.localPort === undefined ? undefined : { address: sock.localAddress, port: sock.localPort, family: sock.localFamily === 'IPv6' ? 6 : 4 };
+  const local = localOfSocket(sock);
   return {
     proto: 'tcp',
     local,

@@ -18,7 +18,8 @@ import { OsError } from '../base/errors.ts';
 import { encodeSockaddr } from '../base/sockaddr.ts';
 import type { DataParams } from '../core/negotiate.ts';
 import type { Endpoint, Link, LinkEvents } from '../link/link.ts';
-import { applySocketOptions, detachDescriptor, localEndpoint, openUdpSocket, reconnectUdpSocket } from '../link/socket-options.ts';
+import { applySocketOptions, detachDescriptor, localEndpoint, localOfSocket, openUdpSocket, reconnectUdpSocket } from '../link/socket-options.ts';
+import { concatBytes } from '../base/bytes.ts';
 import { openStream } from '../link/stream.ts';
 import { batchIo, EAGAIN, MSG_DONTWAIT } from '../platform/batch-io.ts';
 import { lib } from '../platform/libc.ts';
@@ -31,6 +32,8 @@ import { dropsByName, type DataPath, type DataPathHost } from './data-path.ts';
 import type { OpenLinkOptions } from './open-link.ts';
 
 const ECONNREFUSED = 111;
+/** The counters the verb-3 exit line reports, per link (the worker outlives links). */
+const OFFLOAD_COUNTERS = [Counter.DATA_TX_PKTS, Counter.GSO_PKTS, Counter.TUN_TX_PKTS, Counter.GRO_PKTS, Counter.LINK_RX_PKTS, Counter.WAKEUPS] as const;
 
 /** The counters as the last sync saw them. */
 class Seen {
@@ -52,7 +55,7 @@ export class WorkerDataPath implements DataPath {
   readonly #float: boolean;
   readonly #events: LinkEvents;
   readonly #seen = new Seen();
-  /** DATA_TX, GSO, TUN_TX, GRO, LINK_RX and WAKEUPS counts when this link started (the worker outlives links). */
+  /** OFFLOAD_COUNTERS when this link started. */
   readonly #offloadBase: number[];
   readonly #reported = new Set<string>();
   #remote: Uint8Array;
@@ -78,7 +81,7 @@ export class WorkerDataPath implements DataPath {
     s.linkRxBytes = c[Counter.LINK_RX_BYTES] ?? 0;
     s.tunRxBytes = c[Counter.TUN_RX_BYTES] ?? 0;
     s.tunTxBytes = c[Counter.TUN_TX_BYTES] ?? 0;
-    this.#offloadBase = [Counter.DATA_TX_PKTS, Counter.GSO_PKTS, Counter.TUN_TX_PKTS, Counter.GRO_PKTS, Counter.LINK_RX_PKTS, Counter.WAKEUPS].map((k) => c[k] ?? 0);
+    this.#offloadBase = OFFLOAD_COUNTERS.map((k) => c[k] ?? 0);
     this.link = this.#makeLink(o, local);
   }
 
@@ -93,10 +96,11 @@ export class WorkerDataPath implements DataPath {
         const via = o.via ?? {};
         const opened = await openStream({ remote, local: o.local, connectTimeoutMs: o.connectTimeoutMs, socket: via.socket, proxy: via.proxy, target: via.target });
         const { sock } = opened;
-        local = sock.localAddress === undefined || sock.localPort === undefined ? undefined : { address: sock.localAddress, port: sock.localPort, family: sock.localFamily === 'IPv6' ? 6 : 4 };
+        local = localOfSocket(sock);
         const taken = detachDescriptor(sock);
         fd = taken.fd;
-        early = concat(opened.leftover, taken.buffered);
+        const ahead = concatBytes(opened.leftover, taken.buffered);
+        early = ahead.byteLength > 0 ? ahead : undefined;
       } else {
         fd = openUdpSocket(remote.family, o.via?.socket ?? {}, o.local);
         if (!o.float) {
@@ -107,7 +111,7 @@ export class WorkerDataPath implements DataPath {
       }
       const path = new WorkerDataPath(worker, host, fd, o, events, local);
       worker.events = { message: (m) => path.#onWorker(m), exit: (reason) => events.error(Object.assign(new Error(reason), { code: 'EWORKER' })) };
-      await worker.request({ kind: 'link', proto: o.proto, fd, remote, float: o.float && o.proto === 'udp', early });
+      await worker.request({ kind: 'link', proto: o.proto, fd, remote, float: path.#float, early });
       return path;
     } catch (e) {
       if (fd >= 0) lib().close(fd);
@@ -290,7 +294,7 @@ export class WorkerDataPath implements DataPath {
   /** At --verb 3: how much of this link's traffic the kernel took in batches (UDP GSO out, coalesced TCP in). */
   #logOffloads(): void {
     const c = this.#w.counters;
-    const [tx, gso, tun, gro, rx, wakeups] = [Counter.DATA_TX_PKTS, Counter.GSO_PKTS, Counter.TUN_TX_PKTS, Counter.GRO_PKTS, Counter.LINK_RX_PKTS, Counter.WAKEUPS].map((k, i) => (c[k] ?? 0) - (this.#offloadBase[i] ?? 0));
+    const [tx, gso, tun, gro, rx, wakeups] = OFFLOAD_COUNTERS.map((k, i) => (c[k] ?? 0) - (this.#offloadBase[i] ?? 0));
     const udp = this.link.proto === 'udp' ? `${gso} of ${tx} datagrams left in UDP GSO sends; ` : '';
     this.#h.log.verb(3, `data plane: ${udp}${gro} of ${tun} packets reached the TUN in coalesced TCP writes; ${rx} packets received and ${tx} sent in ${wakeups} wake-ups`);
   }
@@ -304,12 +308,4 @@ export class WorkerDataPath implements DataPath {
     if (oversize > 0) out['OVERSIZE'] = oversize;
     return out;
   }
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array | undefined {
-  if (a.byteLength + b.byteLength === 0) return undefined;
-  const out = new Uint8Array(a.byteLength + b.byteLength);
-  out.set(a, 0);
-  out.set(b, a.byteLength);
-  return out;
 }

@@ -8,7 +8,8 @@ import koffi from 'koffi';
 import { DataChannel } from '../../../src/dataplane/data-channel.ts';
 import { createDataCrypto } from '../../../src/dataplane/create-data-crypto.ts';
 import { splitKey2 } from '../../../src/dataplane/data-crypto.ts';
-import type { DataPlaneWorker } from '../../../src/dataplane/worker-host.ts';
+import { DataPlaneWorker, type WorkerOptions } from '../../../src/dataplane/worker-host.ts';
+import type { FromWorker } from '../../../src/dataplane/worker-shared.ts';
 
 export const c = koffi.load('libc.so.6');
 const socketpair = c.func('int socketpair(int domain, int type, int protocol, _Out_ int *sv)');
@@ -49,4 +50,20 @@ export function installClientKeys(worker: DataPlaneWorker, cipher: string, auth:
   const k = splitKey2(KEY2.slice(), 'client');
   const copy = (b: Uint8Array): Uint8Array => b.slice();
   worker.post({ kind: 'keys', keyId: 0, cipher, auth, peerId: 7, send: { cipher: copy(k.send.cipher), hmac: copy(k.send.hmac) }, recv: { cipher: copy(k.recv.cipher), hmac: copy(k.recv.hmac) }, channel: CHANNEL });
+}
+
+/** A worker with 32 slots of 2048 bytes; what it posts lands in `events`. */
+export async function startTestWorker(o: Partial<WorkerOptions> = {}): Promise<{ worker: DataPlaneWorker; events: FromWorker[] }> {
+  const worker = await DataPlaneWorker.start({ slots: 32, slotSize: 2048, ...o });
+  const events: FromWorker[] = [];
+  worker.events = { message: (m) => events.push(m), exit: () => undefined };
+  return { worker, events };
+}
+
+/** Once the worker has its link: the client's keys, and a socketpair as its TUN; returns [tun, testEnd]. */
+export async function attachTestTun(worker: DataPlaneWorker, cipher: string, auth: string | undefined): Promise<[number, number]> {
+  installClientKeys(worker, cipher, auth);
+  const pair = tunPair();
+  await worker.request({ kind: 'tun', fd: pair[0], mss: 0, tunMtu: 1500, block6: undefined, vnetHdr: false });
+  return pair;
 }

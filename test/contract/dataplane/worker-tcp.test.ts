@@ -20,7 +20,7 @@ import { applySocketOptions, descriptorOf, detachDescriptor } from '../../../src
 import { errno, lib } from '../../../src/platform/libc.ts';
 import { frameTcp, TcpFramer } from '../../../src/tls/packet.ts';
 import { until } from '../../netns/helpers/until.ts';
-import { installClientKeys, ipPacket, peerChannel, tunPair } from './worker-rig.ts';
+import { attachTestTun, ipPacket, peerChannel, startTestWorker } from './worker-rig.ts';
 
 interface TcpRig {
   readonly worker: DataPlaneWorker;
@@ -33,11 +33,8 @@ interface TcpRig {
   close(): Promise<void>;
 }
 
-/** `early`: bytes the server sends before the worker has the connection (as a proxy reads ahead). */
-async function tcpRig(o: { early?: Uint8Array; sndbuf?: number } = {}): Promise<TcpRig> {
-  const worker = await DataPlaneWorker.start({ slots: 32, slotSize: 2048 });
-  const events: FromWorker[] = [];
-  worker.events = { message: (m) => events.push(m), exit: () => undefined };
+/** A loopback TCP connection: our end (node:net), the server's end, and the server's port. */
+async function connectedPair(): Promise<{ sock: net.Socket; peer: net.Socket; port: number }> {
   const server = net.createServer();
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -47,6 +44,13 @@ async function tcpRig(o: { early?: Uint8Array; sndbuf?: number } = {}): Promise<
   await once(sock, 'connect');
   const [peer] = await accepted;
   server.close();
+  return { sock, peer, port };
+}
+
+/** `early`: bytes the server sends before the worker has the connection (as a proxy reads ahead). */
+async function tcpRig(o: { early?: Uint8Array; sndbuf?: number } = {}): Promise<TcpRig> {
+  const { worker, events } = await startTestWorker();
+  const { sock, peer, port } = await connectedPair();
   if (o.early !== undefined) {
     peer.write(o.early);
     await until(() => sock.readableLength >= (o.early?.byteLength ?? 0), 2000);
@@ -57,9 +61,7 @@ async function tcpRig(o: { early?: Uint8Array; sndbuf?: number } = {}): Promise<
   const peerGot: Uint8Array[] = [];
   peer.on('data', (chunk: Buffer) => peerGot.push(...framer.push(new Uint8Array(chunk))));
   await worker.request({ kind: 'link', proto: 'tcp', fd, remote: { address: '127.0.0.1', port, family: 4 }, float: false, early: buffered.byteLength > 0 ? buffered : undefined });
-  installClientKeys(worker, 'AES-256-GCM', undefined);
-  const [tun, testEnd] = tunPair();
-  await worker.request({ kind: 'tun', fd: tun, mss: 0, tunMtu: 1500, block6: undefined, vnetHdr: false });
+  const [tun, testEnd] = await attachTestTun(worker, 'AES-256-GCM', undefined);
   return {
     worker,
     peer,
@@ -192,14 +194,7 @@ test('TCP: a forged data packet is a data-error (the stream is broken); bad fram
 });
 
 test('detachDescriptor: the connection outlives the node:net socket, and Node read nothing of it', async () => {
-  const server = net.createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const accepted = once(server, 'connection') as Promise<[net.Socket]>;
-  const sock = net.connect({ port: (server.address() as net.AddressInfo).port, host: '127.0.0.1' });
-  await once(sock, 'connect');
-  const [peer] = await accepted;
-  server.close();
+  const { sock, peer } = await connectedPair();
   const before = descriptorOf(sock);
   const { fd, buffered } = detachDescriptor(sock);
   try {

@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { once } from 'node:events';
-import { c, installClientKeys, ipPacket, peerChannel, tunPair } from './worker-rig.ts';
+import { attachTestTun, c, ipPacket, peerChannel, startTestWorker } from './worker-rig.ts';
 import { DataPlaneWorker } from '../../../src/dataplane/worker-host.ts';
 import { Counter, DROPS_BASE, type FromWorker } from '../../../src/dataplane/worker-shared.ts';
 import { DropReason } from '../../../src/dataplane/drop-reason.ts';
@@ -32,9 +32,7 @@ interface Rig {
 }
 
 async function rig(cipher = 'AES-256-GCM', auth: string | undefined = undefined, gso = true, batchWaitUs = 0): Promise<Rig> {
-  const worker = await DataPlaneWorker.start({ slots: 32, slotSize: 2048, gso, batchWaitUs });
-  const events: FromWorker[] = [];
-  worker.events = { message: (m) => events.push(m), exit: () => undefined };
+  const { worker, events } = await startTestWorker({ gso, batchWaitUs });
   const server = dgram.createSocket('udp4');
   const serverGot: Uint8Array[] = [];
   server.on('message', (m) => serverGot.push(new Uint8Array(m)));
@@ -46,9 +44,7 @@ async function rig(cipher = 'AES-256-GCM', auth: string | undefined = undefined,
   assert.equal(lib().connect(udpFd, addr, addr.byteLength), 0);
   const remote = { address: '127.0.0.1', port, family: 4 as const };
   await worker.request({ kind: 'link', proto: 'udp', early: undefined, fd: udpFd, remote, float: false });
-  installClientKeys(worker, cipher, auth);
-  const [tun, testEnd] = tunPair();
-  await worker.request({ kind: 'tun', fd: tun, mss: 0, tunMtu: 1500, block6: undefined, vnetHdr: false });
+  const [tun, testEnd] = await attachTestTun(worker, cipher, auth);
   return {
     worker,
     server,
